@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/chainwire/chainwire/topology"
+)
+
+func (c *call) printJSON(v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(c.out, string(b))
+	return err
+}
+
+func quoteList(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = fmt.Sprintf("%q", s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
+}
+
+func show(c *call, m *topology.Model, _ topology.Store) error {
+	if c.output == "json" {
+		return c.printJSON(m)
+	}
+	for _, sw := range m.Switches {
+		fmt.Fprintf(c.out, "switch %s (key %d)\n", sw.Name, sw.Key)
+		for _, p := range m.PortsOf(sw.Name) {
+			fmt.Fprintf(c.out, "    port %s (key %d)\n", p.Name, p.Key)
+			if len(p.Addresses) > 0 {
+				fmt.Fprintf(c.out, "        addresses: %s\n", quoteList(p.Addresses))
+			}
+			if len(p.PortSecurity) > 0 {
+				fmt.Fprintf(c.out, "        port_security: %s\n", quoteList(p.PortSecurity))
+			}
+			if !p.IsEnabled() {
+				fmt.Fprintln(c.out, "        enabled: false")
+			}
+			keys := make([]string, 0, len(p.Options))
+			for k := range p.Options {
+				keys = append(keys, k)
+			}
+			sort.Strings(keys)
+			for _, k := range keys {
+				fmt.Fprintf(c.out, "        options: %s=%s\n", k, p.Options[k])
+			}
+		}
+	}
+	for _, ch := range m.Chassis {
+		fmt.Fprintf(c.out, "chassis %s\n    encap %s ip: %s\n", ch.Name, ch.Encap, ch.IP)
+	}
+	return nil
+}
+
+func lsList(c *call, m *topology.Model, _ topology.Store) error {
+	if c.output == "json" {
+		return c.printJSON(nonNil(m.Switches))
+	}
+	for _, sw := range m.Switches {
+		fmt.Fprintf(c.out, "%s (key %d)\n", sw.Name, sw.Key)
+	}
+	return nil
+}
+
+func lspList(c *call, m *topology.Model, _ topology.Store) error {
+	sw := c.args[0]
+	if m.Switch(sw) == nil {
+		return notFound("switch", sw)
+	}
+	ports := m.PortsOf(sw)
+	if c.output == "json" {
+		return c.printJSON(nonNil(ports))
+	}
+	for _, p := range ports {
+		fmt.Fprintf(c.out, "%s (key %d)\n", p.Name, p.Key)
+	}
+	return nil
+}
+
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}
+
+func status(c *call, m *topology.Model, store topology.Store) error {
+	sts, err := store.Statuses()
+	if err != nil {
+		return err
+	}
+	if c.output == "json" {
+		return c.printJSON(nonNil(sts))
+	}
+	for _, st := range sts {
+		state := "connected"
+		if !st.Connected {
+			state = "disconnected"
+		}
+		fmt.Fprintf(c.out, "%s: generation %d of %d, %s, %d flows, updated %s",
+			st.Chassis, st.Generation, m.Generation, state, st.Flows, st.Updated.Format(time.RFC3339))
+		if st.Error != "" {
+			fmt.Fprintf(c.out, ", error: %s", st.Error)
+		}
+		fmt.Fprintln(c.out)
+	}
+	return nil
+}

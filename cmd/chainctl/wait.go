@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/chainwire/chainwire/topology"
+)
+
+// affectedChassis names the chassis that must apply the change from
+// before to after: the requested chassis of every port that changed
+// (ports of a changed switch count as changed). all is true when some
+// changed port has no requested chassis, so any agent may host it.
+func affectedChassis(before, after *topology.Model) (set map[string]bool, all bool) {
+	set = map[string]bool{}
+	same := func(a, b any) bool {
+		x, _ := json.Marshal(a)
+		y, _ := json.Marshal(b)
+		return string(x) == string(y)
+	}
+	changedSwitch := map[string]bool{}
+	for _, m := range []*topology.Model{before, after} {
+		for _, sw := range m.Switches {
+			if !same(before.Switch(sw.Name), after.Switch(sw.Name)) {
+				changedSwitch[sw.Name] = true
+			}
+		}
+	}
+	for _, m := range []*topology.Model{before, after} {
+		for i := range m.Ports {
+			p := &m.Ports[i]
+			if !changedSwitch[p.Switch] && same(before.Port(p.Name), after.Port(p.Name)) {
+				continue
+			}
+			if rc := p.RequestedChassis(); rc != "" {
+				set[rc] = true
+			} else {
+				all = true
+			}
+		}
+	}
+	return set, all
+}
+
+// waitApplied returns once every affected agent reports generation
+// after.Generation or later, or fails after timeout naming the laggards.
+func waitApplied(store topology.Store, before, after *topology.Model, timeout time.Duration) error {
+	want, all := affectedChassis(before, after)
+	deadline := time.Now().Add(timeout)
+	for {
+		sts, err := store.Statuses()
+		if err != nil {
+			return err
+		}
+		have := map[string]topology.Status{}
+		for _, st := range sts {
+			have[st.Chassis] = st
+			if all {
+				want[st.Chassis] = true
+			}
+		}
+		var lag []string
+		for ch := range want {
+			st, ok := have[ch]
+			switch {
+			case !ok:
+				lag = append(lag, fmt.Sprintf("chassis %q has not reported", ch))
+			case st.Generation < after.Generation:
+				msg := fmt.Sprintf("chassis %q is at generation %d", ch, st.Generation)
+				if st.Error != "" {
+					msg += " (" + st.Error + ")"
+				}
+				lag = append(lag, msg)
+			}
+		}
+		if len(lag) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			sort.Strings(lag)
+			return fmt.Errorf("--wait: generation %d not applied after %s: %s", after.Generation, timeout, strings.Join(lag, "; "))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

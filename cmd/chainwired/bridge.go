@@ -1,0 +1,171 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+
+	"github.com/chainwire/chainwire/pipeline"
+	"github.com/digitalocean/go-openvswitch/ovs"
+	"github.com/sirupsen/logrus"
+)
+
+// bridgeSetup prepares the integration bridge through ovs-vsctl. Every
+// step first checks the current state and changes only what differs, so
+// a restarted agent touches nothing and its flows keep forwarding.
+type bridgeSetup struct {
+	bridge    string
+	db        string // --ovs-db
+	ofSocket  string
+	geneve    string // name of the Geneve port
+	log       *logrus.Entry
+	ovsClient *ovs.Client
+}
+
+func newBridgeSetup(cfg *config, log *logrus.Entry) *bridgeSetup {
+	b := &bridgeSetup{bridge: cfg.Bridge, db: cfg.OVSDB, ofSocket: cfg.OFSocket, geneve: "geneve0", log: log}
+	b.ovsClient = ovs.New(ovs.Timeout(10), ovs.Exec(b.execOVS))
+	return b
+}
+
+// execOVS runs an OVS tool against our OVSDB.
+func (b *bridgeSetup) execOVS(cmd string, args ...string) ([]byte, error) {
+	if cmd == "ovs-vsctl" {
+		args = append([]string{"--db=" + b.db}, args...)
+	}
+	return exec.Command(cmd, args...).CombinedOutput()
+}
+
+func (b *bridgeSetup) vsctl(args ...string) (string, error) {
+	out, err := b.execOVS("ovs-vsctl", append([]string{"--timeout=10"}, args...)...)
+	if err != nil {
+		return "", fmt.Errorf("ovs-vsctl %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// datapathType is "system" where the kernel module is loaded, else the
+// userspace datapath.
+func datapathType() string {
+	if _, err := os.Stat("/sys/module/openvswitch"); err == nil {
+		return "system"
+	}
+	return "netdev"
+}
+
+func (b *bridgeSetup) ensure() error {
+	if _, err := b.vsctl("br-exists", b.bridge); err != nil {
+		dp := datapathType()
+		b.log.Infof("creating bridge %s (datapath %s)", b.bridge, dp)
+		if _, err := b.vsctl("--may-exist", "add-br", b.bridge, "--", "set", "bridge", b.bridge,
+			"datapath_type="+dp, "fail-mode=secure", "protocols=OpenFlow13"); err != nil {
+			return err
+		}
+	}
+	if err := b.ensureColumn("bridge", b.bridge, "fail_mode", "secure"); err != nil {
+		return err
+	}
+	if err := b.ensureColumn("bridge", b.bridge, "protocols", `["OpenFlow13"]`); err != nil {
+		return err
+	}
+	if err := b.ensureTableNames(); err != nil {
+		return err
+	}
+	if err := b.ensureGeneve(); err != nil {
+		return err
+	}
+	return b.ensureController()
+}
+
+// ensureColumn sets table:record:column to value unless it already is.
+func (b *bridgeSetup) ensureColumn(table, record, column, value string) error {
+	cur, err := b.vsctl("--format=json", "get", table, record, column)
+	if err != nil {
+		return err
+	}
+	if strings.Trim(cur, `"`) == strings.Trim(value, `"`) {
+		return nil
+	}
+	_, err = b.vsctl("set", table, record, column+"="+value)
+	return err
+}
+
+// ensureTableNames names every pipeline table in OVSDB (Flow_Table), so
+// `ovs-ofctl dump-flows --names` prints table="ls_in_l2_lkup".
+func (b *bridgeSetup) ensureTableNames() error {
+	out, err := b.vsctl("--columns=_uuid,name", "--format=csv", "--data=bare", "--no-headings", "list", "Flow_Table")
+	if err != nil {
+		return err
+	}
+	nameOf := map[string]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if uuid, name, ok := strings.Cut(line, ","); ok {
+			nameOf[uuid] = name
+		}
+	}
+	cur, err := b.vsctl("--format=csv", "--data=bare", "--no-headings", "get", "bridge", b.bridge, "flow_tables")
+	if err != nil {
+		return err
+	}
+	have := map[uint8]string{}
+	for _, kv := range strings.Fields(strings.NewReplacer(",", " ", "{", "", "}", "").Replace(cur)) {
+		k, uuid, _ := strings.Cut(kv, "=")
+		if n, err := strconv.Atoi(k); err == nil {
+			have[uint8(n)] = nameOf[uuid]
+		}
+	}
+	var args []string
+	for _, s := range pipeline.Stages() {
+		t := s.Table()
+		if have[t] == s.Name() {
+			continue
+		}
+		id := fmt.Sprintf("@t%d", t)
+		args = append(args, "--", "--id="+id, "create", "Flow_Table", "name="+s.Name(),
+			"--", "set", "bridge", b.bridge, fmt.Sprintf("flow_tables:%d=%s", t, id))
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	b.log.Infof("naming %d OpenFlow tables", len(args)/9)
+	_, err = b.vsctl(args...)
+	return err
+}
+
+// ensureGeneve adds the one Geneve port that carries all tunnels; the
+// flows choose the remote (remote_ip=flow) and the VNI (key=flow).
+func (b *bridgeSetup) ensureGeneve() error {
+	typ, err := b.vsctl("--if-exists", "get", "interface", b.geneve, "type")
+	if err == nil && typ == "geneve" {
+		opts, err := b.vsctl("get", "interface", b.geneve, "options")
+		if err == nil && strings.Contains(opts, `key=flow`) && strings.Contains(opts, `remote_ip=flow`) {
+			return nil
+		}
+	}
+	b.log.Infof("adding Geneve port %s", b.geneve)
+	_, err = b.vsctl("--may-exist", "add-port", b.bridge, b.geneve, "--", "set", "interface", b.geneve,
+		"type=geneve", "options:remote_ip=flow", "options:key=flow")
+	return err
+}
+
+// ensureController points the bridge at our socket. Adding or removing
+// the first controller makes OVS flush the flow table, so an unchanged
+// target is left alone; this runs before any flow is installed.
+func (b *bridgeSetup) ensureController() error {
+	target := "unix:" + b.ofSocket
+	cur, err := b.ovsClient.VSwitch.GetController(b.bridge)
+	if err != nil {
+		return fmt.Errorf("get-controller %s: %w", b.bridge, err)
+	}
+	if cur != target {
+		b.log.Infof("pointing %s's controller at %s (was %q)", b.bridge, target, cur)
+		if err := b.ovsClient.VSwitch.SetController(b.bridge, target); err != nil {
+			return fmt.Errorf("set-controller %s %s: %w", b.bridge, target, err)
+		}
+	}
+	// Reconnect within a second of an agent restart (OVS's default
+	// backoff grows to 8 s).
+	return b.ensureColumn("controller", b.bridge, "max_backoff", "1000")
+}

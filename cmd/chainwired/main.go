@@ -1,0 +1,129 @@
+// Command chainwired is the chainwire agent: one per hypervisor. It renders
+// the logical model into OpenFlow 1.3 flows on the local integration bridge
+// and keeps them in step with the model and the local interfaces.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"github.com/chainwire/chainwire/topology"
+	"github.com/sirupsen/logrus"
+	"gopkg.in/yaml.v3"
+)
+
+// config holds every setting; each can come from the YAML file and be
+// overridden by the flag of the same name.
+type config struct {
+	Chassis   string `yaml:"chassis"`
+	Bridge    string `yaml:"bridge"`
+	OVSDB     string `yaml:"ovs-db"`
+	OVSRundir string `yaml:"ovs-rundir"`
+	OFSocket  string `yaml:"of-socket"`
+	DB        string `yaml:"db"`
+	LogLevel  string `yaml:"log-level"`
+	LogFormat string `yaml:"log-format"`
+}
+
+const defaultConfigPath = "/etc/chainwire/chainwired.yaml"
+
+func defaults() config {
+	db := os.Getenv("CHAINWIRE_DB")
+	if db == "" {
+		db = "/var/lib/chainwire/nb.json"
+	}
+	host, _ := os.Hostname()
+	return config{Chassis: host, Bridge: "br-int", OVSDB: "unix:/var/run/openvswitch/db.sock",
+		OVSRundir: "/var/run/openvswitch", DB: db, LogLevel: "info", LogFormat: "text"}
+}
+
+func loadConfig(args []string) (*config, error) {
+	cfg := defaults()
+	fs := flag.NewFlagSet("chainwired", flag.ContinueOnError)
+	cfgPath := fs.String("config", defaultConfigPath, "configuration file (YAML); flags override it")
+	var flagCfg config
+	fs.StringVar(&flagCfg.Chassis, "chassis", "", "this hypervisor's chassis name (default: hostname)")
+	fs.StringVar(&flagCfg.Bridge, "bridge", "", "integration bridge (default br-int)")
+	fs.StringVar(&flagCfg.OVSDB, "ovs-db", "", "local OVSDB (default unix:/var/run/openvswitch/db.sock)")
+	fs.StringVar(&flagCfg.OVSRundir, "ovs-rundir", "", "ovs-vswitchd's run directory (default /var/run/openvswitch)")
+	fs.StringVar(&flagCfg.OFSocket, "of-socket", "", "unix socket the bridge's controller connects to (default /run/chainwire/BRIDGE.sock)")
+	fs.StringVar(&flagCfg.DB, "db", "", "model store (default $CHAINWIRE_DB or /var/lib/chainwire/nb.json)")
+	fs.StringVar(&flagCfg.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
+	fs.StringVar(&flagCfg.LogFormat, "log-format", "", "text or json (default text)")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	explicit := false
+	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	if b, err := os.ReadFile(*cfgPath); err == nil {
+		if err := yaml.Unmarshal(b, &cfg); err != nil {
+			return nil, fmt.Errorf("%s: %w", *cfgPath, err)
+		}
+	} else if explicit || !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	for _, o := range []struct{ dst, src *string }{
+		{&cfg.Chassis, &flagCfg.Chassis}, {&cfg.Bridge, &flagCfg.Bridge}, {&cfg.OVSDB, &flagCfg.OVSDB},
+		{&cfg.OVSRundir, &flagCfg.OVSRundir}, {&cfg.OFSocket, &flagCfg.OFSocket}, {&cfg.DB, &flagCfg.DB},
+		{&cfg.LogLevel, &flagCfg.LogLevel}, {&cfg.LogFormat, &flagCfg.LogFormat},
+	} {
+		if *o.src != "" {
+			*o.dst = *o.src
+		}
+	}
+	if cfg.OFSocket == "" {
+		cfg.OFSocket = filepath.Join("/run/chainwire", cfg.Bridge+".sock")
+	}
+	if err := topology.CheckName("chassis", cfg.Chassis); err != nil {
+		return nil, fmt.Errorf("--chassis: %w", err)
+	}
+	return &cfg, nil
+}
+
+func newLogger(cfg *config) (*logrus.Entry, error) {
+	l := logrus.New()
+	lvl, err := logrus.ParseLevel(cfg.LogLevel)
+	if err != nil {
+		return nil, fmt.Errorf("--log-level: %w", err)
+	}
+	l.SetLevel(lvl)
+	switch cfg.LogFormat {
+	case "text":
+		l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
+	case "json":
+		l.SetFormatter(&logrus.JSONFormatter{})
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", cfg.LogFormat)
+	}
+	return l.WithField("chassis", cfg.Chassis), nil
+}
+
+func main() {
+	cfg, err := loadConfig(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chainwired:", err)
+		os.Exit(2)
+	}
+	log, err := newLogger(cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chainwired:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	a := newAgent(cfg, log, topology.NewFileStore(cfg.DB))
+	if err := a.run(ctx); err != nil {
+		log.WithError(err).Error("agent stopped")
+		os.Exit(1)
+	}
+	log.Info("agent stopped; flows stay installed")
+}

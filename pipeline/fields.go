@@ -1,0 +1,151 @@
+package pipeline
+
+import "fmt"
+
+// Field is a packet or metadata field that flows match on or write to.
+// The constant order is the order fields are encoded in a match, which puts
+// every prerequisite (eth_type before IP fields, ip_proto before L4 ports)
+// ahead of the fields that need it.
+type Field uint8
+
+const (
+	FieldInPort Field = iota
+	FieldMetadata
+	FieldReg0
+	FieldReg1
+	FieldReg2
+	FieldReg3
+	FieldReg4
+	FieldReg5
+	FieldReg6
+	FieldReg7
+	FieldReg8
+	FieldReg9
+	FieldReg10
+	FieldReg11
+	FieldReg12
+	FieldReg13
+	FieldReg14
+	FieldReg15
+	FieldTunID
+	FieldTunDst
+	FieldTunMetadata0
+	FieldVlanTCI
+	FieldEthSrc
+	FieldEthDst
+	FieldEthType
+	FieldIPProto
+	FieldIPv4Src
+	FieldIPv4Dst
+	FieldIPv6Src
+	FieldIPv6Dst
+	FieldTCPSrc
+	FieldTCPDst
+	FieldUDPSrc
+	FieldUDPDst
+	FieldICMPv4Type
+	FieldICMPv6Type
+	numFields
+)
+
+// ---------------------------------------------------------------------
+// The register map. Every logical field of the pipeline is named here and
+// nowhere else; the layout follows OVN so that its documentation applies.
+//
+//	metadata    logical datapath (switch) tunnel key, 24 bits used.
+//	reg0..reg9  scratch registers of one pipeline; check_loopback zeroes
+//	            them between ingress and egress, as OVN does.
+//	reg10       logical flags (bit layout below).
+//	reg14       logical input port key (15 bits used, 1..32767).
+//	reg15       logical output port key (16 bits; 32768+ are multicast).
+//
+// Only metadata, reg14 and reg15 cross a tunnel, carried in the Geneve VNI
+// and option (see package geneve); everything else is local to a chassis.
+// ---------------------------------------------------------------------
+const (
+	LogDatapath = FieldMetadata
+	LogInport   = FieldReg14
+	LogOutport  = FieldReg15
+	LogFlags    = FieldReg10
+)
+
+// Bits of LogFlags.
+const (
+	// FlagLoopback lets a packet leave by the port it came in on (ARP
+	// responder style replies set it).
+	FlagLoopback = 1 << 0
+)
+
+// Multicast logical output keys, as in OVN (_MC_flood, _MC_unknown).
+const (
+	MulticastFlood   = 32768
+	MulticastUnknown = 32769
+)
+
+// Scratch registers cleared between the ingress and egress pipelines.
+var scratchRegs = []Field{FieldReg0, FieldReg1, FieldReg2, FieldReg3, FieldReg4,
+	FieldReg5, FieldReg6, FieldReg7, FieldReg8, FieldReg9}
+
+type fieldInfo struct {
+	match string // name in an ovs-ofctl match
+	nxm   string // name in a load/move action
+	bits  int
+	// variable: OVS sizes the field by the TLV map, so it always prints
+	// an explicit bit range for it.
+	variable bool
+}
+
+var fields = [numFields]fieldInfo{
+	FieldInPort:       {match: "in_port", nxm: "NXM_OF_IN_PORT", bits: 32},
+	FieldMetadata:     {match: "metadata", nxm: "OXM_OF_METADATA", bits: 64},
+	FieldTunID:        {match: "tun_id", nxm: "NXM_NX_TUN_ID", bits: 64},
+	FieldTunDst:       {match: "tun_dst", nxm: "NXM_NX_TUN_IPV4_DST", bits: 32},
+	FieldTunMetadata0: {match: "tun_metadata0", nxm: "NXM_NX_TUN_METADATA0", bits: 32, variable: true},
+	FieldVlanTCI:      {match: "vlan_tci", nxm: "NXM_OF_VLAN_TCI", bits: 16},
+	FieldEthSrc:       {match: "dl_src", nxm: "NXM_OF_ETH_SRC", bits: 48},
+	FieldEthDst:       {match: "dl_dst", nxm: "NXM_OF_ETH_DST", bits: 48},
+	FieldEthType:      {match: "dl_type", nxm: "NXM_OF_ETH_TYPE", bits: 16},
+	FieldIPProto:      {match: "nw_proto", nxm: "NXM_OF_IP_PROTO", bits: 8},
+	FieldIPv4Src:      {match: "nw_src", nxm: "NXM_OF_IP_SRC", bits: 32},
+	FieldIPv4Dst:      {match: "nw_dst", nxm: "NXM_OF_IP_DST", bits: 32},
+	FieldIPv6Src:      {match: "ipv6_src", nxm: "NXM_NX_IPV6_SRC", bits: 128},
+	FieldIPv6Dst:      {match: "ipv6_dst", nxm: "NXM_NX_IPV6_DST", bits: 128},
+	FieldTCPSrc:       {match: "tp_src", nxm: "NXM_OF_TCP_SRC", bits: 16},
+	FieldTCPDst:       {match: "tp_dst", nxm: "NXM_OF_TCP_DST", bits: 16},
+	FieldUDPSrc:       {match: "tp_src", nxm: "NXM_OF_UDP_SRC", bits: 16},
+	FieldUDPDst:       {match: "tp_dst", nxm: "NXM_OF_UDP_DST", bits: 16},
+	FieldICMPv4Type:   {match: "icmp_type", nxm: "NXM_OF_ICMP_TYPE", bits: 8},
+	FieldICMPv6Type:   {match: "icmp_type", nxm: "NXM_NX_ICMPV6_TYPE", bits: 8},
+}
+
+func init() {
+	for i := FieldReg0; i <= FieldReg15; i++ {
+		n := int(i - FieldReg0)
+		fields[i] = fieldInfo{match: fmt.Sprintf("reg%d", n), nxm: fmt.Sprintf("NXM_NX_REG%d", n), bits: 32}
+	}
+}
+
+// Reg returns register n (0..15).
+func Reg(n int) Field { return FieldReg0 + Field(n) }
+
+// Bits is the field's width.
+func (f Field) Bits() int { return fields[f].bits }
+
+// Bytes is the field's width in bytes on the wire.
+func (f Field) Bytes() int { return (fields[f].bits + 7) / 8 }
+
+// MatchName is the field's name in an ovs-ofctl match.
+func (f Field) MatchName() string { return fields[f].match }
+
+// NXMName is the field's name in ovs-ofctl load/move actions.
+func (f Field) NXMName() string { return fields[f].nxm }
+
+func (f Field) String() string { return f.MatchName() }
+
+// IsReg reports whether f is one of reg0..reg15, and which.
+func (f Field) IsReg() (int, bool) {
+	if f >= FieldReg0 && f <= FieldReg15 {
+		return int(f - FieldReg0), true
+	}
+	return 0, false
+}

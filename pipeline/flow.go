@@ -1,0 +1,319 @@
+package pipeline
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+)
+
+// Flow is one OpenFlow flow as a plain value. Flows are built by the
+// renderer and encoded by package controller; nothing else needs to know
+// the wire format.
+type Flow struct {
+	Stage    Stage
+	Priority uint16
+	Cookie   uint64
+	Match    Match
+	Actions  []Action // empty means drop
+}
+
+// Key identifies a flow the way OVS does: table, priority and match. Two
+// flows with the same key cannot coexist in a switch.
+func (f Flow) Key() string {
+	return fmt.Sprintf("%d/%d/%s", f.Stage.Table(), f.Priority, f.Match.String())
+}
+
+// Equal reports whether two flows are identical, cookie and actions included.
+func (f Flow) Equal(g Flow) bool {
+	return f.Key() == g.Key() && f.Cookie == g.Cookie && ActionsString(f.Actions, false) == ActionsString(g.Actions, false)
+}
+
+// String prints the flow in ovs-ofctl syntax with table names, the form
+// used in golden files and docs.
+func (f Flow) String() string { return f.Format(false) }
+
+// Format prints the flow in ovs-ofctl syntax; numeric selects table numbers
+// instead of names (what `ovs-ofctl ofp-parse` prints).
+func (f Flow) Format(numeric bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "cookie=0x%x, table=%s, priority=%d", f.Cookie, tableRef(f.Stage, numeric), f.Priority)
+	if m := f.Match.String(); m != "" {
+		b.WriteString(",")
+		b.WriteString(m)
+	}
+	b.WriteString(" actions=")
+	b.WriteString(ActionsString(f.Actions, numeric))
+	return b.String()
+}
+
+func tableRef(s Stage, numeric bool) string {
+	if numeric {
+		return fmt.Sprint(s.Table())
+	}
+	return s.Name()
+}
+
+// ---------------------------------------------------------------- match
+
+// MatchField is one field of a match. Value and Mask are big-endian and as
+// wide as the field; a nil Mask is an exact match.
+type MatchField struct {
+	Field Field
+	Value []byte
+	Mask  []byte
+}
+
+// Match is a set of fields, kept sorted by Field (the encoding order).
+type Match []MatchField
+
+// WithBytes returns m plus f=value/mask (replacing any earlier f).
+func (m Match) WithBytes(f Field, value, mask []byte) Match {
+	if len(value) != f.Bytes() || (mask != nil && len(mask) != f.Bytes()) {
+		panic(fmt.Sprintf("pipeline: %s takes %d bytes", f, f.Bytes()))
+	}
+	if mask != nil && allOnes(mask) {
+		mask = nil
+	}
+	out := make(Match, 0, len(m)+1)
+	for _, mf := range m {
+		if mf.Field != f {
+			out = append(out, mf)
+		}
+	}
+	out = append(out, MatchField{f, value, mask})
+	sort.Slice(out, func(i, j int) bool { return out[i].Field < out[j].Field })
+	return out
+}
+
+// With returns m plus an exact match of f on v.
+func (m Match) With(f Field, v uint64) Match { return m.WithBytes(f, uintBytes(v, f.Bytes()), nil) }
+
+// WithMasked returns m plus f=v/mask.
+func (m Match) WithMasked(f Field, v, mask uint64) Match {
+	return m.WithBytes(f, uintBytes(v&mask, f.Bytes()), uintBytes(mask, f.Bytes()))
+}
+
+// WithMAC returns m plus an exact match of an Ethernet address field.
+func (m Match) WithMAC(f Field, mac net.HardwareAddr) Match {
+	return m.WithBytes(f, append([]byte(nil), mac...), nil)
+}
+
+// WithMACMasked returns m plus a masked match of an Ethernet address field.
+func (m Match) WithMACMasked(f Field, mac, mask net.HardwareAddr) Match {
+	v := make([]byte, 6)
+	for i := range v {
+		v[i] = mac[i] & mask[i]
+	}
+	return m.WithBytes(f, v, append([]byte(nil), mask...))
+}
+
+// Get returns the field's entry, if the match has one.
+func (m Match) Get(f Field) (MatchField, bool) {
+	for _, mf := range m {
+		if mf.Field == f {
+			return mf, true
+		}
+	}
+	return MatchField{}, false
+}
+
+// Uint returns the value of a field of at most 64 bits.
+func (mf MatchField) Uint() uint64 { return bytesUint(mf.Value) }
+
+// MaskUint returns the mask of a field of at most 64 bits (all ones if exact).
+func (mf MatchField) MaskUint() uint64 {
+	if mf.Mask == nil {
+		return widthMask(mf.Field.Bits())
+	}
+	return bytesUint(mf.Mask)
+}
+
+func uintBytes(v uint64, n int) []byte {
+	var buf [8]byte
+	binary.BigEndian.PutUint64(buf[:], v)
+	return append([]byte(nil), buf[8-n:]...)
+}
+
+func bytesUint(b []byte) uint64 {
+	var v uint64
+	for _, x := range b {
+		v = v<<8 | uint64(x)
+	}
+	return v
+}
+
+func widthMask(bits int) uint64 {
+	if bits >= 64 {
+		return ^uint64(0)
+	}
+	return 1<<bits - 1
+}
+
+func allOnes(b []byte) bool { return bytes.Count(b, []byte{0xff}) == len(b) }
+
+// protocol shorthands that ovs-ofctl prints instead of dl_type/nw_proto.
+var shorthands = []struct {
+	name    string
+	ethType uint64
+	proto   int // -1: no nw_proto
+}{
+	{"tcp", 0x0800, 6}, {"udp", 0x0800, 17}, {"icmp", 0x0800, 1},
+	{"tcp6", 0x86dd, 6}, {"udp6", 0x86dd, 17}, {"icmp6", 0x86dd, 58},
+	{"ip", 0x0800, -1}, {"ipv6", 0x86dd, -1}, {"arp", 0x0806, -1},
+}
+
+// printOrder is the order in which ovs-ofctl prints match fields.
+var printOrder = []Field{
+	FieldReg0, FieldReg1, FieldReg2, FieldReg3, FieldReg4, FieldReg5, FieldReg6, FieldReg7,
+	FieldReg8, FieldReg9, FieldReg10, FieldReg11, FieldReg12, FieldReg13, FieldReg14, FieldReg15,
+	FieldTunID, FieldTunDst, FieldTunMetadata0,
+	FieldMetadata, FieldInPort, FieldVlanTCI, FieldEthSrc, FieldEthDst, FieldEthType,
+	FieldIPv6Src, FieldIPv6Dst, FieldIPv4Src, FieldIPv4Dst, FieldIPProto,
+	FieldTCPSrc, FieldUDPSrc, FieldTCPDst, FieldUDPDst, FieldICMPv4Type, FieldICMPv6Type,
+}
+
+// String prints the match as ovs-ofctl does (field order and spelling).
+func (m Match) String() string {
+	var parts []string
+	skip := map[Field]bool{}
+	if et, ok := m.Get(FieldEthType); ok && et.Mask == nil {
+		proto, hasProto := m.Get(FieldIPProto)
+		for _, s := range shorthands {
+			if s.ethType != et.Uint() {
+				continue
+			}
+			if s.proto >= 0 && (!hasProto || proto.Mask != nil || int(proto.Uint()) != s.proto) {
+				continue
+			}
+			parts = append(parts, s.name)
+			skip[FieldEthType] = true
+			if s.proto >= 0 {
+				skip[FieldIPProto] = true
+			}
+			break
+		}
+	}
+	for _, f := range printOrder {
+		mf, ok := m.Get(f)
+		if !ok || skip[f] {
+			continue
+		}
+		parts = append(parts, f.MatchName()+"="+mf.valueString())
+	}
+	return strings.Join(parts, ",")
+}
+
+func (mf MatchField) valueString() string {
+	switch mf.Field {
+	case FieldEthSrc, FieldEthDst:
+		s := net.HardwareAddr(mf.Value).String()
+		if mf.Mask != nil {
+			s += "/" + net.HardwareAddr(mf.Mask).String()
+		}
+		return s
+	case FieldIPv4Src, FieldIPv4Dst, FieldIPv6Src, FieldIPv6Dst, FieldTunDst:
+		s := net.IP(mf.Value).String()
+		if mf.Mask != nil {
+			if ones, bits := net.IPMask(mf.Mask).Size(); bits != 0 {
+				return fmt.Sprintf("%s/%d", s, ones)
+			}
+			s += "/" + net.IP(mf.Mask).String()
+		}
+		return s
+	case FieldInPort, FieldIPProto, FieldICMPv4Type, FieldICMPv6Type:
+		return fmt.Sprint(mf.Uint())
+	case FieldTCPSrc, FieldTCPDst, FieldUDPSrc, FieldUDPDst:
+		if mf.Mask == nil {
+			return fmt.Sprint(mf.Uint())
+		}
+	}
+	s := hexValue(mf.Uint())
+	if mf.Mask != nil {
+		s += "/" + hexValue(mf.MaskUint())
+	}
+	return s
+}
+
+func hexValue(v uint64) string {
+	if v == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("0x%x", v)
+}
+
+// ---------------------------------------------------------------- actions
+
+// Action is one OpenFlow action (or the goto_table instruction).
+type Action interface {
+	format(numeric bool) string
+}
+
+// Load writes Value into Bits bits of Dst starting at Ofs (NXAST_REG_LOAD;
+// OpenFlow 1.3 has no masked set_field). Bits 0 means the whole field.
+type Load struct {
+	Dst       Field
+	Ofs, Bits uint8
+	Value     uint64
+}
+
+// Move copies Bits bits from Src[SrcOfs..] to Dst[DstOfs..].
+type Move struct {
+	Src          Field
+	SrcOfs       uint8
+	Dst          Field
+	DstOfs, Bits uint8
+}
+
+// Resubmit runs another stage and comes back (OVN's fan-out and the only
+// way to go to an earlier table).
+type Resubmit struct{ Stage Stage }
+
+// Goto continues in a later stage; it must be the last action.
+type Goto struct{ Stage Stage }
+
+// Output sends the packet to an OpenFlow port.
+type Output struct{ Port uint32 }
+
+func (a Load) format(bool) string {
+	return fmt.Sprintf("load:%s->%s", hexValue(a.Value), fieldRange(a.Dst, a.Ofs, a.Bits))
+}
+
+func (a Move) format(bool) string {
+	return fmt.Sprintf("move:%s->%s", fieldRange(a.Src, a.SrcOfs, a.Bits), fieldRange(a.Dst, a.DstOfs, a.Bits))
+}
+
+func (a Resubmit) format(numeric bool) string {
+	return fmt.Sprintf("resubmit(,%s)", tableRef(a.Stage, numeric))
+}
+
+func (a Goto) format(numeric bool) string { return "goto_table:" + tableRef(a.Stage, numeric) }
+
+func (a Output) format(bool) string { return fmt.Sprintf("output:%d", a.Port) }
+
+func fieldRange(f Field, ofs, bits uint8) string {
+	switch {
+	case fields[f].variable && bits == 0:
+		return fmt.Sprintf("%s[0..%d]", f.NXMName(), f.Bits()-1)
+	case bits == 0 || (ofs == 0 && int(bits) == f.Bits()) && !fields[f].variable:
+		return f.NXMName() + "[]"
+	case bits == 1:
+		return fmt.Sprintf("%s[%d]", f.NXMName(), ofs)
+	default:
+		return fmt.Sprintf("%s[%d..%d]", f.NXMName(), ofs, int(ofs)+int(bits)-1)
+	}
+}
+
+// ActionsString prints an action list as ovs-ofctl does.
+func ActionsString(acts []Action, numeric bool) string {
+	if len(acts) == 0 {
+		return "drop"
+	}
+	parts := make([]string, len(acts))
+	for i, a := range acts {
+		parts[i] = a.format(numeric)
+	}
+	return strings.Join(parts, ",")
+}

@@ -1,0 +1,333 @@
+package pipeline
+
+import (
+	"fmt"
+	"net"
+	"sort"
+
+	"github.com/chainwire/chainwire/topology"
+)
+
+// Input is everything the flows of one chassis depend on.
+type Input struct {
+	Model   *topology.Model
+	Chassis string            // this agent's chassis name
+	OFPorts map[string]uint32 // logical port name -> local OpenFlow port (from iface-id)
+}
+
+// Priorities shared by several flow families.
+const (
+	prioDefault = 0
+	prioLow     = 1
+	prioPort    = 50
+	prioMcast   = 70
+	prioHigh    = 100
+	prioDisable = 150
+)
+
+var (
+	macMulticast = net.HardwareAddr{1, 0, 0, 0, 0, 0}
+	vlanPresent  = uint64(0x1000)
+)
+
+// view is the model as the renderer needs it: parsed and indexed once.
+type view struct {
+	in       Input
+	switches []*swView
+}
+
+type swView struct {
+	sw    *topology.Switch
+	ports []*portView
+}
+
+type portView struct {
+	p      *topology.Port
+	dp     uint32
+	key    uint32
+	ofport uint32 // 0: not bound on this chassis
+	macs   []net.HardwareAddr
+	secMAC []net.HardwareAddr
+	// unknown: the port receives unicast to unknown MACs.
+	unknown bool
+}
+
+func (p *portView) local() bool   { return p.ofport != 0 }
+func (p *portView) enabled() bool { return p.p.IsEnabled() }
+
+func newView(in Input) (*view, error) {
+	v := &view{in: in}
+	for i := range in.Model.Switches {
+		sw := &in.Model.Switches[i]
+		sv := &swView{sw: sw}
+		for _, p := range in.Model.PortsOf(sw.Name) {
+			pv := &portView{p: p, dp: sw.Key, key: p.Key}
+			if rc := p.RequestedChassis(); rc == "" || rc == in.Chassis {
+				pv.ofport = in.OFPorts[p.Name]
+			}
+			for _, a := range p.Addresses {
+				addr, err := topology.ParseAddress(a)
+				if err != nil {
+					return nil, fmt.Errorf("port %q: %v", p.Name, err)
+				}
+				if addr.Unknown {
+					pv.unknown = true
+				} else {
+					pv.macs = append(pv.macs, addr.MAC)
+				}
+			}
+			for _, s := range p.PortSecurity {
+				sec, err := topology.ParseSecurity(s)
+				if err != nil {
+					return nil, fmt.Errorf("port %q: %v", p.Name, err)
+				}
+				pv.secMAC = append(pv.secMAC, sec.MAC)
+			}
+			sv.ports = append(sv.ports, pv)
+		}
+		v.switches = append(v.switches, sv)
+	}
+	return v, nil
+}
+
+// Render computes the complete desired flow table of one chassis, sorted
+// by table, priority (high first) and match. It fails, rendering nothing,
+// if two flows would collide.
+func Render(in Input) ([]Flow, error) {
+	if in.Model == nil {
+		in.Model = &topology.Model{}
+	}
+	v, err := newView(in)
+	if err != nil {
+		return nil, err
+	}
+	var flows []Flow
+	flows = append(flows, tableDefaults()...)
+	flows = append(flows, ingressSanityDrops()...)
+	flows = append(flows, egressMulticastPass())
+	for _, sw := range v.switches {
+		flows = append(flows, l2Lookup(sw)...)
+		flows = append(flows, localMulticast(sw)...)
+		for _, p := range sw.ports {
+			if !p.local() {
+				continue
+			}
+			flows = append(flows, classifyLocalPort(p))
+			flows = append(flows, ingressPortSecurity(p)...)
+			flows = append(flows, localDelivery(p)...)
+			flows = append(flows, egressPortSecurity(p)...)
+		}
+	}
+	return finish(flows)
+}
+
+func finish(flows []Flow) ([]Flow, error) {
+	seen := make(map[string]int, len(flows))
+	for i, f := range flows {
+		if j, dup := seen[f.Key()]; dup {
+			return nil, fmt.Errorf("pipeline: two flows collide: %s and %s", flows[j], f)
+		}
+		seen[f.Key()] = i
+	}
+	sort.SliceStable(flows, func(i, j int) bool {
+		a, b := flows[i], flows[j]
+		if a.Stage.Table() != b.Stage.Table() {
+			return a.Stage.Table() < b.Stage.Table()
+		}
+		if a.Priority != b.Priority {
+			return a.Priority > b.Priority
+		}
+		return a.Match.String() < b.Match.String()
+	})
+	return flows, nil
+}
+
+// next continues in the following stage of the same band.
+func next(s Stage) Action {
+	n, ok := s.Next()
+	if !ok {
+		panic(fmt.Sprintf("pipeline: %s has no next stage", s))
+	}
+	return Goto{n}
+}
+
+func dpMatch(dp uint32) Match { return Match{}.With(LogDatapath, uint64(dp)) }
+
+func loadReg(f Field, v uint32) Action { return Load{Dst: f, Value: uint64(v)} }
+
+// ---------------------------------------------------------------- base
+
+// dropByDefault lists the stages whose table-miss drops; every other stage
+// passes packets on with `next;`.
+var dropByDefault = map[Stage]bool{
+	PhyToLog: true, InPortSecL2: true, InL2Lkup: true,
+	LocalOutput: true, OutPortSecL2: true, LogToPhy: true,
+}
+
+// tableDefaults gives every stage its priority-0 flow: drop where traffic
+// must be allowed explicitly, `next;` for stages that have no rules yet.
+func tableDefaults() []Flow {
+	var out []Flow
+	cookie := MakeCookie(FeatureBase, KindGlobal, 0)
+	for _, s := range Stages() {
+		f := Flow{Stage: s, Priority: prioDefault, Cookie: cookie}
+		switch {
+		case dropByDefault[s]:
+		case s == RemoteOutput:
+			f.Actions = []Action{Goto{LocalOutput}}
+		case s == CheckLoopback:
+			for _, r := range scratchRegs {
+				f.Actions = append(f.Actions, Load{Dst: r})
+			}
+			f.Actions = append(f.Actions, Goto{OutChain})
+		default:
+			f.Actions = []Action{next(s)}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// ingressSanityDrops drops VLAN-tagged frames and frames with a multicast
+// source MAC, whatever the port (OVN's ls_in_port_sec_l2 priority 100).
+func ingressSanityDrops() []Flow {
+	cookie := MakeCookie(FeatureBase, KindGlobal, 0)
+	return []Flow{
+		{Stage: InPortSecL2, Priority: prioHigh, Cookie: cookie,
+			Match: Match{}.WithMasked(FieldVlanTCI, vlanPresent, vlanPresent)},
+		{Stage: InPortSecL2, Priority: prioHigh, Cookie: cookie,
+			Match: Match{}.WithMACMasked(FieldEthSrc, macMulticast, macMulticast)},
+	}
+}
+
+// egressMulticastPass lets broadcast and multicast out of any port that
+// the egress pipeline has not dropped already (OVN ls_out_port_sec_l2).
+func egressMulticastPass() Flow {
+	return Flow{Stage: OutPortSecL2, Priority: prioHigh, Cookie: MakeCookie(FeatureBase, KindGlobal, 0),
+		Match:   Match{}.WithMACMasked(FieldEthDst, macMulticast, macMulticast),
+		Actions: []Action{Goto{LogToPhy}}}
+}
+
+// ---------------------------------------------------------------- ports
+
+// classifyLocalPort maps a local VIF's packets to the logical datapath and
+// input port, then starts the ingress pipeline.
+func classifyLocalPort(p *portView) Flow {
+	return Flow{Stage: PhyToLog, Priority: prioHigh, Cookie: PortCookie(FeaturePhysical, p.dp, p.key),
+		Match: Match{}.With(FieldInPort, uint64(p.ofport)),
+		Actions: []Action{
+			Load{Dst: LogDatapath, Value: uint64(p.dp)},
+			loadReg(LogInport, p.key),
+			Goto{InPortSecL2},
+		}}
+}
+
+// ingressPortSecurity admits an enabled port's frames whose source MAC is
+// allowed; a port without port_security may send from any unicast MAC.
+// A disabled port gets no flow, so the table default drops its traffic.
+func ingressPortSecurity(p *portView) []Flow {
+	if !p.enabled() {
+		return nil
+	}
+	m := dpMatch(p.dp).With(LogInport, uint64(p.key))
+	cookie := PortCookie(FeaturePortSec, p.dp, p.key)
+	if len(p.secMAC) == 0 {
+		return []Flow{{Stage: InPortSecL2, Priority: prioPort, Cookie: cookie, Match: m, Actions: []Action{next(InPortSecL2)}}}
+	}
+	var out []Flow
+	for _, mac := range p.secMAC {
+		out = append(out, Flow{Stage: InPortSecL2, Priority: prioPort, Cookie: cookie,
+			Match: m.WithMAC(FieldEthSrc, mac), Actions: []Action{next(InPortSecL2)}})
+	}
+	return out
+}
+
+// egressPortSecurity lets frames out of an enabled port when they are
+// addressed to one of its port-security MACs (any unicast MAC without
+// port_security); a disabled port gets nothing at all.
+func egressPortSecurity(p *portView) []Flow {
+	m := dpMatch(p.dp).With(LogOutport, uint64(p.key))
+	cookie := PortCookie(FeaturePortSec, p.dp, p.key)
+	if !p.enabled() {
+		return []Flow{{Stage: OutPortSecL2, Priority: prioDisable, Cookie: cookie, Match: m}}
+	}
+	if len(p.secMAC) == 0 {
+		return []Flow{{Stage: OutPortSecL2, Priority: prioPort, Cookie: cookie, Match: m, Actions: []Action{Goto{LogToPhy}}}}
+	}
+	var out []Flow
+	for _, mac := range p.secMAC {
+		out = append(out, Flow{Stage: OutPortSecL2, Priority: prioPort, Cookie: cookie,
+			Match: m.WithMAC(FieldEthDst, mac), Actions: []Action{Goto{LogToPhy}}})
+	}
+	return out
+}
+
+// localDelivery sends a packet whose logical outport is a local port into
+// the egress pipeline (unless it would go back where it came from) and,
+// after egress, out of the port's OpenFlow port.
+func localDelivery(p *portView) []Flow {
+	cookie := PortCookie(FeaturePhysical, p.dp, p.key)
+	out := dpMatch(p.dp).With(LogOutport, uint64(p.key))
+	return []Flow{
+		{Stage: LocalOutput, Priority: prioHigh, Cookie: cookie, Match: out,
+			Actions: []Action{Goto{CheckLoopback}}},
+		{Stage: CheckLoopback, Priority: prioHigh, Cookie: cookie,
+			Match: out.With(LogInport, uint64(p.key)).WithMasked(LogFlags, 0, FlagLoopback)},
+		{Stage: LogToPhy, Priority: prioHigh, Cookie: cookie, Match: out,
+			Actions: []Action{Output{p.ofport}}},
+	}
+}
+
+// ---------------------------------------------------------------- L2
+
+// l2Lookup picks the logical outport by destination MAC: broadcast and
+// multicast flood, a known MAC goes to its port, anything else goes to the
+// ports that accept unknown unicast (or is dropped if there are none).
+func l2Lookup(sw *swView) []Flow {
+	dp := sw.sw.Key
+	cookie := SwitchCookie(FeatureL2, dp)
+	out := []Flow{{Stage: InL2Lkup, Priority: prioMcast, Cookie: cookie,
+		Match:   dpMatch(dp).WithMACMasked(FieldEthDst, macMulticast, macMulticast),
+		Actions: []Action{loadReg(LogOutport, MulticastFlood), Goto{RemoteOutput}}}}
+	hasUnknown := false
+	for _, p := range sw.ports {
+		hasUnknown = hasUnknown || (p.unknown && p.enabled())
+		for _, mac := range p.macs {
+			out = append(out, Flow{Stage: InL2Lkup, Priority: prioPort, Cookie: PortCookie(FeatureL2, dp, p.key),
+				Match:   dpMatch(dp).WithMAC(FieldEthDst, mac),
+				Actions: []Action{loadReg(LogOutport, p.key), Goto{RemoteOutput}}})
+		}
+	}
+	if hasUnknown {
+		out = append(out, Flow{Stage: InL2Lkup, Priority: prioLow, Cookie: cookie, Match: dpMatch(dp),
+			Actions: []Action{loadReg(LogOutport, MulticastUnknown), Goto{RemoteOutput}}})
+	}
+	return out
+}
+
+// localMulticast fans the flood and unknown groups out to the local ports
+// that belong to them, one egress pass each (OVN's multicast groups).
+func localMulticast(sw *swView) []Flow {
+	dp := sw.sw.Key
+	var out []Flow
+	for _, g := range []struct {
+		key    uint32
+		member func(*portView) bool
+	}{
+		{MulticastFlood, func(p *portView) bool { return true }},
+		{MulticastUnknown, func(p *portView) bool { return p.unknown }},
+	} {
+		var acts []Action
+		for _, p := range sw.ports {
+			if p.local() && p.enabled() && g.member(p) {
+				acts = append(acts, loadReg(LogOutport, p.key), Resubmit{CheckLoopback})
+			}
+		}
+		if len(acts) == 0 {
+			continue
+		}
+		out = append(out, Flow{Stage: LocalOutput, Priority: prioHigh, Cookie: SwitchCookie(FeatureL2, dp),
+			Match: dpMatch(dp).With(LogOutport, uint64(g.key)), Actions: acts})
+	}
+	return out
+}

@@ -1,0 +1,259 @@
+package topology
+
+import (
+	"fmt"
+	"net"
+	"strings"
+)
+
+// Error is a validation error: what is wrong, and why.
+type Error struct {
+	What string
+	Why  string
+}
+
+func (e *Error) Error() string { return e.What + ": " + e.Why }
+
+func errf(what, format string, args ...any) *Error {
+	return &Error{What: what, Why: fmt.Sprintf(format, args...)}
+}
+
+// CheckName enforces the naming rule shared by every object kind.
+func CheckName(kind, name string) error {
+	what := fmt.Sprintf("%s %q", kind, name)
+	if len(name) == 0 || len(name) > 63 {
+		return errf(what, "a name must be 1 to 63 characters long")
+	}
+	for _, c := range []byte(name) {
+		if c < 0x21 || c > 0x7e {
+			return errf(what, "a name may hold only printable ASCII characters without whitespace")
+		}
+	}
+	return nil
+}
+
+// Address is one parsed entry of a port's addresses.
+type Address struct {
+	Unknown bool
+	MAC     net.HardwareAddr
+	IPs     []net.IP
+}
+
+// ParseAddress parses "MAC [IP...]" or "unknown".
+func ParseAddress(s string) (Address, error) {
+	f := strings.Fields(s)
+	if len(f) == 1 && f[0] == "unknown" {
+		return Address{Unknown: true}, nil
+	}
+	if len(f) == 0 {
+		return Address{}, fmt.Errorf("empty address")
+	}
+	mac, err := ParseUnicastMAC(f[0])
+	if err != nil {
+		return Address{}, err
+	}
+	a := Address{MAC: mac}
+	for _, ipText := range f[1:] {
+		ip := net.ParseIP(ipText)
+		if ip == nil {
+			return Address{}, fmt.Errorf("%q is not an IP address", ipText)
+		}
+		a.IPs = append(a.IPs, ip)
+	}
+	return a, nil
+}
+
+// ParseUnicastMAC parses an Ethernet address that may belong to a port.
+func ParseUnicastMAC(s string) (net.HardwareAddr, error) {
+	mac, err := net.ParseMAC(s)
+	if err != nil || len(mac) != 6 {
+		return nil, fmt.Errorf("%q is not an Ethernet address (want xx:xx:xx:xx:xx:xx)", s)
+	}
+	if mac[0]&1 != 0 {
+		return nil, fmt.Errorf("%s is a multicast or broadcast address", s)
+	}
+	return mac, nil
+}
+
+// Security is one parsed entry of a port's port_security.
+type Security struct {
+	MAC  net.HardwareAddr
+	Nets []*net.IPNet
+}
+
+// ParseSecurity parses "MAC [IP[/plen]...]".
+func ParseSecurity(s string) (Security, error) {
+	f := strings.Fields(s)
+	if len(f) == 0 {
+		return Security{}, fmt.Errorf("empty port security entry")
+	}
+	mac, err := ParseUnicastMAC(f[0])
+	if err != nil {
+		return Security{}, err
+	}
+	sec := Security{MAC: mac}
+	for _, t := range f[1:] {
+		if !strings.Contains(t, "/") {
+			ip := net.ParseIP(t)
+			if ip == nil {
+				return Security{}, fmt.Errorf("%q is not an IP address or prefix", t)
+			}
+			bits := 128
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			sec.Nets = append(sec.Nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(t)
+		if err != nil {
+			return Security{}, fmt.Errorf("%q is not an IP address or prefix", t)
+		}
+		sec.Nets = append(sec.Nets, n)
+	}
+	return sec, nil
+}
+
+// Validate checks the whole model; the first violation is returned.
+func (m *Model) Validate() error {
+	seen := map[string]bool{}
+	dup := func(kind, name string) bool {
+		k := kind + "\x00" + name
+		d := seen[k]
+		seen[k] = true
+		return d
+	}
+	chassisIP := map[string]string{}
+	for i := range m.Chassis {
+		c := &m.Chassis[i]
+		if err := CheckName("chassis", c.Name); err != nil {
+			return err
+		}
+		what := fmt.Sprintf("chassis %q", c.Name)
+		if dup("chassis", c.Name) {
+			return errf(what, "already exists")
+		}
+		if c.Encap != "geneve" {
+			return errf(what, "encapsulation %q is not supported (only geneve)", c.Encap)
+		}
+		ip := net.ParseIP(c.IP)
+		if ip == nil || ip.To4() == nil {
+			return errf(what, "encap IP %q is not an IPv4 address", c.IP)
+		}
+		if other, dup := chassisIP[ip.String()]; dup {
+			return errf(what, "encap IP %s is already used by chassis %q", c.IP, other)
+		}
+		chassisIP[ip.String()] = c.Name
+	}
+
+	switchKeys := map[uint32]string{}
+	for i := range m.Switches {
+		s := &m.Switches[i]
+		if err := CheckName("switch", s.Name); err != nil {
+			return err
+		}
+		what := fmt.Sprintf("switch %q", s.Name)
+		if dup("switch", s.Name) {
+			return errf(what, "already exists")
+		}
+		if s.Key < 1 || s.Key > MaxSwitchKey {
+			return errf(what, "tunnel key %d is out of range 1..%d", s.Key, MaxSwitchKey)
+		}
+		if other, dup := switchKeys[s.Key]; dup {
+			return errf(what, "tunnel key %d is already used by switch %q", s.Key, other)
+		}
+		switchKeys[s.Key] = s.Name
+	}
+
+	type swScoped struct{ sw, id string }
+	portKeys := map[swScoped]string{}
+	owners := map[swScoped]string{} // MAC or IP within a switch -> port
+	for i := range m.Ports {
+		p := &m.Ports[i]
+		if err := CheckName("port", p.Name); err != nil {
+			return err
+		}
+		what := fmt.Sprintf("port %q", p.Name)
+		if dup("port", p.Name) {
+			return errf(what, "already exists")
+		}
+		if m.Switch(p.Switch) == nil {
+			return errf(what, "switch %q does not exist", p.Switch)
+		}
+		if p.Key < 1 || p.Key > MaxPortKey {
+			return errf(what, "tunnel key %d is out of range 1..%d", p.Key, MaxPortKey)
+		}
+		k := swScoped{p.Switch, fmt.Sprint(p.Key)}
+		if other, dup := portKeys[k]; dup {
+			return errf(what, "tunnel key %d is already used by port %q on switch %q", p.Key, other, p.Switch)
+		}
+		portKeys[k] = p.Name
+		claim := func(id string) error {
+			k := swScoped{p.Switch, id}
+			if other, dup := owners[k]; dup && other != p.Name {
+				return errf(what, "address %s already belongs to port %q on switch %q", id, other, p.Switch)
+			}
+			owners[k] = p.Name
+			return nil
+		}
+		for _, a := range p.Addresses {
+			addr, err := ParseAddress(a)
+			if err != nil {
+				return errf(what, "address %q: %v", a, err)
+			}
+			if addr.Unknown {
+				continue
+			}
+			if err := claim(addr.MAC.String()); err != nil {
+				return err
+			}
+			for _, ip := range addr.IPs {
+				if err := claim(ip.String()); err != nil {
+					return err
+				}
+			}
+		}
+		for _, s := range p.PortSecurity {
+			if _, err := ParseSecurity(s); err != nil {
+				return errf(what, "port security %q: %v", s, err)
+			}
+		}
+		for k := range p.Options {
+			if k != "requested-chassis" {
+				return errf(what, "option %q is not supported (known: requested-chassis)", k)
+			}
+		}
+		if rc := p.RequestedChassis(); rc != "" && m.ChassisByName(rc) == nil {
+			return errf(what, "requested-chassis %q does not exist", rc)
+		}
+	}
+	return nil
+}
+
+// FreeSwitchKey returns the smallest unused switch key.
+func (m *Model) FreeSwitchKey() (uint32, error) {
+	used := map[uint32]bool{}
+	for _, s := range m.Switches {
+		used[s.Key] = true
+	}
+	for k := uint32(1); k <= MaxSwitchKey; k++ {
+		if !used[k] {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("every switch tunnel key is in use")
+}
+
+// FreePortKey returns the smallest unused port key on a switch.
+func (m *Model) FreePortKey(sw string) (uint32, error) {
+	used := map[uint32]bool{}
+	for _, p := range m.PortsOf(sw) {
+		used[p.Key] = true
+	}
+	for k := uint32(1); k <= MaxPortKey; k++ {
+		if !used[k] {
+			return k, nil
+		}
+	}
+	return 0, fmt.Errorf("every port tunnel key of switch %q is in use", sw)
+}
