@@ -159,16 +159,30 @@ const (
 
 // EnsureTLVMap maps the OVN Geneve option to tun_metadata0. The map is per
 // bridge and lost when ovs-vswitchd restarts, so it is sent on every
-// connect; ALREADY_MAPPED means another session did it first.
+// connect; ALREADY_MAPPED means another session did it first. A
+// successful TLV mod has no reply, so a barrier follows it.
 func (cn *Conn) EnsureTLVMap(ctx context.Context) error {
-	msg := nxMessage(nxtTLVTableMod, []byte{
+	mod := nxMessage(nxtTLVTableMod, []byte{
 		0, 0, 0, 0, 0, 0, 0, 0, // command ADD (0), pad[6]
 		tlvClass >> 8, tlvClass & 0xff, tlvType, tlvLen, 0, 0, 0, 0, // class, type, len, index 0, pad[2]
 	})
-	if _, err := cn.request(ctx, msg); err != nil && !errors.Is(err, ErrAlreadyMapped) {
-		return fmt.Errorf("Geneve TLV map {class=0x%04x,type=0x%02x,len=%d}->tun_metadata0: %w", tlvClass, tlvType, tlvLen, err)
+	modXID := cn.nextXID()
+	mod.setXID(modXID)
+	barrier := openflow13.NewOfp13Header()
+	barrier.Type = openflow13.Type_BarrierRequest
+	barrier.Xid = cn.nextXID()
+	bb, _ := barrier.MarshalBinary()
+	mb, _ := mod.MarshalBinary()
+	r, err := cn.exchange(ctx, []uint32{modXID, barrier.Xid}, [][]byte{mb, bb})
+	if err != nil {
+		return err
 	}
-	return cn.Barrier(ctx)
+	for _, e := range r.errs {
+		if !errors.Is(e, ErrAlreadyMapped) {
+			return fmt.Errorf("Geneve TLV map {class=0x%04x,type=0x%02x,len=%d}->tun_metadata0: %w", tlvClass, tlvType, tlvLen, e)
+		}
+	}
+	return nil
 }
 
 // TLVMapped reports whether the switch maps the OVN option to

@@ -23,10 +23,12 @@ type Server struct {
 	PacketIn func(PacketIn)
 	// Probe is the echo interval that detects a dead switch (default 5s).
 	Probe time.Duration
+	l     net.Listener
 }
 
-// Serve accepts connections until ctx ends, sending each on conns.
-func (s *Server) Serve(ctx context.Context, conns chan<- *Conn) error {
+// Listen opens the socket. Call it before pointing the bridge at it, so
+// that ovs-vswitchd's first attempt succeeds instead of backing off.
+func (s *Server) Listen() error {
 	if err := os.MkdirAll(filepath.Dir(s.Path), 0o755); err != nil {
 		return err
 	}
@@ -38,6 +40,18 @@ func (s *Server) Serve(ctx context.Context, conns chan<- *Conn) error {
 	if err != nil {
 		return fmt.Errorf("listen for the switch on %s: %w", s.Path, err)
 	}
+	s.l = l
+	return nil
+}
+
+// Serve accepts connections until ctx ends, sending each on conns.
+func (s *Server) Serve(ctx context.Context, conns chan<- *Conn) error {
+	if s.l == nil {
+		if err := s.Listen(); err != nil {
+			return err
+		}
+	}
+	l := s.l
 	go func() {
 		<-ctx.Done()
 		l.Close()

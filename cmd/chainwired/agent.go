@@ -48,11 +48,14 @@ func (a *agent) post(ctx context.Context, fn func()) {
 }
 
 func (a *agent) run(ctx context.Context) error {
+	conns := make(chan *controller.Conn)
+	srv := &controller.Server{Path: a.cfg.OFSocket, Log: a.log}
+	if err := srv.Listen(); err != nil {
+		return err
+	}
 	if err := newBridgeSetup(a.cfg, a.log).ensure(); err != nil {
 		return fmt.Errorf("bridge setup: %w", err)
 	}
-	conns := make(chan *controller.Conn)
-	srv := &controller.Server{Path: a.cfg.OFSocket, Log: a.log}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ctx, conns) }()
 	go a.store.Watch(ctx, func(m *topology.Model, err error) {

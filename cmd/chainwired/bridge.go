@@ -129,7 +129,7 @@ func (b *bridgeSetup) ensureTableNames() error {
 	if len(args) == 0 {
 		return nil
 	}
-	b.log.Infof("naming %d OpenFlow tables", len(args)/9)
+	b.log.Infof("naming the OpenFlow tables of %s", b.bridge)
 	_, err = b.vsctl(args...)
 	return err
 }

@@ -1,0 +1,113 @@
+package lab
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// Vsctl runs ovs-vsctl against a host's OVSDB.
+func (l *Lab) Vsctl(host string, args ...string) error {
+	_, err := l.VsctlOut(host, args...)
+	return err
+}
+
+// VsctlOut runs ovs-vsctl against a host's OVSDB and returns its output.
+func (l *Lab) VsctlOut(host string, args ...string) (string, error) {
+	full := append([]string{"--db=" + l.OVSDB(host), "--timeout=10"}, args...)
+	out, err := exec.Command("ovs-vsctl", full...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("ovs-vsctl %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// Ofctl runs ovs-ofctl -O OpenFlow13 against a host's bridge.
+func (l *Lab) Ofctl(host string, args ...string) (string, error) {
+	cmd := exec.Command("ovs-ofctl", append([]string{"-O", "OpenFlow13"}, args...)...)
+	cmd.Env = append(os.Environ(), "OVS_RUNDIR="+l.RunDir(host))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("ovs-ofctl %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+// Appctl runs ovs-appctl against a host's ovs-vswitchd.
+func (l *Lab) Appctl(host string, args ...string) (string, error) {
+	full := append([]string{"-t", filepath.Join(l.RunDir(host), "ovs-vswitchd.ctl")}, args...)
+	out, err := exec.Command("ovs-appctl", full...).CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("ovs-appctl %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+// Command prepares a command inside a lab member's namespace (node or host).
+func (l *Lab) Command(member string, args ...string) *exec.Cmd {
+	return exec.Command("ip", append([]string{"netns", "exec", l.ns(member)}, args...)...)
+}
+
+// Exec runs a command inside a lab member's namespace.
+func (l *Lab) Exec(member string, args ...string) (string, error) {
+	out, err := l.Command(member, args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s: %s: %v: %s", member, strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+// Chainctl runs chainctl against the lab's model.
+func (l *Lab) Chainctl(args ...string) (string, error) {
+	full := append([]string{"--db", l.DB}, args...)
+	out, err := exec.Command(filepath.Join(l.BinDir, "chainctl"), full...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("chainctl %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
+}
+
+var volatileFlowFields = regexp.MustCompile(`(duration|n_packets|n_bytes|idle_age|hard_age)=[^,]*, ?`)
+
+// Flows dumps br-int with table names and without counters or ages,
+// sorted: equal outputs mean equal flow tables.
+func (l *Lab) Flows(host string) ([]string, error) {
+	out, err := l.Ofctl(host, "dump-flows", "--names", "br-int")
+	if err != nil {
+		return nil, err
+	}
+	var flows []string
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "OFPST_FLOW") {
+			continue
+		}
+		flows = append(flows, volatileFlowFields.ReplaceAllString(line, ""))
+	}
+	sort.Strings(flows)
+	return flows, nil
+}
+
+// Eventually polls cond every 20ms until it returns nil or timeout passes;
+// it returns cond's last error.
+func Eventually(timeout time.Duration, cond func() error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		err := cond()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("after %s: %w", timeout, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,162 @@
+package e2e
+
+import (
+	"fmt"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chainwire/chainwire/e2e/lab"
+	"github.com/chainwire/chainwire/topology"
+)
+
+// pinger is a ping running in the background.
+type pinger struct {
+	cmd *exec.Cmd
+	out strings.Builder
+}
+
+// startPing sends count echo requests at 50 per second.
+func startPing(t *testing.T, l *lab.Lab, from, to string, count int) *pinger {
+	t.Helper()
+	p := &pinger{}
+	p.cmd = l.Command(from, "ping", "-q", "-i", "0.02", "-W", "1", "-c", strconv.Itoa(count), to)
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if p.cmd.ProcessState == nil {
+			p.cmd.Process.Kill()
+			p.cmd.Wait()
+		}
+	})
+	return p
+}
+
+var pingSummary = regexp.MustCompile(`(\d+) packets transmitted, (\d+) received`)
+
+// wait returns how many of the pings were lost.
+func (p *pinger) wait(t *testing.T) (sent, lost int) {
+	t.Helper()
+	p.cmd.Wait()
+	m := pingSummary.FindStringSubmatch(p.out.String())
+	if m == nil {
+		t.Fatalf("no ping summary in:\n%s", p.out.String())
+	}
+	sent, _ = strconv.Atoi(m[1])
+	recv, _ := strconv.Atoi(m[2])
+	return sent, sent - recv
+}
+
+func statusOf(l *lab.Lab, chassis string) (topology.Status, error) {
+	sts, err := topology.NewFileStore(l.DB).Statuses()
+	if err != nil {
+		return topology.Status{}, err
+	}
+	for _, st := range sts {
+		if st.Chassis == chassis {
+			return st, nil
+		}
+	}
+	return topology.Status{}, fmt.Errorf("chassis %s has published no status", chassis)
+}
+
+// Changing the model while traffic flows changes the flows and loses no
+// packet of the traffic the change does not concern.
+func TestModelChangesWhilePinging(t *testing.T) {
+	l := singleHost(t)
+	before, err := l.Flows("hv1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startPing(t, l, "vm1", "10.0.0.2", 250)
+	steps := [][]string{
+		{"lsp-add", "A", "a9"},
+		{"lsp-set-addresses", "a9", "02:00:00:00:00:09 10.0.0.9"},
+		{"lsp-set-enabled", "a3", "disabled"},
+		{"ls-add", "C"},
+		{"lsp-add", "C", "c1"},
+		{"lsp-set-port-security", "a2", "02:00:00:00:00:02 10.0.0.2"},
+	}
+	for _, s := range steps {
+		chainctl(t, l, append([]string{"--wait"}, s...)...)
+	}
+	if err := ping(l, "vm1", "10.0.0.3"); err == nil {
+		t.Error("vm3's port is disabled but vm1 still reaches it")
+	}
+	during, err := l.Flows("hv1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(during, "\n") == strings.Join(before, "\n") {
+		t.Error("the flow table did not change")
+	}
+	chainctl(t, l, "--wait", "lsp-set-enabled", "a3", "enabled")
+	if err := ping(l, "vm1", "10.0.0.3"); err != nil {
+		t.Errorf("vm3's port is enabled again: %v", err)
+	}
+	if sent, lost := p.wait(t); lost != 0 {
+		t.Errorf("lost %d of %d pings while the model changed", lost, sent)
+	}
+}
+
+var flowDuration = regexp.MustCompile(`duration=([0-9.]+)s`)
+
+// Restarting the agent while a ping runs at 50 pps loses no packet, and
+// the flow table afterwards is the same flows, none of them re-added.
+func TestAgentRestartLosesNothing(t *testing.T) {
+	l := singleHost(t)
+	if err := ping(l, "vm1", "10.0.0.2"); err != nil {
+		t.Fatal(err)
+	}
+	before, err := l.Flows("hv1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startPing(t, l, "vm1", "10.0.0.2", 200)
+	stopped := time.Now()
+	if err := l.StopAgent("hv1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.StartAgent("hv1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := lab.Eventually(10*time.Second, func() error {
+		st, err := statusOf(l, "hv1")
+		if err != nil {
+			return err
+		}
+		if !st.Connected || st.Updated.Before(stopped) {
+			return fmt.Errorf("restarted agent has not synced yet: %+v", st)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := l.Flows("hv1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := strings.Join(after, "\n"), strings.Join(before, "\n"); a != b {
+		t.Errorf("flow table differs after the restart:\nbefore:\n%s\nafter:\n%s", b, a)
+	}
+	// Flows that were right were not re-sent: each is older than the restart.
+	raw, err := l.Ofctl("hv1", "dump-flows", "br-int")
+	if err != nil {
+		t.Fatal(err)
+	}
+	age := time.Since(stopped).Seconds()
+	for _, m := range flowDuration.FindAllStringSubmatch(raw, -1) {
+		if d, _ := strconv.ParseFloat(m[1], 64); d < age {
+			t.Errorf("a flow is %.3fs old, younger than the restart %.3fs ago: it was re-installed", d, age)
+			break
+		}
+	}
+	if sent, lost := p.wait(t); lost != 0 {
+		t.Errorf("lost %d of %d pings across the agent restart", lost, sent)
+	}
+}
