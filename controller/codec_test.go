@@ -42,7 +42,7 @@ func sampleFlows(t *testing.T) []pipeline.Flow {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append(flows, pipeline.Flow{Stage: pipeline.RemoteOutput, Priority: 100, Cookie: 1,
+	return append(flows, pipeline.Flow{Stage: pipeline.RemoteOutput, Priority: 100, Cookie: pipeline.PortCookie(pipeline.FeatureTunnel, 1, 5),
 		Match: pipeline.Match{}.With(pipeline.LogDatapath, 1).With(pipeline.LogOutport, 5),
 		Actions: []pipeline.Action{
 			pipeline.Load{Dst: pipeline.FieldTunID, Bits: 24, Value: 1},

@@ -196,4 +196,3 @@ func printHelp(out io.Writer) {
 func notFound(kind, name string) error {
 	return &topology.Error{What: fmt.Sprintf("%s %q", kind, name), Why: "does not exist"}
 }
-

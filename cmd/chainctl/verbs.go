@@ -11,7 +11,7 @@ import (
 var verbs = map[string]verb{
 	"ls-add": {usage: "SWITCH [--tunnel-key N]", help: "create a logical switch", min: 1, max: 1,
 		flags: []string{"tunnel-key"}, write: lsAdd},
-	"ls-del": {usage: "SWITCH", help: "delete a logical switch (it must have no ports)", min: 1, max: 1, write: lsDel},
+	"ls-del":  {usage: "SWITCH", help: "delete a logical switch (it must have no ports)", min: 1, max: 1, write: lsDel},
 	"ls-list": {usage: "", help: "list logical switches", min: 0, max: 0, read: lsList},
 	"lsp-add": {usage: "SWITCH PORT [--tunnel-key N]", help: "add a port to a switch", min: 2, max: 2,
 		flags: []string{"tunnel-key"}, write: lspAdd},

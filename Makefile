@@ -1,0 +1,37 @@
+# chainwire: make demo (end-to-end demonstration), make test (everything CI runs).
+GO      ?= go
+BIN     := bin
+PREFIX  ?= /usr/local
+
+.PHONY: build test unit e2e demo bench install clean deps
+
+build:
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+# Unit tests, then the end-to-end tests on real OVS (root; `make deps` first on a fresh machine).
+test: build
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+unit:
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)
+
+e2e: build
+	$(GO) test -count=1 -timeout 20m -v ./e2e/...
+
+demo: deps build
+	$(BIN)/chainwire-lab demo
+
+# Debian packages the lab and the tests drive.
+deps:
+	@./deploy/install-deps.sh
+
+install: build
+	install -D -m 0755 $(BIN)/chainwired $(DESTDIR)$(PREFIX)/bin/chainwired
+	install -D -m 0755 $(BIN)/chainctl $(DESTDIR)$(PREFIX)/bin/chainctl
+	install -D -m 0644 deploy/chainwired.service $(DESTDIR)/etc/systemd/system/chainwired.service
+	test -e $(DESTDIR)/etc/chainwire/chainwired.yaml || \
+		install -D -m 0644 deploy/chainwired.yaml $(DESTDIR)/etc/chainwire/chainwired.yaml
+
+clean:
+	rm -rf $(BIN)

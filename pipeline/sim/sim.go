@@ -1,0 +1,229 @@
+// Package sim runs packets through a set of pipeline flows the way OVS
+// would (highest priority wins, resubmit returns, goto continues, table
+// miss drops), so behavioural unit tests can ask "where does this packet
+// go?" without a switch. It is stricter than OVS on purpose: two matching
+// flows of equal priority are an error, not a coin toss.
+package sim
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"sort"
+	"strings"
+
+	"github.com/chainwire/chainwire/pipeline"
+)
+
+// Packet is the state the pipeline sees: header fields and metadata, each
+// big-endian and as wide as its field. Missing fields read as zero.
+type Packet map[pipeline.Field][]byte
+
+// Set stores a field of at most 64 bits.
+func (p Packet) Set(f pipeline.Field, v uint64) Packet {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], v)
+	p[f] = append([]byte(nil), b[8-f.Bytes():]...)
+	return p
+}
+
+// SetMAC stores an Ethernet address field.
+func (p Packet) SetMAC(f pipeline.Field, mac string) Packet {
+	m, err := net.ParseMAC(mac)
+	if err != nil {
+		panic(err)
+	}
+	p[f] = m
+	return p
+}
+
+// Get reads a field of at most 64 bits.
+func (p Packet) Get(f pipeline.Field) uint64 {
+	var v uint64
+	for _, b := range p.bytes(f) {
+		v = v<<8 | uint64(b)
+	}
+	return v
+}
+
+func (p Packet) bytes(f pipeline.Field) []byte {
+	if b, ok := p[f]; ok {
+		return b
+	}
+	return make([]byte, f.Bytes())
+}
+
+func (p Packet) clone() Packet {
+	c := make(Packet, len(p))
+	for k, v := range p {
+		c[k] = append([]byte(nil), v...)
+	}
+	return c
+}
+
+// Frame builds an Ethernet frame arriving on an OpenFlow port.
+func Frame(inPort uint32, src, dst string) Packet {
+	return Packet{}.Set(pipeline.FieldInPort, uint64(inPort)).
+		SetMAC(pipeline.FieldEthSrc, src).SetMAC(pipeline.FieldEthDst, dst).
+		Set(pipeline.FieldEthType, 0x0800)
+}
+
+// Output is a packet leaving the switch, as it was at that moment.
+type Output struct {
+	Port   uint32
+	Packet Packet
+}
+
+// Result is what happened to a packet.
+type Result struct {
+	Outputs []Output
+	Trace   []string // "table priority" of every flow hit, in order
+}
+
+// Ports lists the output ports in order.
+func (r Result) Ports() []uint32 {
+	var ps []uint32
+	for _, o := range r.Outputs {
+		ps = append(ps, o.Port)
+	}
+	return ps
+}
+
+// Switch holds flows by table, highest priority first.
+type Switch struct {
+	tables map[uint8][]pipeline.Flow
+}
+
+// New loads flows; flows with the same key are an error (as in OVS, the
+// second would replace the first, which a renderer must not rely on).
+func New(flows []pipeline.Flow) (*Switch, error) {
+	s := &Switch{tables: map[uint8][]pipeline.Flow{}}
+	seen := map[string]bool{}
+	for _, f := range flows {
+		if seen[f.Key()] {
+			return nil, fmt.Errorf("sim: duplicate flow %s", f)
+		}
+		seen[f.Key()] = true
+		t := f.Stage.Table()
+		s.tables[t] = append(s.tables[t], f)
+	}
+	for _, fl := range s.tables {
+		sort.SliceStable(fl, func(i, j int) bool { return fl[i].Priority > fl[j].Priority })
+	}
+	return s, nil
+}
+
+const maxDepth = 64 // OVS's resubmit depth limit
+
+// Run sends a packet into table 0.
+func (s *Switch) Run(p Packet) (Result, error) {
+	var r Result
+	err := s.table(0, p.clone(), &r, 0)
+	return r, err
+}
+
+func (s *Switch) table(t uint8, p Packet, r *Result, depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("sim: resubmit depth over %d", maxDepth)
+	}
+	f, err := s.lookup(t, p)
+	if err != nil || f == nil {
+		if f == nil && err == nil {
+			r.Trace = append(r.Trace, fmt.Sprintf("%s miss", stageName(t)))
+		}
+		return err
+	}
+	r.Trace = append(r.Trace, fmt.Sprintf("%s %d", f.Stage.Name(), f.Priority))
+	for _, a := range f.Actions {
+		switch a := a.(type) {
+		case pipeline.Load:
+			if err := load(p, a.Dst, a.Ofs, a.Bits, a.Value); err != nil {
+				return err
+			}
+		case pipeline.Move:
+			v := (p.Get(a.Src) >> a.SrcOfs) & mask(int(a.Bits))
+			if err := load(p, a.Dst, a.DstOfs, a.Bits, v); err != nil {
+				return err
+			}
+		case pipeline.Resubmit:
+			if err := s.table(a.Stage.Table(), p, r, depth+1); err != nil {
+				return err
+			}
+		case pipeline.Output:
+			r.Outputs = append(r.Outputs, Output{Port: a.Port, Packet: p.clone()})
+		case pipeline.Goto:
+			if a.Stage.Table() <= t {
+				return fmt.Errorf("sim: goto_table:%s from %s goes backwards", a.Stage, stageName(t))
+			}
+			return s.table(a.Stage.Table(), p, r, depth)
+		default:
+			return fmt.Errorf("sim: unknown action %T", a)
+		}
+	}
+	return nil
+}
+
+func stageName(t uint8) string {
+	if s, ok := pipeline.StageOfTable(t); ok {
+		return s.Name()
+	}
+	return fmt.Sprintf("table%d", t)
+}
+
+// lookup finds the one highest-priority flow that matches.
+func (s *Switch) lookup(t uint8, p Packet) (*pipeline.Flow, error) {
+	var hit *pipeline.Flow
+	for i := range s.tables[t] {
+		f := &s.tables[t][i]
+		if hit != nil && f.Priority < hit.Priority {
+			break
+		}
+		if !matches(f.Match, p) {
+			continue
+		}
+		if hit != nil {
+			return nil, fmt.Errorf("sim: ambiguous match in %s: %s and %s", stageName(t), hit, f)
+		}
+		hit = f
+	}
+	return hit, nil
+}
+
+func matches(m pipeline.Match, p Packet) bool {
+	for _, mf := range m {
+		have := p.bytes(mf.Field)
+		for i := range mf.Value {
+			mk := byte(0xff)
+			if mf.Mask != nil {
+				mk = mf.Mask[i]
+			}
+			if have[i]&mk != mf.Value[i]&mk {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func mask(bits int) uint64 {
+	if bits >= 64 {
+		return ^uint64(0)
+	}
+	return 1<<bits - 1
+}
+
+func load(p Packet, f pipeline.Field, ofs, bits uint8, v uint64) error {
+	if f.Bits() > 64 {
+		return fmt.Errorf("sim: cannot write %d-bit field %s", f.Bits(), f)
+	}
+	n := int(bits)
+	if n == 0 {
+		n = f.Bits()
+	}
+	m := mask(n) << ofs
+	p.Set(f, p.Get(f)&^m|(v<<ofs)&m)
+	return nil
+}
+
+// String prints the trace, one hop per line.
+func (r Result) String() string { return strings.Join(r.Trace, "\n") }
