@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -158,5 +159,59 @@ func TestAgentRestartLosesNothing(t *testing.T) {
 	}
 	if sent, lost := p.wait(t); lost != 0 {
 		t.Errorf("lost %d of %d pings across the agent restart", lost, sent)
+	}
+}
+
+// An agent that reads an invalid model keeps the flows of the last good
+// one, says why in its status, and recovers when the model is fixed.
+func TestInvalidModelKeepsLastGoodFlows(t *testing.T) {
+	l := singleHost(t)
+	before, err := l.Flows("hv1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(l.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(good), `"tunnel_key": 2`, `"tunnel_key": 0`, 1)
+	if err := os.WriteFile(l.DB, []byte(bad), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := lab.Eventually(10*time.Second, func() error {
+		st, err := statusOf(l, "hv1")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(st.Error, "out of range") {
+			return fmt.Errorf("status does not report the invalid model: %+v", st)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	after, err := l.Flows("hv1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(after, "\n") != strings.Join(before, "\n") {
+		t.Error("flows changed after an invalid model was written")
+	}
+	if err := ping(l, "vm1", "10.0.0.2"); err != nil {
+		t.Error(err)
+	}
+	if _, err := l.Chainctl("lsp-del", "a3"); err == nil {
+		t.Error("chainctl wrote on top of an invalid model")
+	}
+	if err := os.WriteFile(l.DB, good, 0o644); err != nil { // the operator repairs the file
+		t.Fatal(err)
+	}
+	if err := lab.Eventually(10*time.Second, func() error {
+		if st, err := statusOf(l, "hv1"); err != nil || st.Error != "" {
+			return fmt.Errorf("agent did not recover: %+v %v", st, err)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
 	}
 }
