@@ -29,28 +29,23 @@ func sampleFlows(t *testing.T) []pipeline.Flow {
 	t.Helper()
 	f := false
 	m := &topology.Model{
+		Chassis:  []topology.Chassis{{Name: "hv2", Encap: "geneve", IP: "192.0.2.2"}},
 		Switches: []topology.Switch{{Name: "sw0", Key: 1}, {Name: "sw1", Key: 2}},
 		Ports: []topology.Port{
 			{Name: "p1", Switch: "sw0", Key: 1, Addresses: []string{"02:00:00:00:00:01 10.0.0.1"}, PortSecurity: []string{"02:00:00:00:00:01 10.0.0.1/32"}},
 			{Name: "p2", Switch: "sw0", Key: 2, Addresses: []string{"02:00:00:00:00:02 10.0.0.2"}},
 			{Name: "p3", Switch: "sw0", Key: 3, Addresses: []string{"unknown"}},
 			{Name: "p4", Switch: "sw1", Key: 1, Addresses: []string{"02:00:00:00:00:04"}, Enabled: &f},
+			{Name: "p5", Switch: "sw0", Key: 5, Addresses: []string{"02:00:00:00:00:05"},
+				Options: map[string]string{"requested-chassis": "hv2"}},
 		},
 	}
 	flows, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1",
-		OFPorts: map[string]uint32{"p1": 1, "p2": 2, "p3": 3, "p4": 4}})
+		OFPorts: map[string]uint32{"p1": 1, "p2": 2, "p3": 3, "p4": 4}, TunnelOFPort: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return append(flows, pipeline.Flow{Stage: pipeline.RemoteOutput, Priority: 100, Cookie: pipeline.PortCookie(pipeline.FeatureTunnel, 1, 5),
-		Match: pipeline.Match{}.With(pipeline.LogDatapath, 1).With(pipeline.LogOutport, 5),
-		Actions: []pipeline.Action{
-			pipeline.Load{Dst: pipeline.FieldTunID, Bits: 24, Value: 1},
-			pipeline.Load{Dst: pipeline.FieldTunDst, Value: 0xc0000202},
-			pipeline.Load{Dst: pipeline.FieldTunMetadata0, Value: 5},
-			pipeline.Move{Src: pipeline.LogInport, Dst: pipeline.FieldTunMetadata0, DstOfs: 16, Bits: 15},
-			pipeline.Output{Port: 10},
-		}})
+	return flows
 }
 
 var cookieToken = regexp.MustCompile(` cookie:(0x[0-9a-f]+)`)

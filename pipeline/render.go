@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net"
 	"sort"
@@ -13,6 +14,8 @@ type Input struct {
 	Model   *topology.Model
 	Chassis string            // this agent's chassis name
 	OFPorts map[string]uint32 // logical port name -> local OpenFlow port (from iface-id)
+	// TunnelOFPort is the Geneve port's OpenFlow port; 0 while it has none.
+	TunnelOFPort uint32
 }
 
 // Priorities shared by several flow families.
@@ -46,6 +49,9 @@ type portView struct {
 	dp     uint32
 	key    uint32
 	ofport uint32 // 0: not bound on this chassis
+	// remote is the encap IP of the chassis the port is requested on,
+	// when that is another chassis.
+	remote net.IP
 	macs   []net.HardwareAddr
 	secMAC []net.HardwareAddr
 	// unknown: the port receives unicast to unknown MACs.
@@ -62,8 +68,13 @@ func newView(in Input) (*view, error) {
 		sv := &swView{sw: sw}
 		for _, p := range in.Model.PortsOf(sw.Name) {
 			pv := &portView{p: p, dp: sw.Key, key: p.Key}
-			if rc := p.RequestedChassis(); rc == "" || rc == in.Chassis {
+			switch rc := p.RequestedChassis(); {
+			case rc == "" || rc == in.Chassis:
 				pv.ofport = in.OFPorts[p.Name]
+			default:
+				if ch := in.Model.ChassisByName(rc); ch != nil {
+					pv.remote = net.ParseIP(ch.IP).To4()
+				}
 			}
 			for _, a := range p.Addresses {
 				addr, err := topology.ParseAddress(a)
@@ -105,10 +116,20 @@ func Render(in Input) ([]Flow, error) {
 	flows = append(flows, tableDefaults()...)
 	flows = append(flows, ingressSanityDrops()...)
 	flows = append(flows, egressMulticastPass())
+	tun := in.TunnelOFPort
+	if tun != 0 {
+		flows = append(flows, classifyTunnel(tun))
+	}
 	for _, sw := range v.switches {
 		flows = append(flows, l2Lookup(sw)...)
 		flows = append(flows, localMulticast(sw)...)
+		if tun != 0 {
+			flows = append(flows, remoteMulticast(sw, tun)...)
+		}
 		for _, p := range sw.ports {
+			if p.remote != nil && tun != 0 {
+				flows = append(flows, remoteDelivery(p, tun))
+			}
 			if !p.local() {
 				continue
 			}
@@ -328,6 +349,81 @@ func localMulticast(sw *swView) []Flow {
 		}
 		out = append(out, Flow{Stage: LocalOutput, Priority: prioHigh, Cookie: SwitchCookie(FeatureL2, dp),
 			Match: dpMatch(dp).With(LogOutport, uint64(g.key)), Actions: acts})
+	}
+	return out
+}
+
+// ---------------------------------------------------------------- tunnels
+
+// classifyTunnel takes datapath, input and output port from the Geneve VNI
+// and option, then skips the ingress pipeline: the sending chassis ran it.
+// Tunnelled packets enter at local_output, so they are never tunnelled
+// again.
+func classifyTunnel(tun uint32) Flow {
+	return Flow{Stage: PhyToLog, Priority: prioHigh, Cookie: MakeCookie(FeatureTunnel, KindGlobal, 0),
+		Match: Match{}.With(FieldInPort, uint64(tun)),
+		Actions: []Action{
+			Move{Src: FieldTunID, Dst: LogDatapath, Bits: 24},
+			Move{Src: FieldTunMetadata0, SrcOfs: 16, Dst: LogInport, Bits: 15},
+			Move{Src: FieldTunMetadata0, Dst: LogOutport, Bits: 16},
+			Goto{LocalOutput},
+		}}
+}
+
+// encapsulate sets OVN's tunnel metadata: VNI = datapath, option =
+// ingress << 16 | egress (loading the egress key clears the reserved bit
+// and the ingress bits first).
+func encapsulate(dp, egress uint32) []Action {
+	return []Action{
+		Load{Dst: FieldTunID, Bits: 24, Value: uint64(dp)},
+		Load{Dst: FieldTunMetadata0, Value: uint64(egress)},
+		Move{Src: LogInport, Dst: FieldTunMetadata0, DstOfs: 16, Bits: 15},
+	}
+}
+
+func toChassis(ip net.IP, tun uint32) []Action {
+	return []Action{Load{Dst: FieldTunDst, Value: uint64(binary.BigEndian.Uint32(ip))}, Output{tun}}
+}
+
+// remoteDelivery sends a packet for a port on another chassis through the
+// tunnel; that chassis runs the egress pipeline.
+func remoteDelivery(p *portView, tun uint32) Flow {
+	return Flow{Stage: RemoteOutput, Priority: prioHigh, Cookie: PortCookie(FeatureTunnel, p.dp, p.key),
+		Match:   dpMatch(p.dp).With(LogOutport, uint64(p.key)),
+		Actions: append(encapsulate(p.dp, p.key), toChassis(p.remote, tun)...)}
+}
+
+// remoteMulticast sends one copy of a flooded (or unknown-unicast) packet
+// to each other chassis that hosts members of the group, then delivers
+// to the local members.
+func remoteMulticast(sw *swView, tun uint32) []Flow {
+	dp := sw.sw.Key
+	var out []Flow
+	for _, g := range []struct {
+		key    uint32
+		member func(*portView) bool
+	}{
+		{MulticastFlood, func(p *portView) bool { return true }},
+		{MulticastUnknown, func(p *portView) bool { return p.unknown }},
+	} {
+		seen := map[string]bool{}
+		var ips []net.IP
+		for _, p := range sw.ports {
+			if p.remote != nil && p.enabled() && g.member(p) && !seen[p.remote.String()] {
+				seen[p.remote.String()] = true
+				ips = append(ips, p.remote)
+			}
+		}
+		if len(ips) == 0 {
+			continue
+		}
+		sort.Slice(ips, func(i, j int) bool { return binary.BigEndian.Uint32(ips[i]) < binary.BigEndian.Uint32(ips[j]) })
+		acts := encapsulate(dp, g.key)
+		for _, ip := range ips {
+			acts = append(acts, toChassis(ip, tun)...)
+		}
+		out = append(out, Flow{Stage: RemoteOutput, Priority: prioHigh, Cookie: SwitchCookie(FeatureTunnel, dp),
+			Match: dpMatch(dp).With(LogOutport, uint64(g.key)), Actions: append(acts, Goto{LocalOutput})})
 	}
 	return out
 }

@@ -11,9 +11,10 @@ import (
 )
 
 // affectedChassis names the chassis that must apply the change from
-// before to after: the requested chassis of every port that changed
-// (ports of a changed switch count as changed). all is true when some
-// changed port has no requested chassis, so any agent may host it.
+// before to after: those hosting (requested-chassis) any port of a switch
+// that changed or has a changed port, since every such chassis holds
+// flows towards that port. all is true when such a port has no requested
+// chassis, so any agent may host it.
 func affectedChassis(before, after *topology.Model) (set map[string]bool, all bool) {
 	set = map[string]bool{}
 	same := func(a, b any) bool {
@@ -21,18 +22,23 @@ func affectedChassis(before, after *topology.Model) (set map[string]bool, all bo
 		y, _ := json.Marshal(b)
 		return string(x) == string(y)
 	}
-	changedSwitch := map[string]bool{}
+	changed := map[string]bool{}
 	for _, m := range []*topology.Model{before, after} {
 		for _, sw := range m.Switches {
 			if !same(before.Switch(sw.Name), after.Switch(sw.Name)) {
-				changedSwitch[sw.Name] = true
+				changed[sw.Name] = true
+			}
+		}
+		for _, p := range m.Ports {
+			if !same(before.Port(p.Name), after.Port(p.Name)) {
+				changed[p.Switch] = true
 			}
 		}
 	}
 	for _, m := range []*topology.Model{before, after} {
 		for i := range m.Ports {
 			p := &m.Ports[i]
-			if !changedSwitch[p.Switch] && same(before.Port(p.Name), after.Port(p.Name)) {
+			if !changed[p.Switch] {
 				continue
 			}
 			if rc := p.RequestedChassis(); rc != "" {

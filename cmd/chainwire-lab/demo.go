@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"strings"
+	"syscall"
 
 	"github.com/chainwire/chainwire/e2e/lab"
 )
@@ -24,11 +26,20 @@ func demo() error {
 	if err != nil {
 		return err
 	}
-	defer func() {
+	down := func() {
 		step("lab down")
 		if err := l.Down(); err != nil {
 			fmt.Fprintln(os.Stderr, "lab down:", err)
 		}
+	}
+	defer down()
+	// Interrupted (Ctrl-C, or output piped into head): still clean up.
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE)
+	go func() {
+		<-sigs
+		down()
+		os.Exit(1)
 	}()
 	ctl := func(args ...string) error {
 		fmt.Printf("$ chainctl %s\n", strings.Join(args, " "))

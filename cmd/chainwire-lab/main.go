@@ -6,6 +6,7 @@
 //	chainwire-lab env [--name NAME]              print CHAINWIRE_DB for chainctl
 //	chainwire-lab down [--name NAME]             stop everything and remove it
 //	chainwire-lab demo                           the end-to-end demonstration (make demo)
+//	chainwire-lab decode FILE.pcap               decode the Geneve frames of an underlay capture
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"path/filepath"
 
 	"github.com/chainwire/chainwire/e2e/lab"
+	"github.com/chainwire/chainwire/geneve"
 )
 
 const stateRoot = "/run/chainwire-lab"
@@ -29,7 +31,7 @@ func main() {
 }
 
 func usage() error {
-	return errors.New("usage: chainwire-lab up -f LAB.yaml | exec MEMBER -- CMD... | env | down | demo  [--name NAME]")
+	return errors.New("usage: chainwire-lab up -f LAB.yaml | exec MEMBER -- CMD... | env | down | demo | decode FILE.pcap  [--name NAME] [--base DIR]")
 }
 
 func run(args []string) error {
@@ -39,10 +41,14 @@ func run(args []string) error {
 	fs := flag.NewFlagSet(args[0], flag.ContinueOnError)
 	name := fs.String("name", "default", "lab name (several labs can run side by side)")
 	file := fs.String("f", "", "lab description (YAML)")
+	baseFlag := fs.String("base", "", "state directory (default "+stateRoot+"/NAME; a test lab's is in its log)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
 	base := filepath.Join(stateRoot, *name)
+	if *baseFlag != "" {
+		base = *baseFlag
+	}
 	switch args[0] {
 	case "up":
 		if *file == "" {
@@ -98,6 +104,33 @@ func run(args []string) error {
 		return l.Down()
 	case "demo":
 		return demo()
+	case "decode":
+		if fs.NArg() != 1 {
+			return usage()
+		}
+		return decode(fs.Arg(0))
 	}
 	return usage()
+}
+
+// decode prints OVN's metadata of every Geneve frame in a pcap file.
+func decode(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	frames, err := geneve.ReadPcap(f)
+	if err != nil {
+		return err
+	}
+	for i, fr := range frames {
+		p, err := geneve.DecodeFrame(fr)
+		if err != nil {
+			fmt.Printf("%d: not OVN Geneve: %v\n", i+1, err)
+			continue
+		}
+		fmt.Printf("%d: %s\n", i+1, p)
+	}
+	return nil
 }

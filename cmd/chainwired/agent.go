@@ -157,7 +157,8 @@ func (a *agent) reconcile(ctx context.Context) {
 		a.fresh = false
 		a.log.Infof("read back %d installed flows", a.rec.Installed())
 	}
-	flows, err := pipeline.Render(pipeline.Input{Model: a.model, Chassis: a.cfg.Chassis, OFPorts: a.ofports})
+	flows, err := pipeline.Render(pipeline.Input{Model: a.model, Chassis: a.cfg.Chassis, OFPorts: a.ofports,
+		TunnelOFPort: a.tunnels[geneveName]})
 	if err != nil {
 		a.fail(err, "render")
 		return

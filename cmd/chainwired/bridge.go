@@ -12,6 +12,9 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
+// geneveName is the one Geneve port on the bridge.
+const geneveName = "geneve0"
+
 // bridgeSetup prepares the integration bridge through ovs-vsctl. Every
 // step first checks the current state and changes only what differs, so
 // a restarted agent touches nothing and its flows keep forwarding.
@@ -25,7 +28,7 @@ type bridgeSetup struct {
 }
 
 func newBridgeSetup(cfg *config, log *logrus.Entry) *bridgeSetup {
-	b := &bridgeSetup{bridge: cfg.Bridge, db: cfg.OVSDB, ofSocket: cfg.OFSocket, geneve: "geneve0", log: log}
+	b := &bridgeSetup{bridge: cfg.Bridge, db: cfg.OVSDB, ofSocket: cfg.OFSocket, geneve: geneveName, log: log}
 	b.ovsClient = ovs.New(ovs.Timeout(10), ovs.Exec(b.execOVS))
 	return b
 }

@@ -46,7 +46,7 @@ func (l *Lab) StartCapture(member, iface, filter string) (*Capture, error) {
 	}
 	f.Close()
 	c := &Capture{file: f.Name(), stderr: &syncBuffer{}, done: make(chan struct{})}
-	args := []string{"tcpdump", "-i", iface, "-n", "-U", "-s", "256", "-w", c.file}
+	args := []string{"tcpdump", "-i", iface, "-n", "-U", "--immediate-mode", "-Z", "root", "-s", "256", "-w", c.file}
 	if filter != "" {
 		args = append(args, filter)
 	}

@@ -114,13 +114,13 @@ func (l *Lab) build() error {
 			return fmt.Errorf("node %s: %w", n.Name, err)
 		}
 	}
-	if len(l.Config.Hosts) > 1 {
-		if err := l.warmUnderlay(); err != nil {
+	for _, h := range l.Config.Hosts {
+		if err := l.StartAgent(h.Name); err != nil {
 			return err
 		}
 	}
-	for _, h := range l.Config.Hosts {
-		if err := l.StartAgent(h.Name); err != nil {
+	if len(l.Config.Hosts) > 1 {
+		if err := l.warmUnderlay(); err != nil {
 			return err
 		}
 	}
@@ -302,7 +302,17 @@ func (l *Lab) reflect(n NodeConfig) error {
 // warmUnderlay makes every host's userspace tunnel code learn every other
 // host's MAC: it snoops ARP replies, and a tunnel packet towards an
 // unresolved next hop is dropped.
+//
+// OVS only snoops once a tunnel port exists, so this waits for each agent
+// to have added its Geneve port.
 func (l *Lab) warmUnderlay() error {
+	for _, h := range l.Config.Hosts {
+		if err := Eventually(10*time.Second, func() error {
+			return l.Vsctl(h.Name, "get", "interface", "geneve0", "type")
+		}); err != nil {
+			return fmt.Errorf("%s: no Geneve port: %w", h.Name, err)
+		}
+	}
 	for _, h := range l.Config.Hosts {
 		run("ip", "-n", l.ns(h.Name), "neigh", "flush", "dev", "br-phy")
 		for _, o := range l.Config.Hosts {
@@ -311,6 +321,23 @@ func (l *Lab) warmUnderlay() error {
 			}
 			if err := run("ip", "netns", "exec", l.ns(h.Name), "ping", "-q", "-c", "1", "-W", "2", o.IP); err != nil {
 				return fmt.Errorf("underlay ping %s -> %s: %w", h.Name, o.Name, err)
+			}
+		}
+	}
+	for _, h := range l.Config.Hosts {
+		for _, o := range l.Config.Hosts {
+			if o.Name == h.Name {
+				continue
+			}
+			err := Eventually(2*time.Second, func() error {
+				out, err := l.Appctl(h.Name, "tnl/arp/show")
+				if err == nil && !strings.Contains(out, o.IP+" ") {
+					err = fmt.Errorf("%s has not learnt %s's MAC for tunnelling", h.Name, o.Name)
+				}
+				return err
+			})
+			if err != nil {
+				return err
 			}
 		}
 	}

@@ -227,3 +227,74 @@ func load(p Packet, f pipeline.Field, ofs, bits uint8, v uint64) error {
 
 // String prints the trace, one hop per line.
 func (r Result) String() string { return strings.Join(r.Trace, "\n") }
+
+// Network is several chassis joined by Geneve: an output to a chassis'
+// tunnel port arrives at the chassis that owns tun_dst, carrying only
+// what a real tunnel carries (the frame, tun_id, tun_metadata0).
+type Network struct {
+	Chassis    map[string]*Switch
+	IPs        map[string]string // encap IP -> chassis
+	TunnelPort uint32            // the Geneve port's number on every chassis
+}
+
+// Delivery is a packet leaving some chassis by a port other than the tunnel.
+type Delivery struct {
+	Chassis string
+	Port    uint32
+	Packet  Packet
+	Hops    int // tunnel crossings before this delivery
+}
+
+// Run sends a packet into a chassis and follows it through tunnels. A
+// packet that arrived from a tunnel and is tunnelled again is an error
+// (OVN's pipeline never does that: it would loop).
+func (n *Network) Run(chassis string, p Packet) ([]Delivery, error) {
+	return n.run(chassis, p, 0)
+}
+
+// tunnelFields are what survives a Geneve hop besides the frame.
+var tunnelFields = []pipeline.Field{pipeline.FieldTunID, pipeline.FieldTunMetadata0}
+
+// frameFields are the packet's own headers.
+var frameFields = []pipeline.Field{pipeline.FieldEthSrc, pipeline.FieldEthDst, pipeline.FieldEthType,
+	pipeline.FieldVlanTCI, pipeline.FieldIPProto, pipeline.FieldIPv4Src, pipeline.FieldIPv4Dst,
+	pipeline.FieldIPv6Src, pipeline.FieldIPv6Dst, pipeline.FieldTCPSrc, pipeline.FieldTCPDst,
+	pipeline.FieldUDPSrc, pipeline.FieldUDPDst, pipeline.FieldICMPv4Type, pipeline.FieldICMPv6Type}
+
+func (n *Network) run(chassis string, p Packet, hops int) ([]Delivery, error) {
+	sw, ok := n.Chassis[chassis]
+	if !ok {
+		return nil, fmt.Errorf("sim: no chassis %q", chassis)
+	}
+	r, err := sw.Run(p)
+	if err != nil {
+		return nil, fmt.Errorf("sim: on %s: %w", chassis, err)
+	}
+	var out []Delivery
+	for _, o := range r.Outputs {
+		if o.Port != n.TunnelPort {
+			out = append(out, Delivery{Chassis: chassis, Port: o.Port, Packet: o.Packet, Hops: hops})
+			continue
+		}
+		if p.Get(pipeline.FieldInPort) == uint64(n.TunnelPort) {
+			return nil, fmt.Errorf("sim: %s re-tunnels a packet it received from a tunnel (loop)", chassis)
+		}
+		dst := net.IP(o.Packet.bytes(pipeline.FieldTunDst)).String()
+		next, ok := n.IPs[dst]
+		if !ok {
+			return nil, fmt.Errorf("sim: %s tunnels to %s, which is no chassis", chassis, dst)
+		}
+		q := Packet{}.Set(pipeline.FieldInPort, uint64(n.TunnelPort))
+		for _, f := range append(tunnelFields, frameFields...) {
+			if v, ok := o.Packet[f]; ok {
+				q[f] = append([]byte(nil), v...)
+			}
+		}
+		d, err := n.run(next, q, hops+1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d...)
+	}
+	return out, nil
+}

@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chainwire/chainwire/e2e/lab"
+)
+
+// The test binary doubles as a TCP sender and receiver that run inside the
+// VM namespaces (CW_E2E_HELPER selects the role), so a transfer can be
+// checked byte for byte without extra tools.
+func init() {
+	role := os.Getenv("CW_E2E_HELPER")
+	if role == "" {
+		return
+	}
+	if err := helper(role, os.Args[len(os.Args)-2:]); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+func helper(role string, args []string) error {
+	switch role {
+	case "sink": // ADDR -: accept one connection, print the SHA-256 of what arrived
+		l, err := net.Listen("tcp", args[0])
+		if err != nil {
+			return err
+		}
+		fmt.Println("listening")
+		c, err := l.Accept()
+		if err != nil {
+			return err
+		}
+		h := sha256.New()
+		n, err := io.Copy(h, c)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%d %s\n", n, hex.EncodeToString(h.Sum(nil)))
+		return nil
+	case "send": // ADDR BYTES: send pseudo-random bytes, print their SHA-256
+		n, _ := strconv.Atoi(args[1])
+		c, err := net.DialTimeout("tcp", args[0], 5*time.Second)
+		if err != nil {
+			return err
+		}
+		h := sha256.New()
+		src := io.LimitReader(rand.New(rand.NewSource(int64(n))), int64(n))
+		if _, err := io.Copy(io.MultiWriter(c, h), src); err != nil {
+			return err
+		}
+		if err := c.Close(); err != nil {
+			return err
+		}
+		fmt.Printf("%d %s\n", n, hex.EncodeToString(h.Sum(nil)))
+		return nil
+	}
+	return fmt.Errorf("unknown helper role %q", role)
+}
+
+// tcpTransfer sends size bytes from one VM to a listener on another and
+// fails unless they arrive byte-identical.
+func tcpTransfer(t *testing.T, l *lab.Lab, from, to, toIP string, size int) {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := net.JoinHostPort(toIP, "5001")
+	sink := l.Command(to, self, addr, "-")
+	sink.Env = append(os.Environ(), "CW_E2E_HELPER=sink")
+	out, err := sink.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sink.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		sink.Process.Kill()
+		sink.Wait()
+	}()
+	rd := bufio.NewReader(out)
+	if line, err := rd.ReadString('\n'); err != nil || strings.TrimSpace(line) != "listening" {
+		t.Fatalf("receiver in %s did not start: %q %v", to, line, err)
+	}
+	send := l.Command(from, self, addr, strconv.Itoa(size))
+	send.Env = append(os.Environ(), "CW_E2E_HELPER=send")
+	sent, err := send.CombinedOutput()
+	if err != nil {
+		t.Fatalf("send %s -> %s: %v: %s", from, to, err, sent)
+	}
+	got, err := rd.ReadString('\n')
+	if err != nil {
+		t.Fatalf("receiver in %s: %v", to, err)
+	}
+	if strings.TrimSpace(got) != strings.TrimSpace(string(sent)) {
+		t.Fatalf("TCP %s -> %s: sent %q, received %q", from, to, strings.TrimSpace(string(sent)), strings.TrimSpace(got))
+	}
+}
