@@ -129,7 +129,7 @@ func TestThreeHostsBroadcastOnce(t *testing.T) {
 	c2 := startCapture(t, l, "vm2", "eth0", bcast)
 	c3 := startCapture(t, l, "vm3", "eth0", bcast)
 	l.Exec("vm1", "ping", "-b", "-c", "1", "-W", "1", "10.0.0.255") // no reply expected
-	if err := ping(l, "vm2", "10.0.0.3"); err != nil {                  // the network still works
+	if err := ping(l, "vm2", "10.0.0.3"); err != nil {              // the network still works
 		t.Error(err)
 	}
 	for name, c := range map[string]capture{"vm2": c2, "vm3": c3} {
