@@ -8,7 +8,8 @@ import "fmt"
 //	        ever touch flows with this byte)
 //	55..48  feature that made the flow (Feature*)
 //	47..40  object kind (Kind*)
-//	39..0   object id: a switch's key, or switch key << 16 | port key
+//	39..0   object id: a switch's key, switch key << 16 | port key, or
+//	        chain key << 16 | classifier key
 //
 // So `ovs-ofctl dump-flows br-int cookie=0xc703020000010002/-1` lists the
 // port-security flows of port 2 on switch 1, and the mask
@@ -28,6 +29,7 @@ const (
 	FeaturePortSec  Feature = 3
 	FeatureL2       Feature = 4 // l2_lkup and multicast groups
 	FeatureTunnel   Feature = 5
+	FeatureChain    Feature = 6 // service chains
 )
 
 // Kind is the kind of object a flow belongs to.
@@ -37,6 +39,8 @@ const (
 	KindGlobal Kind = 0
 	KindSwitch Kind = 1
 	KindPort   Kind = 2
+	// KindClassifier: id = chain key << 16 | classifier key.
+	KindClassifier Kind = 3
 )
 
 // MakeCookie builds a cookie for a feature and an object.
@@ -62,12 +66,14 @@ func DescribeCookie(c uint64) string {
 	}
 	f, k, id := Feature(c>>48&0xff), Kind(c>>40&0xff), c&(1<<40-1)
 	names := map[Feature]string{FeatureBase: "base", FeaturePhysical: "physical",
-		FeaturePortSec: "port-security", FeatureL2: "l2", FeatureTunnel: "tunnel"}
+		FeaturePortSec: "port-security", FeatureL2: "l2", FeatureTunnel: "tunnel", FeatureChain: "chain"}
 	switch k {
 	case KindSwitch:
 		return fmt.Sprintf("%s of switch key %d", names[f], id)
 	case KindPort:
 		return fmt.Sprintf("%s of port key %d on switch key %d", names[f], id&0xffff, id>>16)
+	case KindClassifier:
+		return fmt.Sprintf("%s of classifier key %d on chain key %d", names[f], id&0xffff, id>>16)
 	}
 	return names[f]
 }

@@ -74,6 +74,9 @@ const (
 	// FlagLoopback lets a packet leave by the port it came in on (ARP
 	// responder style replies set it).
 	FlagLoopback = 1 << 0
+	// FlagChainReinject marks a packet leaving a service chain that is to
+	// restart ingress after ls_in_chain as if its inport had sent it.
+	FlagChainReinject = 1 << 1
 )
 
 // Multicast logical output keys, as in OVN (_MC_flood, _MC_unknown).

@@ -56,6 +56,9 @@ type portView struct {
 	secMAC []net.HardwareAddr
 	// unknown: the port receives unicast to unknown MACs.
 	unknown bool
+	// vnf: the port belongs to a port pair. It gets no flooded traffic: a
+	// two-armed bridge VNF would send it back in by its other arm.
+	vnf bool
 }
 
 func (p *portView) local() bool   { return p.ofport != 0 }
@@ -67,7 +70,7 @@ func newView(in Input) (*view, error) {
 		sw := &in.Model.Switches[i]
 		sv := &swView{sw: sw}
 		for _, p := range in.Model.PortsOf(sw.Name) {
-			pv := &portView{p: p, dp: sw.Key, key: p.Key}
+			pv := &portView{p: p, dp: sw.Key, key: p.Key, vnf: in.Model.PairOfPort(p.Name) != nil}
 			switch rc := p.RequestedChassis(); {
 			case rc == "" || rc == in.Chassis:
 				pv.ofport = in.OFPorts[p.Name]
@@ -115,7 +118,7 @@ func Render(in Input) ([]Flow, error) {
 	var flows []Flow
 	flows = append(flows, tableDefaults()...)
 	flows = append(flows, ingressSanityDrops()...)
-	flows = append(flows, egressMulticastPass())
+	flows = append(flows, egressMulticastPass(), chainReinject())
 	tun := in.TunnelOFPort
 	if tun != 0 {
 		flows = append(flows, classifyTunnel(tun))
@@ -126,6 +129,7 @@ func Render(in Input) ([]Flow, error) {
 		if tun != 0 {
 			flows = append(flows, remoteMulticast(sw, tun)...)
 		}
+		flows = append(flows, v.chainFlows(sw, tun)...)
 		for _, p := range sw.ports {
 			if p.remote != nil && tun != 0 {
 				flows = append(flows, remoteDelivery(p, tun))
@@ -312,7 +316,7 @@ func l2Lookup(sw *swView) []Flow {
 		Actions: []Action{loadReg(LogOutport, MulticastFlood), Goto{RemoteOutput}}}}
 	hasUnknown := false
 	for _, p := range sw.ports {
-		hasUnknown = hasUnknown || (p.unknown && p.enabled())
+		hasUnknown = hasUnknown || (p.unknown && p.enabled() && !p.vnf)
 		for _, mac := range p.macs {
 			out = append(out, Flow{Stage: InL2Lkup, Priority: prioPort, Cookie: PortCookie(FeatureL2, dp, p.key),
 				Match:   dpMatch(dp).WithMAC(FieldEthDst, mac),
@@ -335,8 +339,8 @@ func localMulticast(sw *swView) []Flow {
 		key    uint32
 		member func(*portView) bool
 	}{
-		{MulticastFlood, func(p *portView) bool { return true }},
-		{MulticastUnknown, func(p *portView) bool { return p.unknown }},
+		{MulticastFlood, func(p *portView) bool { return !p.vnf }},
+		{MulticastUnknown, func(p *portView) bool { return p.unknown && !p.vnf }},
 	} {
 		var acts []Action
 		for _, p := range sw.ports {
@@ -403,8 +407,8 @@ func remoteMulticast(sw *swView, tun uint32) []Flow {
 		key    uint32
 		member func(*portView) bool
 	}{
-		{MulticastFlood, func(p *portView) bool { return true }},
-		{MulticastUnknown, func(p *portView) bool { return p.unknown }},
+		{MulticastFlood, func(p *portView) bool { return !p.vnf }},
+		{MulticastUnknown, func(p *portView) bool { return p.unknown && !p.vnf }},
 	} {
 		seen := map[string]bool{}
 		var ips []net.IP

@@ -17,10 +17,14 @@ const (
 // Model is the whole logical configuration. Slices are kept sorted by name
 // so that the stored JSON is deterministic.
 type Model struct {
-	Generation uint64    `json:"generation"`
-	Chassis    []Chassis `json:"chassis"`
-	Switches   []Switch  `json:"switches"`
-	Ports      []Port    `json:"ports"`
+	Generation     uint64          `json:"generation"`
+	Chassis        []Chassis       `json:"chassis"`
+	Switches       []Switch        `json:"switches"`
+	Ports          []Port          `json:"ports"`
+	PortPairs      []PortPair      `json:"port_pairs,omitempty"`
+	PortPairGroups []PortPairGroup `json:"port_pair_groups,omitempty"`
+	PortChains     []PortChain     `json:"port_chains,omitempty"`
+	Classifiers    []Classifier    `json:"chain_classifiers,omitempty"`
 }
 
 // Chassis is a hypervisor that carries tunnels.
@@ -74,6 +78,10 @@ func (m *Model) Normalize() {
 	sort.Slice(m.Chassis, func(i, j int) bool { return m.Chassis[i].Name < m.Chassis[j].Name })
 	sort.Slice(m.Switches, func(i, j int) bool { return m.Switches[i].Name < m.Switches[j].Name })
 	sort.Slice(m.Ports, func(i, j int) bool { return m.Ports[i].Name < m.Ports[j].Name })
+	sort.Slice(m.PortPairs, func(i, j int) bool { return m.PortPairs[i].Name < m.PortPairs[j].Name })
+	sort.Slice(m.PortPairGroups, func(i, j int) bool { return m.PortPairGroups[i].Name < m.PortPairGroups[j].Name })
+	sort.Slice(m.PortChains, func(i, j int) bool { return m.PortChains[i].Name < m.PortChains[j].Name })
+	sort.Slice(m.Classifiers, func(i, j int) bool { return m.Classifiers[i].Name < m.Classifiers[j].Name })
 }
 
 // Switch returns the named switch.

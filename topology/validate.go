@@ -227,7 +227,7 @@ func (m *Model) Validate() error {
 			return errf(what, "requested-chassis %q does not exist", rc)
 		}
 	}
-	return nil
+	return m.validateChains(dup)
 }
 
 // FreeSwitchKey returns the smallest unused switch key.

@@ -135,3 +135,121 @@ func TestWaitNamesLaggingChassis(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// chainModel: the seed's Case 3 on switch SW0 plus a second switch.
+func chainModel(t *testing.T) string {
+	db := filepath.Join(t.TempDir(), "nb.json")
+	mustCtl(t, db, "ls-add", "sw1")
+	mustCtl(t, db, "ls-add", "SW0")
+	for i, p := range []string{"app1", "app2", "p2", "p3", "p4", "p5", "p6", "p7", "x1"} {
+		mustCtl(t, db, "lsp-add", "SW0", p)
+		if strings.HasPrefix(p, "app") {
+			mustCtl(t, db, "lsp-set-addresses", p, "02:00:00:00:0a:0"+string(rune('1'+i)))
+		}
+	}
+	mustCtl(t, db, "lsp-add", "sw1", "y1")
+	mustCtl(t, db, "lsp-pair-add", "SW0", "p2", "p3", "PP1")
+	mustCtl(t, db, "lsp-pair-add", "SW0", "p4", "p5", "PP2", "--weight", "3")
+	mustCtl(t, db, "lsp-pair-add", "SW0", "p6", "p7", "PP3")
+	mustCtl(t, db, "lsp-chain-add", "SW0", "PC1")
+	for i, g := range []string{"PG1", "PG2", "PG3"} {
+		mustCtl(t, db, "lsp-pair-group-add", "PC1", g)
+		mustCtl(t, db, "lsp-pair-group-port-pair-add", g, []string{"PP1", "PP2", "PP3"}[i])
+	}
+	mustCtl(t, db, "lsp-chain-classifier", "SW0", "PC1", "app2", "entry-lport", "bi-directional", "PCC1", "")
+	return db
+}
+
+func TestChainValidationErrors(t *testing.T) {
+	db := chainModel(t)
+	before, _ := os.ReadFile(db)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"lsp-pair-add", "nosw", "p2", "p3", "PPx"}, `switch "nosw": does not exist`},
+		{[]string{"lsp-pair-add", "SW0", "nope", "p3", "PPx"}, `port "nope": does not exist`},
+		{[]string{"lsp-pair-add", "SW0", "x1", "y1", "PPx"}, `port pair "PPx": out port "y1" is on switch "sw1", not "SW0"`},
+		{[]string{"lsp-pair-add", "SW0", "p2", "p3", "PPx"}, `port pair "PP1" already has in port "p2" and out port "p3"`},
+		{[]string{"lsp-pair-add", "SW0", "app2", "x1", "PPx"}, `classifier "PCC1" classifies it`},
+		{[]string{"lsp-pair-add", "SW0", "x1", "x1", "PPx", "--weight", "0"}, `--weight 0: must be a number in 1..1000`},
+		{[]string{"lsp-pair-group-port-pair-add", "PG2", "PP1"}, `port pair "PP1": is already in group "PG1"`},
+		{[]string{"lsp-pair-group-port-pair-add", "PG9", "PP1"}, `port pair group "PG9": does not exist`},
+		{[]string{"lsp-pair-group-port-pair-add", "PG1", "PP9"}, `port pair "PP9": does not exist`},
+		{[]string{"lsp-pair-group-add", "PC9", "PG9"}, `chain "PC9": does not exist`},
+		{[]string{"lsp-chain-classifier", "SW0", "PC9", "app1", "entry-lport", "bi-directional", "C", ""}, `chain "PC9": does not exist`},
+		{[]string{"lsp-chain-classifier", "SW0", "PC1", "p2", "entry-lport", "bi-directional", "C", ""}, `port "p2" is a VNF port (port pair "PP1") and cannot be classified`},
+		{[]string{"lsp-chain-classifier", "SW0", "PC1", "y1", "entry-lport", "bi-directional", "C", ""}, `port "y1" is on switch "sw1", not "SW0"`},
+		{[]string{"lsp-chain-classifier", "SW0", "PC1", "x1", "entry-lport", "bi-directional", "C", ""}, `port "x1" has no MAC address`},
+		{[]string{"lsp-chain-classifier", "SW0", "PC1", "app1", "sideways", "bi-directional", "C", ""}, `direction "sideways"`},
+		{[]string{"lsp-chain-classifier", "SW0", "PC1", "app1", "entry-lport", "both", "C", ""}, `path "both"`},
+		{[]string{"lsp-chain-classifier", "SW0", "PC1", "app1", "entry-lport", "bi-directional", "C", "ip4 && tcp.dst =="}, `match "ip4 && tcp.dst ==": column 18: expected a value after "=="`},
+		{[]string{"lsp-chain-classifier", "SW0", "PC1", "app1", "entry-lport", "bi-directional", "C", "", "--priority", "50"}, `--priority 50: must be a number in 0..49`},
+		{[]string{"lsp-chain-classifier", "sw1", "PC1", "y1", "entry-lport", "bi-directional", "C", ""}, `chain "PC1" is on switch "SW0", not "sw1"`},
+		{[]string{"lsp-chain-classifier", "SW0", "PC1", "app1", "entry-lport", "bi-directional", "PCC1", ""}, `classifier "PCC1": already exists`},
+		{[]string{"lsp-pair-del", "PP1"}, `port pair "PP1": port pair group "PG1" still holds it`},
+		{[]string{"lsp-chain-del", "PC1"}, `chain "PC1": classifier "PCC1" uses it`},
+		{[]string{"lsp-del", "p2"}, `port "p2": port pair "PP1" uses it`},
+		{[]string{"lsp-del", "app2"}, `port "app2": classifier "PCC1" uses it`},
+		{[]string{"ls-del", "SW0"}, `switch "SW0": port "app1" still uses it`},
+		{[]string{"lsp-set-port-security", "p2", "02:00:00:00:00:22"}, `in port "p2" has port security`},
+		{[]string{"lsp-chain-classifier-del", "nope"}, `classifier "nope": does not exist`},
+	} {
+		_, err := ctl(t, db, tc.args...)
+		if err == nil {
+			t.Errorf("chainctl %v succeeded", tc.args)
+			continue
+		}
+		if !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("chainctl %v: error %q, want %q", tc.args, err, tc.want)
+		}
+		after, _ := os.ReadFile(db)
+		if !bytes.Equal(before, after) {
+			t.Fatalf("chainctl %v changed the model file", tc.args)
+		}
+	}
+}
+
+// The same VNF port twice in one chain would loop: refused.
+func TestChainLoopRefused(t *testing.T) {
+	db := chainModel(t)
+	mustCtl(t, db, "lsp-pair-add", "SW0", "p3", "p2", "PPrev") // the same VNF, crossed the other way
+	mustCtl(t, db, "lsp-pair-group-add", "PC1", "PG4")
+	before, _ := os.ReadFile(db)
+	_, err := ctl(t, db, "lsp-pair-group-port-pair-add", "PG4", "PPrev")
+	if err == nil || !strings.Contains(err.Error(), `chain "PC1": port "p3" is used by port pairs "PP1" and "PPrev": traffic would loop`) {
+		t.Fatalf("got %v", err)
+	}
+	if after, _ := os.ReadFile(db); !bytes.Equal(before, after) {
+		t.Fatal("the model changed")
+	}
+}
+
+func TestShowChains(t *testing.T) {
+	db := chainModel(t)
+	out := mustCtl(t, db, "show")
+	for _, want := range []string{"chain PC1 (key 1) on switch SW0", "group 1: PG1", "pair PP2: in p4, out p5, weight 3",
+		"classifier PCC1 (key 1): port app2 entry-lport bi-directional -> chain PC1, priority 0, match (all traffic)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show lacks %q:\n%s", want, out)
+		}
+	}
+	var chains []struct {
+		Name   string
+		Groups []struct {
+			Name  string
+			Pairs []struct{ Name string }
+		} `json:"groups"`
+	}
+	if err := json.Unmarshal([]byte(mustCtl(t, db, "-o", "json", "lsp-chain-list")), &chains); err != nil {
+		t.Fatal(err)
+	}
+	if len(chains) != 1 || len(chains[0].Groups) != 3 || chains[0].Groups[1].Pairs[0].Name != "PP2" {
+		t.Errorf("lsp-chain-list -o json: %+v", chains)
+	}
+	mustCtl(t, db, "lsp-chain-classifier-del", "PCC1")
+	mustCtl(t, db, "lsp-chain-del", "PC1") // takes its groups along
+	if out := mustCtl(t, db, "show"); strings.Contains(out, "PG1") {
+		t.Errorf("groups survived their chain:\n%s", out)
+	}
+}

@@ -53,6 +53,16 @@ func show(c *call, m *topology.Model, _ topology.Store) error {
 				fmt.Fprintf(c.out, "        options: %s=%s\n", k, p.Options[k])
 			}
 		}
+		for i := range m.PortChains {
+			if ch := &m.PortChains[i]; ch.Switch == sw.Name {
+				printChain(c, m, ch, "    ")
+			}
+		}
+		for i := range m.Classifiers {
+			if cl := &m.Classifiers[i]; cl.Switch == sw.Name {
+				printClassifier(c, cl, "    ")
+			}
+		}
 	}
 	for _, ch := range m.Chassis {
 		fmt.Fprintf(c.out, "chassis %s\n    encap %s ip: %s\n", ch.Name, ch.Encap, ch.IP)

@@ -73,6 +73,11 @@ func lsDel(c *call, m *topology.Model) error {
 	if ports := m.PortsOf(name); len(ports) > 0 {
 		return &topology.Error{What: fmt.Sprintf("switch %q", name), Why: fmt.Sprintf("port %q still uses it", ports[0].Name)}
 	}
+	for _, ch := range m.PortChains {
+		if ch.Switch == name {
+			return &topology.Error{What: fmt.Sprintf("switch %q", name), Why: fmt.Sprintf("chain %q still uses it", ch.Name)}
+		}
+	}
 	for i := range m.Switches {
 		if m.Switches[i].Name == name {
 			m.Switches = append(m.Switches[:i], m.Switches[i+1:]...)
@@ -108,6 +113,12 @@ func lspAdd(c *call, m *topology.Model) error {
 
 func lspDel(c *call, m *topology.Model) error {
 	name := c.args[0]
+	if pp := m.PairOfPort(name); pp != nil {
+		return &topology.Error{What: fmt.Sprintf("port %q", name), Why: fmt.Sprintf("port pair %q uses it", pp.Name)}
+	}
+	if cl := classifierOfPort(m, name); cl != nil {
+		return &topology.Error{What: fmt.Sprintf("port %q", name), Why: fmt.Sprintf("classifier %q uses it", cl.Name)}
+	}
 	for i := range m.Ports {
 		if m.Ports[i].Name == name {
 			m.Ports = append(m.Ports[:i], m.Ports[i+1:]...)

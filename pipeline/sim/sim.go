@@ -246,8 +246,9 @@ type Delivery struct {
 }
 
 // Run sends a packet into a chassis and follows it through tunnels. A
-// packet that arrived from a tunnel and is tunnelled again is an error
-// (OVN's pipeline never does that: it would loop).
+// packet that arrived from a tunnel and is tunnelled again without having
+// run the ingress pipeline there is an error (plain delivery never does
+// that: it would loop); a service chain's re-injection does run ingress.
 func (n *Network) Run(chassis string, p Packet) ([]Delivery, error) {
 	return n.run(chassis, p, 0)
 }
@@ -276,8 +277,11 @@ func (n *Network) run(chassis string, p Packet, hops int) ([]Delivery, error) {
 			out = append(out, Delivery{Chassis: chassis, Port: o.Port, Packet: o.Packet, Hops: hops})
 			continue
 		}
-		if p.Get(pipeline.FieldInPort) == uint64(n.TunnelPort) {
+		if p.Get(pipeline.FieldInPort) == uint64(n.TunnelPort) && !ranIngress(r) {
 			return nil, fmt.Errorf("sim: %s re-tunnels a packet it received from a tunnel (loop)", chassis)
+		}
+		if hops >= 8 {
+			return nil, fmt.Errorf("sim: more than 8 tunnel hops (loop)")
 		}
 		dst := net.IP(o.Packet.bytes(pipeline.FieldTunDst)).String()
 		next, ok := n.IPs[dst]
@@ -297,4 +301,13 @@ func (n *Network) run(chassis string, p Packet, hops int) ([]Delivery, error) {
 		out = append(out, d...)
 	}
 	return out, nil
+}
+
+func ranIngress(r Result) bool {
+	for _, t := range r.Trace {
+		if strings.HasPrefix(t, "ls_in_") {
+			return true
+		}
+	}
+	return false
 }
