@@ -44,13 +44,13 @@ var wire = map[pipeline.Field]oxmHeader{
 	pipeline.FieldIPv6Src:      {classOXM, 26, 16},
 	pipeline.FieldIPv6Dst:      {classOXM, 27, 16},
 	pipeline.FieldICMPv6Type:   {classOXM, 29, 1},
+	pipeline.FieldLoadInPort:   {classNXM0, 0, 2},
 }
 
 // fromWire maps what OVS may send back (it prefers OXM where one exists)
 // to pipeline fields.
 var fromWire = map[[2]uint16]pipeline.Field{
 	{classOXM, 38}:  pipeline.FieldTunID, // OXM tunnel_id
-	{classNXM0, 0}:  pipeline.FieldInPort,
 	{classNXM0, 1}:  pipeline.FieldEthDst,
 	{classNXM0, 2}:  pipeline.FieldEthSrc,
 	{classNXM0, 3}:  pipeline.FieldEthType,

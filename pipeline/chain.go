@@ -207,7 +207,9 @@ func setFlag(bit uint32) Action {
 }
 
 // reinjectFromTunnel recognises a packet sent back to T's chassis with T
-// as both ingress and egress port and re-injects it as T's own.
+// as both ingress and egress port and re-injects it as T's own. Its
+// in_port is cleared: the rest of ingress may send it back out of the
+// tunnel port it came in by.
 func reinjectFromTunnel(t *portView, tun uint32) Flow {
 	return Flow{Stage: PhyToLog, Priority: prioChainReinject, Cookie: PortCookie(FeatureChain, t.dp, t.key),
 		Match: Match{}.With(FieldInPort, uint64(tun)).With(FieldTunID, uint64(t.dp)).
@@ -216,6 +218,7 @@ func reinjectFromTunnel(t *portView, tun uint32) Flow {
 			Load{Dst: LogDatapath, Value: uint64(t.dp)},
 			loadReg(LogInport, t.key),
 			setFlag(FlagChainReinject),
+			Load{Dst: FieldLoadInPort, Value: OFPPNone},
 			Goto{OutChain},
 		}}
 }

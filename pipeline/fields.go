@@ -45,6 +45,8 @@ const (
 	FieldUDPDst
 	FieldICMPv4Type
 	FieldICMPv6Type
+	// FieldLoadInPort is in_port in the 16-bit form a load can write.
+	FieldLoadInPort
 	numFields
 )
 
@@ -78,6 +80,10 @@ const (
 	// restart ingress after ls_in_chain as if its inport had sent it.
 	FlagChainReinject = 1 << 1
 )
+
+// OFPPNone is the port number a packet gets when it must be free to leave
+// by the port it came in on (OpenFlow never outputs to in_port).
+const OFPPNone = 0xffff
 
 // Multicast logical output keys, as in OVN (_MC_flood, _MC_unknown).
 const (
@@ -119,6 +125,7 @@ var fields = [numFields]fieldInfo{
 	FieldUDPDst:       {match: "tp_dst", nxm: "NXM_OF_UDP_DST", bits: 16},
 	FieldICMPv4Type:   {match: "icmp_type", nxm: "NXM_OF_ICMP_TYPE", bits: 8},
 	FieldICMPv6Type:   {match: "icmp_type", nxm: "NXM_NX_ICMPV6_TYPE", bits: 8},
+	FieldLoadInPort:   {match: "in_port", nxm: "NXM_OF_IN_PORT", bits: 16},
 }
 
 func init() {

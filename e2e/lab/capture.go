@@ -40,6 +40,16 @@ func (s *syncBuffer) String() string {
 // StartCapture starts tcpdump (pcap written unbuffered) and returns once it
 // is listening.
 func (l *Lab) StartCapture(member, iface, filter string) (*Capture, error) {
+	return l.startCapture(member, iface, filter, false)
+}
+
+// StartInboundCapture captures only the frames the member receives on
+// iface (tcpdump -Q in): for a VNF, what the switch sends it.
+func (l *Lab) StartInboundCapture(member, iface, filter string) (*Capture, error) {
+	return l.startCapture(member, iface, filter, true)
+}
+
+func (l *Lab) startCapture(member, iface, filter string, inbound bool) (*Capture, error) {
 	f, err := os.CreateTemp(l.Base, "cap-*.pcap")
 	if err != nil {
 		return nil, err
@@ -47,6 +57,9 @@ func (l *Lab) StartCapture(member, iface, filter string) (*Capture, error) {
 	f.Close()
 	c := &Capture{file: f.Name(), stderr: &syncBuffer{}, done: make(chan struct{})}
 	args := []string{"tcpdump", "-i", iface, "-n", "-U", "--immediate-mode", "-Z", "root", "-s", "256", "-w", c.file}
+	if inbound {
+		args = append(args, "-Q", "in")
+	}
 	if filter != "" {
 		args = append(args, filter)
 	}

@@ -284,13 +284,14 @@ func (l *Lab) buildNode(n NodeConfig) error {
 }
 
 // reflect makes a one-armed VNF send every frame back out of the
-// interface it came in on, unchanged (tc mirred redirect to itself).
+// interface it came in on, unchanged (tc mirred redirect to itself; a u32
+// match-all, since matchall is not built into every kernel).
 func (l *Lab) reflect(n NodeConfig) error {
 	ns, ifn := l.ns(n.Name), n.Interfaces[0].Name
 	for _, c := range [][]string{
 		{"ip", "netns", "exec", ns, "tc", "qdisc", "add", "dev", ifn, "ingress"},
-		{"ip", "netns", "exec", ns, "tc", "filter", "add", "dev", ifn, "parent", "ffff:", "matchall",
-			"action", "mirred", "egress", "redirect", "dev", ifn},
+		{"ip", "netns", "exec", ns, "tc", "filter", "add", "dev", ifn, "parent", "ffff:", "protocol", "all",
+			"u32", "match", "u32", "0", "0", "action", "mirred", "egress", "redirect", "dev", ifn},
 	} {
 		if err := run(c...); err != nil {
 			return err

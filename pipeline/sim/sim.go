@@ -150,7 +150,10 @@ func (s *Switch) table(t uint8, p Packet, r *Result, depth int) error {
 				return err
 			}
 		case pipeline.Output:
-			r.Outputs = append(r.Outputs, Output{Port: a.Port, Packet: p.clone()})
+			// OpenFlow never sends a packet back out of its in_port.
+			if uint64(a.Port) != p.Get(pipeline.FieldInPort) {
+				r.Outputs = append(r.Outputs, Output{Port: a.Port, Packet: p.clone()})
+			}
 		case pipeline.Goto:
 			if a.Stage.Table() <= t {
 				return fmt.Errorf("sim: goto_table:%s from %s goes backwards", a.Stage, stageName(t))
@@ -213,6 +216,9 @@ func mask(bits int) uint64 {
 }
 
 func load(p Packet, f pipeline.Field, ofs, bits uint8, v uint64) error {
+	if f == pipeline.FieldLoadInPort { // the same field as in_port
+		f = pipeline.FieldInPort
+	}
 	if f.Bits() > 64 {
 		return fmt.Errorf("sim: cannot write %d-bit field %s", f.Bits(), f)
 	}
