@@ -67,6 +67,18 @@ func (c chainSetup) up(t *testing.T) *lab.Lab {
 		}
 		chainctl(t, l, "lsp-set-options", name, "requested-chassis="+host)
 	}
+	// A two-armed VNF's ports become a pair in the same transaction that
+	// creates them: as ordinary ports they would get flooded frames, which
+	// the VNF's bridge would send straight back (a broadcast storm).
+	vnfPorts := func(in, out string, k int) {
+		args := []string{"lsp-add", "SW0", in, "--tunnel-key", strconv.Itoa(2 * k), "--",
+			"lsp-set-options", in, "requested-chassis=hv1", "--"}
+		if out != in {
+			args = append(args, "lsp-add", "SW0", out, "--tunnel-key", strconv.Itoa(2*k+1), "--",
+				"lsp-set-options", out, "requested-chassis=hv1", "--")
+		}
+		chainctl(t, l, append(args, "lsp-pair-add", "SW0", in, out, fmt.Sprintf("PP%d", k))...)
+	}
 	port("app1", 1, "hv1", macApp1+" 10.0.0.1")
 	port("app2", c.app2Key(), c.app2Host, macApp2+" 10.0.0.2")
 	if c.bystander {
@@ -75,14 +87,11 @@ func (c chainSetup) up(t *testing.T) *lab.Lab {
 	chainctl(t, l, "lsp-chain-add", "SW0", "PC1")
 	for k := 1; k <= c.vnfs; k++ {
 		in, out := vnfName(k)+"-in", vnfName(k)+"-out"
-		port(in, 2*k, "hv1", "")
 		if c.oneArm {
 			out = in
-		} else {
-			port(out, 2*k+1, "hv1", "")
 		}
+		vnfPorts(in, out, k) // the seed's lsp-pair-add, argument order included
 		pp, pg := fmt.Sprintf("PP%d", k), fmt.Sprintf("PG%d", k)
-		chainctl(t, l, "lsp-pair-add", "SW0", in, out, pp) // the seed's verbs and argument order
 		chainctl(t, l, "lsp-pair-group-add", "PC1", pg)
 		chainctl(t, l, "lsp-pair-group-port-pair-add", pg, pp)
 	}

@@ -1,7 +1,8 @@
 // Command chainctl edits the chainwire model with ovn-nbctl's verbs.
 //
-//	chainctl [--db PATH] [--wait] [--wait-timeout D] [-o text|json] VERB ARGS...
+//	chainctl [--db PATH] [--wait] [--wait-timeout D] [-o text|json] VERB ARGS... [-- VERB ARGS...]
 //
+// Commands joined with "--" are one transaction.
 // Every change is validated as a whole; a refused command prints one line
 // "chainctl: <what>: <why>", exits non-zero and leaves the model file
 // byte-identical.
@@ -29,8 +30,14 @@ type opts struct {
 	wait        bool
 	waitTimeout time.Duration
 	output      string
-	verbFlags   map[string]string
-	args        []string // verb, then its positional arguments
+	cmds        []command
+}
+
+// command is one verb with its arguments and flags. Several commands
+// separated by "--" form one transaction, as with ovn-nbctl.
+type command struct {
+	args      []string // verb, then its positional arguments
+	verbFlags map[string]string
 }
 
 // globalFlags take a value unless listed in boolFlags; verbFlagNames are
@@ -41,18 +48,23 @@ var (
 )
 
 func parseArgs(argv []string) (*opts, error) {
-	o := &opts{db: os.Getenv("CHAINWIRE_DB"), waitTimeout: 10 * time.Second, output: "text", verbFlags: map[string]string{}}
+	o := &opts{db: os.Getenv("CHAINWIRE_DB"), waitTimeout: 10 * time.Second, output: "text"}
 	if o.db == "" {
 		o.db = "/var/lib/chainwire/nb.json"
 	}
+	cur := command{verbFlags: map[string]string{}}
 	for i := 0; i < len(argv); i++ {
 		a := argv[i]
 		if a == "--" {
-			o.args = append(o.args, argv[i+1:]...)
-			break
+			if len(cur.args) == 0 {
+				return nil, &usageError{"--", "separates commands; there is no command before it"}
+			}
+			o.cmds = append(o.cmds, cur)
+			cur = command{verbFlags: map[string]string{}}
+			continue
 		}
 		if !strings.HasPrefix(a, "-") || a == "-" {
-			o.args = append(o.args, a)
+			cur.args = append(cur.args, a)
 			continue
 		}
 		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
@@ -88,14 +100,15 @@ func parseArgs(argv []string) (*opts, error) {
 			}
 			o.waitTimeout = d
 		case verbFlagNames[name]:
-			o.verbFlags[name] = val
+			cur.verbFlags[name] = val
 		default:
 			return nil, &usageError{a, "unknown option"}
 		}
 	}
-	if len(o.args) == 0 {
-		return nil, &usageError{"usage", "chainctl [--db PATH] [--wait] [-o text|json] VERB ARGS... (try 'chainctl help')"}
+	if len(cur.args) == 0 {
+		return nil, &usageError{"usage", "chainctl [--db PATH] [--wait] [-o text|json] VERB ARGS... [-- VERB ARGS...] (try 'chainctl help')"}
 	}
+	o.cmds = append(o.cmds, cur)
 	return o, nil
 }
 
@@ -113,38 +126,53 @@ func run(argv []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	name := o.args[0]
-	if name == "help" {
+	if o.cmds[0].args[0] == "help" {
 		printHelp(out)
 		return nil
 	}
-	v, ok := verbs[name]
-	if !ok {
-		return &usageError{name, "unknown command (try 'chainctl help')"}
-	}
-	args := o.args[1:]
-	if len(args) < v.min || (v.max >= 0 && len(args) > v.max) {
-		return &usageError{name, "usage: chainctl " + name + " " + v.usage}
-	}
-	for f := range o.verbFlags {
-		if !contains(v.flags, f) {
-			return &usageError{name, fmt.Sprintf("option --%s does not apply", f)}
+	calls := make([]*call, len(o.cmds))
+	for i, cmd := range o.cmds {
+		name := cmd.args[0]
+		v, ok := verbs[name]
+		if !ok {
+			return &usageError{name, "unknown command (try 'chainctl help')"}
 		}
+		args := cmd.args[1:]
+		if len(args) < v.min || (v.max >= 0 && len(args) > v.max) {
+			return &usageError{name, "usage: chainctl " + name + " " + v.usage}
+		}
+		for f := range cmd.verbFlags {
+			if !contains(v.flags, f) {
+				return &usageError{name, fmt.Sprintf("option --%s does not apply", f)}
+			}
+		}
+		if v.read != nil && len(o.cmds) > 1 {
+			return &usageError{name, "only commands that change the model can be joined with --"}
+		}
+		calls[i] = &call{opts: o, args: args, out: out, verb: name, verbFlags: cmd.verbFlags, v: v}
 	}
 	store := topology.NewFileStore(o.db)
-	c := &call{opts: o, args: args, out: out, verb: name}
-	if v.read != nil {
+	if c := calls[0]; c.v.read != nil {
 		m, err := store.Snapshot()
 		if err != nil {
 			return err
 		}
-		return v.read(c, m, store)
+		return c.v.read(c, m, store)
 	}
 	before, err := store.Snapshot()
 	if err != nil {
 		return err
 	}
-	after, err := store.Update(func(m *topology.Model) error { return v.write(c, m) })
+	// All commands apply to one copy of the model, validated and stored
+	// once: they succeed or fail together.
+	after, err := store.Update(func(m *topology.Model) error {
+		for _, c := range calls {
+			if err := c.v.write(c, m); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -157,9 +185,11 @@ func run(argv []string, out io.Writer) error {
 // call is one invocation of a verb.
 type call struct {
 	*opts
-	verb string
-	args []string
-	out  io.Writer
+	verb      string
+	v         verb
+	args      []string
+	verbFlags map[string]string
+	out       io.Writer
 }
 
 type verb struct {
@@ -186,7 +216,8 @@ func printHelp(out io.Writer) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fmt.Fprintln(out, "usage: chainctl [--db PATH] [--wait] [--wait-timeout D] [-o text|json] VERB ARGS...")
+	fmt.Fprintln(out, "usage: chainctl [--db PATH] [--wait] [--wait-timeout D] [-o text|json] VERB ARGS... [-- VERB ARGS...]")
+	fmt.Fprintln(out, "commands joined with -- apply together or not at all")
 	for _, n := range names {
 		fmt.Fprintf(out, "  %-28s %s\n", n+" "+verbs[n].usage, verbs[n].help)
 	}

@@ -253,3 +253,30 @@ func TestShowChains(t *testing.T) {
 		t.Errorf("groups survived their chain:\n%s", out)
 	}
 }
+
+// Commands joined with -- are one transaction: a VNF's ports and its pair
+// appear together (never as ordinary ports that get flooded traffic), and
+// a failing command takes the others back.
+func TestJoinedCommandsAreOneTransaction(t *testing.T) {
+	db := baseModel(t)
+	before, _ := os.ReadFile(db)
+	_, err := ctl(t, db, "lsp-add", "sw0", "v1", "--", "lsp-add", "sw0", "v2", "--", "lsp-pair-add", "sw0", "v1", "v9", "PP")
+	if err == nil || !strings.Contains(err.Error(), `port "v9": does not exist`) {
+		t.Fatalf("got %v", err)
+	}
+	if after, _ := os.ReadFile(db); !bytes.Equal(before, after) {
+		t.Fatal("a failed transaction changed the model")
+	}
+	mustCtl(t, db, "lsp-add", "sw0", "v1", "--tunnel-key", "20", "--", "lsp-add", "sw0", "v2", "--", "lsp-pair-add", "sw0", "v1", "v2", "PP")
+	var m struct{ Generation int }
+	json.Unmarshal([]byte(mustCtl(t, db, "-o", "json", "show")), &m)
+	if m.Generation != 8 {
+		t.Errorf("generation %d, want 8: three commands, one write", m.Generation)
+	}
+	if out := mustCtl(t, db, "show"); !strings.Contains(out, "port v1 (key 20)") {
+		t.Errorf("--tunnel-key did not stay with its command:\n%s", out)
+	}
+	if _, err := ctl(t, db, "show", "--", "ls-list"); err == nil {
+		t.Error("read commands were joined")
+	}
+}

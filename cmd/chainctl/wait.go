@@ -12,9 +12,9 @@ import (
 
 // affectedChassis names the chassis that must apply the change from
 // before to after: those hosting (requested-chassis) any port of a switch
-// that changed or has a changed port, since every such chassis holds
-// flows towards that port. all is true when such a port has no requested
-// chassis, so any agent may host it.
+// that changed or has a changed port, pair, chain, group or classifier,
+// since every such chassis holds flows of that switch. all is true when
+// such a port has no requested chassis, so any agent may host it.
 func affectedChassis(before, after *topology.Model) (set map[string]bool, all bool) {
 	set = map[string]bool{}
 	same := func(a, b any) bool {
@@ -32,6 +32,28 @@ func affectedChassis(before, after *topology.Model) (set map[string]bool, all bo
 		for _, p := range m.Ports {
 			if !same(before.Port(p.Name), after.Port(p.Name)) {
 				changed[p.Switch] = true
+			}
+		}
+		for _, p := range m.PortPairs {
+			if !same(before.PortPair(p.Name), after.PortPair(p.Name)) {
+				changed[p.Switch] = true
+			}
+		}
+		for _, c := range m.PortChains {
+			if !same(before.PortChain(c.Name), after.PortChain(c.Name)) {
+				changed[c.Switch] = true
+			}
+		}
+		for _, g := range m.PortPairGroups {
+			if !same(before.PortPairGroup(g.Name), after.PortPairGroup(g.Name)) {
+				if c := m.ChainOfGroup(g.Name); c != nil {
+					changed[c.Switch] = true
+				}
+			}
+		}
+		for _, c := range m.Classifiers {
+			if !same(before.Classifier(c.Name), after.Classifier(c.Name)) {
+				changed[c.Switch] = true
 			}
 		}
 	}

@@ -10,18 +10,26 @@ import (
 	"github.com/chainwire/chainwire/e2e/lab"
 )
 
-// demo builds one emulated hypervisor with three VMs on switch A and one
-// on switch B, configures it with chainctl, and prints the evidence:
-// pings, isolation, a spoofed MAC dropped in ls_in_port_sec_l2, and the
-// named flow tables.
+// demo runs the seed's Case 3 across two emulated hypervisors: app1 and
+// three two-armed VNFs on hv1, app2 on hv2; configures it with the seed's
+// chainctl verbs; and prints the evidence: pings, the VNFs' counters, the
+// Geneve metadata on the wire, the chain tables; then the plain path after
+// the classifier is deleted.
 func demo() error {
-	cfg := &lab.Config{Hosts: []lab.HostConfig{{Name: "hv1", IP: "192.0.2.1"}}}
-	for i, p := range []string{"a1", "a2", "a3", "b1"} {
-		cfg.Nodes = append(cfg.Nodes, lab.NodeConfig{Name: fmt.Sprintf("vm%d", i+1), Host: "hv1",
-			Interfaces: []lab.InterfaceConfig{{Name: "eth0", Port: p, MAC: fmt.Sprintf("02:00:00:00:00:%02x", i+1),
-				IP: fmt.Sprintf("10.0.0.%d/24", i+1)}}})
+	cfg := &lab.Config{
+		Hosts: []lab.HostConfig{{Name: "hv1", IP: "192.0.2.1"}, {Name: "hv2", IP: "192.0.2.2"}},
+		Nodes: []lab.NodeConfig{
+			{Name: "app1", Host: "hv1", Interfaces: []lab.InterfaceConfig{{Name: "eth0", Port: "VM-App1", MAC: "02:00:00:00:0a:01", IP: "10.0.0.1/24"}}},
+			{Name: "app2", Host: "hv2", Interfaces: []lab.InterfaceConfig{{Name: "eth0", Port: "VM-App2", MAC: "02:00:00:00:0a:02", IP: "10.0.0.2/24"}}},
+		},
 	}
-	step("lab up: hypervisor hv1 (own ovsdb-server + ovs-vswitchd, userspace datapath), vm1..vm4")
+	for k := 1; k <= 3; k++ {
+		cfg.Nodes = append(cfg.Nodes, lab.NodeConfig{Name: fmt.Sprintf("vnf%d", k), Host: "hv1", Kind: "vnf",
+			Interfaces: []lab.InterfaceConfig{
+				{Name: "eth1", Port: fmt.Sprintf("VNF%d-P%d", k, 2*k), MAC: fmt.Sprintf("02:00:00:00:0b:%d1", k)},
+				{Name: "eth2", Port: fmt.Sprintf("VNF%d-P%d", k, 2*k+1), MAC: fmt.Sprintf("02:00:00:00:0b:%d2", k)}}})
+	}
+	step("lab up: hv1 (app1, vnf1..vnf3) and hv2 (app2), each its own ovsdb-server + ovs-vswitchd + chainwired, Geneve underlay 192.0.2.0/24")
 	l, err := lab.Up(cfg, lab.Options{})
 	if err != nil {
 		return err
@@ -41,68 +49,142 @@ func demo() error {
 		down()
 		os.Exit(1)
 	}()
+
 	ctl := func(args ...string) error {
-		fmt.Printf("$ chainctl %s\n", strings.Join(args, " "))
+		fmt.Printf("$ chainctl %s\n", strings.Join(quoteArgs(args), " "))
 		out, err := l.Chainctl(args...)
 		fmt.Print(out)
 		return err
 	}
-	step("configure the model with chainctl")
-	cmds := [][]string{{"chassis-add", "hv1", "geneve", "192.0.2.1"}, {"ls-add", "A"}, {"ls-add", "B"}}
-	for i, p := range []string{"a1", "a2", "a3", "b1"} {
-		sw := "A"
-		if p == "b1" {
-			sw = "B"
-		}
-		mac := fmt.Sprintf("02:00:00:00:00:%02x", i+1)
-		cmds = append(cmds, []string{"lsp-add", sw, p},
-			[]string{"lsp-set-addresses", p, fmt.Sprintf("%s 10.0.0.%d", mac, i+1)},
-			[]string{"lsp-set-port-security", p, mac})
+	step("the model: switch SW0, ports P1..P8 as in the seed, then the seed's chain commands")
+	cmds := [][]string{{"chassis-add", "hv1", "geneve", "192.0.2.1"}, {"chassis-add", "hv2", "geneve", "192.0.2.2"},
+		{"ls-add", "SW0"},
+		{"lsp-add", "SW0", "VM-App1", "--tunnel-key", "1"}, {"lsp-set-addresses", "VM-App1", "02:00:00:00:0a:01 10.0.0.1"},
+		{"lsp-set-options", "VM-App1", "requested-chassis=hv1"},
+		{"lsp-add", "SW0", "VM-App2", "--tunnel-key", "8"}, {"lsp-set-addresses", "VM-App2", "02:00:00:00:0a:02 10.0.0.2"},
+		{"lsp-set-options", "VM-App2", "requested-chassis=hv2"}}
+	// Each VNF's ports and its pair in one transaction: as ordinary ports
+	// they would get flooded frames that the VNF's bridge sends right back.
+	for k := 1; k <= 3; k++ {
+		in, out := fmt.Sprintf("VNF%d-P%d", k, 2*k), fmt.Sprintf("VNF%d-P%d", k, 2*k+1)
+		cmds = append(cmds, []string{"lsp-add", "SW0", in, "--tunnel-key", fmt.Sprint(2 * k), "--",
+			"lsp-set-options", in, "requested-chassis=hv1", "--",
+			"lsp-add", "SW0", out, "--tunnel-key", fmt.Sprint(2*k + 1), "--",
+			"lsp-set-options", out, "requested-chassis=hv1", "--",
+			"lsp-pair-add", "SW0", in, out, fmt.Sprintf("PP%d", k)})
 	}
-	cmds = append(cmds, []string{"--wait", "lsp-set-options", "a1", "requested-chassis=hv1"}, []string{"show"})
+	cmds = append(cmds,
+		[]string{"lsp-chain-add", "SW0", "PC1"},
+		[]string{"lsp-pair-group-add", "PC1", "PG1"}, []string{"lsp-pair-group-port-pair-add", "PG1", "PP1"},
+		[]string{"lsp-pair-group-add", "PC1", "PG2"}, []string{"lsp-pair-group-port-pair-add", "PG2", "PP2"},
+		[]string{"lsp-pair-group-add", "PC1", "PG3"}, []string{"lsp-pair-group-port-pair-add", "PG3", "PP3"},
+		[]string{"--wait", "lsp-chain-classifier", "SW0", "PC1", "VM-App2", "entry-lport", "bi-directional", "PCC1", ""},
+		[]string{"show"})
 	for _, c := range cmds {
 		if err := ctl(c...); err != nil {
 			return err
 		}
 	}
-	ping := func(from, to string) error {
-		fmt.Printf("$ %s: ping -c 3 %s\n", from, to)
-		out, err := l.Exec(from, "ping", "-q", "-c", "3", "-i", "0.2", "-W", "1", to)
-		for _, line := range strings.Split(out, "\n") {
-			if strings.Contains(line, "packets transmitted") {
-				fmt.Println("  " + line)
+
+	step("app1 pings app2 while hv1's underlay is captured; every VNF interface counts what it receives")
+	before := vnfCounters(l)
+	capture, err := l.StartCapture("hv1", "ul0", "udp port 6081")
+	if err != nil {
+		return err
+	}
+	if err := ping(l, "app1", "10.0.0.2"); err != nil {
+		return err
+	}
+	lines, err := capture.Stop(true)
+	if err != nil {
+		return err
+	}
+	printCounters(before, vnfCounters(l))
+	fmt.Println("  requests enter each VNF by its in port (eth1, P2/P4/P6) in order 1, 2, 3;")
+	fmt.Println("  replies by its out port (eth2, P7/P5/P3) in order 3, 2, 1.")
+
+	step("the Geneve metadata on hv1's underlay (tcpdump -vvv): VNI 1, option data = ingress << 16 | egress")
+	for _, line := range lines {
+		if strings.Contains(line, "ICMP echo") {
+			fmt.Println(line)
+		}
+	}
+	step("the same capture, decoded by chainwire's geneve package")
+	if err := decode(capture.File()); err != nil {
+		return err
+	}
+	fmt.Println("  request: VNF3's out port P7 -> VM-App2 (00070008); reply: VM-App2 -> P7 (00080007),")
+	fmt.Println("  then the re-injection to VM-App2's own chassis (00080008), then VM-App2 -> VM-App1 (00080001).")
+
+	for _, h := range []string{"hv1", "hv2"} {
+		step(fmt.Sprintf("the chain stages on %s (ovs-ofctl -O OpenFlow13 dump-flows --names br-int)", h))
+		for _, table := range []string{"ls_in_chain", "ls_out_chain"} {
+			out, err := l.Ofctl(h, "dump-flows", "--names", "br-int", "table="+table)
+			if err != nil {
+				return err
 			}
-		}
-		return err
-	}
-	step("VMs on switch A reach each other")
-	for _, p := range [][2]string{{"vm1", "10.0.0.2"}, {"vm2", "10.0.0.3"}, {"vm3", "10.0.0.1"}} {
-		if err := ping(p[0], p[1]); err != nil {
-			return err
+			fmt.Print(out)
 		}
 	}
-	step("switch B is isolated from switch A (same subnet, different logical switch)")
-	if ping("vm1", "10.0.0.4") == nil {
-		return fmt.Errorf("vm1 reached vm4 across switches")
-	}
-	step("vm1 spoofs its source MAC: ls_in_port_sec_l2 drops it")
-	l.Exec("vm1", "ip", "link", "set", "eth0", "address", "02:00:00:00:00:99")
-	if ping("vm1", "10.0.0.2") == nil {
-		return fmt.Errorf("the spoofed frames got through")
-	}
-	out, err := l.Ofctl("hv1", "dump-flows", "--names", "br-int", "table=ls_in_port_sec_l2")
-	if err != nil {
+
+	step("delete the classifier: traffic takes the plain path, the VNFs see nothing")
+	if err := ctl("--wait", "lsp-chain-classifier-del", "PCC1"); err != nil {
 		return err
 	}
-	fmt.Print(out)
-	step("the named tables on hv1 (ovs-ofctl -O OpenFlow13 dump-flows --names br-int)")
-	out, err = l.Ofctl("hv1", "dump-flows", "--names", "br-int")
-	if err != nil {
+	before = vnfCounters(l)
+	if err := ping(l, "app1", "10.0.0.2"); err != nil {
 		return err
 	}
-	fmt.Print(out)
+	printCounters(before, vnfCounters(l))
 	step("agent status")
 	return ctl("status")
+}
+
+func quoteArgs(args []string) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " &|") {
+			a = fmt.Sprintf("%q", a)
+		}
+		out[i] = a
+	}
+	return out
+}
+
+func ping(l *lab.Lab, from, to string) error {
+	fmt.Printf("$ %s: ping -c 3 %s\n", from, to)
+	out, err := l.Exec(from, "ping", "-q", "-c", "3", "-i", "0.2", "-W", "2", to)
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "packets transmitted") {
+			fmt.Println("  " + line)
+		}
+	}
+	return err
+}
+
+// vnfCounters reads the receive counter of every VNF interface.
+func vnfCounters(l *lab.Lab) map[string]string {
+	out := map[string]string{}
+	for k := 1; k <= 3; k++ {
+		for _, ifc := range []string{"eth1", "eth2"} {
+			node := fmt.Sprintf("vnf%d", k)
+			b, _ := l.Exec(node, "cat", "/sys/class/net/"+ifc+"/statistics/rx_packets")
+			out[node+"/"+ifc] = strings.TrimSpace(b)
+		}
+	}
+	return out
+}
+
+func printCounters(before, after map[string]string) {
+	for k := 1; k <= 3; k++ {
+		for _, ifc := range []string{"eth1", "eth2"} {
+			key := fmt.Sprintf("vnf%d/%s", k, ifc)
+			var b, a int
+			fmt.Sscan(before[key], &b)
+			fmt.Sscan(after[key], &a)
+			fmt.Printf("  %-10s received %d frames\n", key, a-b)
+		}
+	}
 }
 
 func step(s string) { fmt.Printf("\n==> %s\n", s) }

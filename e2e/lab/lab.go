@@ -260,13 +260,23 @@ func (l *Lab) buildNode(n NodeConfig) error {
 		vsctl = append(vsctl, "--", "add-port", "br-int", hp, "--", "set", "interface", hp,
 			"external_ids:iface-id="+i.Port)
 	}
+	if n.Kind != "" && n.Kind != "vm" {
+		// A bump in the wire originates nothing: no IGMP reports from its
+		// interfaces or bridge.
+		for _, i := range n.Interfaces {
+			if err := run("ip", "-n", ns, "link", "set", i.Name, "multicast", "off"); err != nil {
+				return err
+			}
+		}
+	}
 	switch n.Kind {
 	case "vnf":
 		if len(n.Interfaces) != 2 {
 			return fmt.Errorf("a two-armed vnf needs exactly two interfaces")
 		}
 		for _, c := range [][]string{
-			{"ip", "-n", ns, "link", "add", "br0", "type", "bridge", "ageing_time", "0"},
+			{"ip", "-n", ns, "link", "add", "br0", "type", "bridge", "ageing_time", "0", "mcast_snooping", "0"},
+			{"ip", "-n", ns, "link", "set", "br0", "multicast", "off", "arp", "off"},
 			{"ip", "-n", ns, "link", "set", n.Interfaces[0].Name, "master", "br0"},
 			{"ip", "-n", ns, "link", "set", n.Interfaces[1].Name, "master", "br0"},
 			{"ip", "-n", ns, "link", "set", "br0", "up"},
