@@ -45,6 +45,7 @@ var wire = map[pipeline.Field]oxmHeader{
 	pipeline.FieldIPv6Dst:      {classOXM, 27, 16},
 	pipeline.FieldICMPv6Type:   {classOXM, 29, 1},
 	pipeline.FieldLoadInPort:   {classNXM0, 0, 2},
+	pipeline.FieldConjID:       {classNXM1, 37, 4},
 }
 
 // fromWire maps what OVS may send back (it prefers OXM where one exists)
@@ -132,6 +133,10 @@ func encodeFlowMod(f pipeline.Flow, command uint8) *openflow13.FlowMod {
 			apply.AddAction(openflow13.NewNXActionResubmitTableAction(openflow13.OFPP_IN_PORT, a.Stage.Table()), false)
 		case pipeline.Output:
 			apply.AddAction(openflow13.NewActionOutput(a.Port), false)
+		case pipeline.Multipath:
+			apply.AddAction(multipathAction(a), false)
+		case pipeline.Conjunction:
+			apply.AddAction(openflow13.NewNXActionConjunction(a.Clause-1, a.NClause, a.ID), false)
 		case pipeline.Goto:
 			gotoTable = openflow13.NewInstrGotoTable(a.Stage.Table())
 		default:
@@ -307,6 +312,18 @@ func decodeNXAction(subtype uint16, a []byte) (pipeline.Action, error) {
 		}
 		return pipeline.Move{Src: src, SrcOfs: uint8(be.Uint16(a[12:])), Dst: dst,
 			DstOfs: uint8(be.Uint16(a[14:])), Bits: uint8(be.Uint16(a[10:]))}, nil
+	case nxastMultipath:
+		if be.Uint16(a[10:]) != nxHashSymmetricL3L4UDP || be.Uint16(a[16:]) != nxMPModuloN {
+			return nil, fmt.Errorf("unsupported multipath fields/algorithm")
+		}
+		f, err := fieldFromNXM(be.Uint32(a[28:]))
+		if err != nil {
+			return nil, err
+		}
+		ofsNbits := be.Uint16(a[26:])
+		return pipeline.Multipath{Links: be.Uint16(a[18:]) + 1, Dst: f, Ofs: uint8(ofsNbits >> 6), Bits: uint8(ofsNbits&0x3f) + 1}, nil
+	case openflow13.NXAST_CONJUNCTION:
+		return pipeline.Conjunction{Clause: a[10] + 1, NClause: a[11], ID: be.Uint32(a[12:])}, nil
 	case openflow13.NXAST_RESUBMIT_TABLE:
 		s, ok := pipeline.StageOfTable(a[12])
 		if !ok {
@@ -362,4 +379,40 @@ type installedFlow struct {
 	match     pipeline.Match
 	flow      pipeline.Flow // valid when decodeErr == nil
 	decodeErr error
+}
+
+// NXAST_MULTIPATH, which libOpenflow lacks: nx_action_multipath.
+const (
+	nxastMultipath          = 10
+	nxHashSymmetricL3L4UDP  = 3
+	nxMPModuloN             = 0
+	nxActionMultipathLength = 32
+)
+
+// rawAction is an action libOpenflow cannot build; its bytes are final.
+type rawAction []byte
+
+func (r rawAction) Header() *openflow13.ActionHeader {
+	return &openflow13.ActionHeader{Type: openflow13.ActionType_Experimenter, Length: uint16(len(r))}
+}
+func (r rawAction) Len() uint16                    { return uint16(len(r)) }
+func (r rawAction) MarshalBinary() ([]byte, error) { return r, nil }
+func (r rawAction) UnmarshalBinary([]byte) error   { return fmt.Errorf("rawAction is encode-only") }
+
+func multipathAction(a pipeline.Multipath) rawAction {
+	b := make([]byte, nxActionMultipathLength)
+	be.PutUint16(b, openflow13.ActionType_Experimenter)
+	be.PutUint16(b[2:], nxActionMultipathLength)
+	be.PutUint32(b[4:], nxVendor)
+	be.PutUint16(b[8:], nxastMultipath)
+	be.PutUint16(b[10:], nxHashSymmetricL3L4UDP)
+	be.PutUint16(b[16:], nxMPModuloN)
+	be.PutUint16(b[18:], a.Links-1)
+	bits := a.Bits
+	if bits == 0 {
+		bits = uint8(a.Dst.Bits())
+	}
+	be.PutUint16(b[26:], uint16(a.Ofs)<<6|uint16(bits-1))
+	be.PutUint32(b[28:], nxmHeader32(a.Dst))
+	return b
 }

@@ -39,19 +39,21 @@ func sampleFlows(t *testing.T) []pipeline.Flow {
 			{Name: "p5", Switch: "sw0", Key: 5, Addresses: []string{"02:00:00:00:00:05"},
 				Options: map[string]string{"requested-chassis": "hv2"}},
 			{Name: "v1", Switch: "sw0", Key: 6}, {Name: "v2", Switch: "sw0", Key: 7},
+			{Name: "v3", Switch: "sw0", Key: 8}, {Name: "v4", Switch: "sw0", Key: 9},
 		},
-		PortPairs:      []topology.PortPair{{Name: "PP1", Switch: "sw0", InPort: "v1", OutPort: "v2", Weight: 1}},
-		PortPairGroups: []topology.PortPairGroup{{Name: "PG1", Pairs: []string{"PP1"}}},
+		PortPairs: []topology.PortPair{{Name: "PP1", Switch: "sw0", InPort: "v1", OutPort: "v2", Weight: 1},
+			{Name: "PP2", Switch: "sw0", InPort: "v3", OutPort: "v4", Weight: 3}},
+		PortPairGroups: []topology.PortPairGroup{{Name: "PG1", Pairs: []string{"PP1", "PP2"}}},
 		PortChains:     []topology.PortChain{{Name: "PC1", Switch: "sw0", Key: 1, Groups: []string{"PG1"}}},
 		Classifiers: []topology.Classifier{
 			{Name: "C1", Switch: "sw0", Chain: "PC1", Port: "p5", Direction: "entry-lport", Path: "bi-directional",
 				Match: "ip4 && tcp.dst == 80 && ip4.src == 10.0.0.0/24", Key: 1},
 			{Name: "C2", Switch: "sw0", Chain: "PC1", Port: "p2", Direction: "exit-lport", Path: "uni-directional",
-				Match: "ip6 && udp.src >= 1000 && udp.src <= 1999", Priority: 3, Key: 2},
+				Match: "ip6 && udp.src >= 1000 && udp.src <= 1999 && udp.dst >= 2000 && udp.dst <= 2999", Priority: 3, Key: 2},
 		},
 	}
 	flows, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1",
-		OFPorts: map[string]uint32{"p1": 1, "p2": 2, "p3": 3, "p4": 4, "v1": 6, "v2": 7}, TunnelOFPort: 10})
+		OFPorts: map[string]uint32{"p1": 1, "p2": 2, "p3": 3, "p4": 4, "v1": 6, "v2": 7, "v3": 8, "v4": 9}, TunnelOFPort: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

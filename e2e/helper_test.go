@@ -9,6 +9,7 @@ import (
 	"math/rand"
 	"net"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,6 +52,48 @@ func helper(role string, args []string) error {
 		}
 		fmt.Printf("%d %s\n", n, hex.EncodeToString(h.Sum(nil)))
 		return nil
+	case "sinkn": // ADDR N: accept N connections, read each to the end
+		n, _ := strconv.Atoi(args[1])
+		l, err := net.Listen("tcp", args[0])
+		if err != nil {
+			return err
+		}
+		fmt.Println("listening")
+		for i := 0; i < n; i++ {
+			c, err := l.Accept()
+			if err != nil {
+				return err
+			}
+			io.Copy(io.Discard, c)
+			c.Close()
+		}
+		return nil
+	case "conns": // ADDR N: N connections one after the other, 4 KB each
+		n, _ := strconv.Atoi(args[1])
+		for i := 0; i < n; i++ {
+			c, err := net.DialTimeout("tcp", args[0], 5*time.Second)
+			if err != nil {
+				return err
+			}
+			c.Write(make([]byte, 4096))
+			c.Close()
+		}
+		return nil
+	case "knock": // ADDR -: one connection attempt, refused or not
+		if c, err := net.DialTimeout("tcp", args[0], time.Second); err == nil {
+			c.Close()
+		}
+		return nil
+	case "udp": // ADDR N: N datagrams
+		n, _ := strconv.Atoi(args[1])
+		c, err := net.Dial("udp", args[0])
+		if err != nil {
+			return err
+		}
+		for i := 0; i < n; i++ {
+			c.Write([]byte("chainwire"))
+		}
+		return c.Close()
 	case "send": // ADDR BYTES: send pseudo-random bytes, print their SHA-256
 		n, _ := strconv.Atoi(args[1])
 		c, err := net.DialTimeout("tcp", args[0], 5*time.Second)
@@ -110,4 +153,39 @@ func tcpTransfer(t *testing.T, l *lab.Lab, from, to, toIP string, size int) {
 	if strings.TrimSpace(got) != strings.TrimSpace(string(sent)) {
 		t.Fatalf("TCP %s -> %s: sent %q, received %q", from, to, strings.TrimSpace(string(sent)), strings.TrimSpace(got))
 	}
+}
+
+// helperCmd runs the test binary as a helper inside a lab member.
+func helperCmd(t *testing.T, l *lab.Lab, member, role string, args ...string) *exec.Cmd {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := l.Command(member, append([]string{self}, args...)...)
+	cmd.Env = append(os.Environ(), "CW_E2E_HELPER="+role)
+	return cmd
+}
+
+// serve starts a helper that listens (sink, sinkn) and waits until it does.
+func serve(t *testing.T, l *lab.Lab, member, role string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := helperCmd(t, l, member, role, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	})
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || strings.TrimSpace(line) != "listening" {
+		t.Fatalf("%s helper in %s did not start: %q %v", role, member, line, err)
+	}
+	return cmd
 }

@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"hash/fnv"
+	"math"
 	"net"
 
 	"github.com/chainwire/chainwire/topology"
@@ -11,15 +13,16 @@ import (
 //
 // A classifier names a port T (MAC Mt) and a chain of port pair groups.
 // Traffic is steered by Mt: towards T (eth.dst == Mt) or from T
-// (eth.src == Mt). In ls_in_chain:
+// (eth.src == Mt), and by the classifier's match. In ls_in_chain:
 //
 //   - priority 100 (+ classifier priority) enters the chain: the packet's
-//     logical outport becomes the first VNF port of the path;
+//     logical outport becomes the first group's VNF port;
 //   - priority 150 (+ classifier priority) matches a packet coming back
-//     from a VNF port of the path and sends it to the next VNF port, or,
-//     after the last VNF, lets it continue (towards T: `next;`) or
+//     from a VNF port of the path and sends it to the next group, or,
+//     after the last group, lets it continue (towards T: `next;`) or
 //     re-injects it as if T had sent it (from T: the seed's answer to the
-//     MAC-learning problem), on T's chassis, after ls_in_chain.
+//     MAC-learning problem), on T's chassis, after ls_in_chain;
+//   - priority 200 picks the member of a load-balanced group.
 //
 // Re-injection goes through ls_out_chain: on T's own chassis directly, and
 // from another chassis over Geneve with T's key as both ingress and
@@ -27,28 +30,51 @@ import (
 // T's own traffic never crosses a tunnel back to T's chassis, so the pair
 // is unambiguous).
 //
-// VNFs are bump-in-the-wire: frames are never rewritten. Every hop
-// re-classifies with the classifier's match, since nothing but the frame
-// crosses a VNF.
+// A group with several pairs spreads connections: the flow that sends a
+// packet towards the group stores the chain hop in reg9[8..31] and a
+// symmetric hash of the packet's addresses and ports, modulo 64, in
+// reg9[0..5], and resubmits to ls_in_chain, where one priority-200 flow
+// per bucket block names the member. The hash is the same for a request
+// and its reply, and the bucket-to-member table is the same in both
+// directions, so a reply crosses the very VNF instance its request did,
+// whichever chassis computes it. Buckets go to members by weighted
+// rendezvous hashing: adding or removing a member moves only the buckets
+// it gains or loses.
+//
+// VNFs are bump-in-the-wire: frames are never rewritten, so every hop
+// re-classifies with the classifier's match.
 
 const (
 	prioChainEntry    = 100
 	prioChainHop      = 150
+	prioChainBucket   = 200
 	prioChainReinject = 110 // tunnel classifier, above the generic 100
 )
 
-// hop is one VNF on a path: it receives on enter and emits on exit.
-type hop struct{ enter, exit *portView }
+// member is one VNF instance of a group on a path: it receives on enter
+// and emits on exit.
+type member struct {
+	name        string
+	enter, exit *portView
+	weight      uint32
+}
+
+// group is one hop of a path.
+type group struct {
+	members []member
+	buckets [chainBucketCount]int // bucket -> index in members
+}
 
 // chainPath is one direction of a classifier through its chain.
 type chainPath struct {
 	cls     *topology.Classifier
 	key     uint64 // cookie object id: chain key << 16 | classifier key
+	reverse bool
 	target  *portView
 	mac     net.HardwareAddr
 	toward  bool // towards T (eth.dst == Mt), else from T (eth.src == Mt)
-	hops    []hop
-	matches []expr.Match
+	groups  []group
+	expr    *expr.Expr
 }
 
 // chainPaths resolves the classifiers of a switch into paths. A chain
@@ -67,31 +93,40 @@ func (v *view) chainPaths(sw *swView) []chainPath {
 		if cls.Switch != sw.sw.Name || target == nil || chain == nil || len(target.macs) == 0 {
 			continue
 		}
-		var fwd []hop
+		var fwd []group
 		for _, gn := range chain.Groups {
 			g := m.PortPairGroup(gn)
 			if g == nil || len(g.Pairs) == 0 {
 				fwd = nil
 				break
 			}
-			pp := m.PortPair(g.Pairs[0])
-			fwd = append(fwd, hop{enter: byName[pp.InPort], exit: byName[pp.OutPort]})
+			var grp group
+			for _, pn := range g.Pairs {
+				pp := m.PortPair(pn)
+				grp.members = append(grp.members, member{name: pp.Name, enter: byName[pp.InPort], exit: byName[pp.OutPort], weight: pp.Weight})
+			}
+			grp.buckets = assignBuckets(grp.members)
+			fwd = append(fwd, grp)
 		}
 		if len(fwd) == 0 {
 			continue
 		}
-		ms, err := expr.Compile(cls.Match)
+		e, err := expr.Compile(cls.Match)
 		if err != nil {
 			continue // validation refuses such a model; never render half of it
 		}
-		rev := make([]hop, len(fwd))
-		for i, h := range fwd {
-			rev[len(fwd)-1-i] = hop{enter: h.exit, exit: h.enter}
+		rev := make([]group, len(fwd))
+		for i, g := range fwd {
+			r := group{buckets: g.buckets}
+			for _, mb := range g.members {
+				r.members = append(r.members, member{name: mb.name, enter: mb.exit, exit: mb.enter, weight: mb.weight})
+			}
+			rev[len(fwd)-1-i] = r
 		}
 		base := chainPath{cls: cls, key: uint64(chain.Key)<<16 | uint64(cls.Key), target: target, mac: target.macs[0]}
 		forward, reverse := base, base
-		forward.hops, forward.matches = fwd, ms
-		reverse.hops, reverse.matches = rev, expr.Mirror(ms)
+		forward.groups, forward.expr = fwd, e
+		reverse.groups, reverse.expr, reverse.reverse = rev, e.Mirror(), true
 		forward.toward = cls.Direction == topology.EntryLport
 		reverse.toward = !forward.toward
 		paths = append(paths, forward)
@@ -100,6 +135,37 @@ func (v *view) chainPaths(sw *swView) []chainPath {
 		}
 	}
 	return paths
+}
+
+// assignBuckets gives each bucket to the member with the highest weighted
+// rendezvous score for it (-weight / ln(hash)), so a member's share follows
+// its weight and a membership change moves only the buckets that must move.
+func assignBuckets(ms []member) [chainBucketCount]int {
+	var out [chainBucketCount]int
+	for b := range out {
+		best, bestScore := 0, math.Inf(-1)
+		for i, m := range ms {
+			h := fnv.New64a()
+			h.Write([]byte(m.name))
+			h.Write([]byte{byte(b)})
+			u := (float64(mix64(h.Sum64())>>11) + 0.5) / (1 << 53) // in (0, 1)
+			if score := -float64(m.weight) / math.Log(u); score > bestScore {
+				best, bestScore = i, score
+			}
+		}
+		out[b] = best
+	}
+	return out
+}
+
+// mix64 is splitmix64's finalizer: FNV alone leaves the high bits of
+// short, similar inputs (PP1, PP2) nearly equal.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // chainFlows renders every path of a switch, as seen from this chassis.
@@ -111,9 +177,17 @@ func (v *view) chainFlows(sw *swView, tun uint32) []Flow {
 		hasLocal = hasLocal || p.local()
 	}
 	for _, path := range v.chainPaths(sw) {
-		out = append(out, path.entry(hasLocal)...)
-		for i := range path.hops {
-			out = append(out, path.hopFlows(i)...)
+		picks := map[int]bool{} // groups whose member this chassis picks
+		out = append(out, path.entry(hasLocal, picks)...)
+		for i, g := range path.groups {
+			for _, m := range g.members {
+				out = append(out, path.hopFlows(i, m, picks)...)
+			}
+		}
+		for i := range path.groups {
+			if picks[i] {
+				out = append(out, path.bucketFlows(i)...)
+			}
 		}
 		if !path.toward && path.target.local() && tun != 0 {
 			reinjectTunnel[path.target] = true
@@ -138,21 +212,64 @@ func (path *chainPath) keyMatch() Match {
 	return dpMatch(path.target.dp).WithMAC(f, path.mac)
 }
 
-// withClassifier multiplies a base match by the classifier's matches.
-func (path *chainPath) withClassifier(base Match) []Match {
-	var out []Match
-	for _, em := range path.matches {
-		if m, ok := mergeExpr(base, em); ok {
-			out = append(out, m)
+// hopID names "choose a member of group i of this path" in reg9.
+func (path *chainPath) hopID(i int) uint32 {
+	dir := uint32(0)
+	if path.reverse {
+		dir = 1
+	}
+	return uint32(path.cls.Key)<<8 | dir<<7 | uint32(i)
+}
+
+// toGroup is the action list that sends a packet to group i: straight to
+// its only member, or through the hash to one of several.
+func (path *chainPath) toGroup(i int, picks map[int]bool) []Action {
+	g := path.groups[i]
+	if len(g.members) == 1 {
+		return []Action{loadReg(LogOutport, g.members[0].enter.key), Goto{RemoteOutput}}
+	}
+	picks[i] = true
+	return []Action{
+		Load{Dst: ChainHashReg, Ofs: chainHopShift, Bits: 32 - chainHopShift, Value: uint64(path.hopID(i))},
+		Multipath{Links: chainBucketCount, Dst: ChainHashReg, Bits: ChainBucketBits},
+		Resubmit{InChain},
+	}
+}
+
+// bucketFlows name the member of group i for each bucket, as aligned
+// blocks of buckets.
+func (path *chainPath) bucketFlows(i int) []Flow {
+	g := path.groups[i]
+	var out []Flow
+	id := uint64(path.hopID(i)) << chainHopShift
+	for b := 0; b < chainBucketCount; {
+		size := chainBucketCount
+		for size > 1 && (b%size != 0 || !sameMember(g.buckets[b:b+size])) {
+			size /= 2
 		}
+		mask := uint64(chainHopMask) | uint64(chainBucketCount-size)
+		m := g.members[g.buckets[b]]
+		out = append(out, Flow{Stage: InChain, Priority: prioChainBucket, Cookie: path.cookie(),
+			Match:   dpMatch(path.target.dp).WithMasked(ChainHashReg, id|uint64(b), mask),
+			Actions: []Action{loadReg(LogOutport, m.enter.key), Goto{RemoteOutput}}})
+		b += size
 	}
 	return out
 }
 
-// entry steers the path's traffic into its first VNF. Traffic towards T
+func sameMember(bs []int) bool {
+	for _, b := range bs {
+		if b != bs[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// entry steers the path's traffic into its first group. Traffic towards T
 // can come from any port, so every chassis with ports on the switch gets
 // the rule; traffic from T starts only on T's chassis.
-func (path *chainPath) entry(switchIsLocal bool) []Flow {
+func (path *chainPath) entry(switchIsLocal bool, picks map[int]bool) []Flow {
 	base := path.keyMatch()
 	if path.toward {
 		if !switchIsLocal {
@@ -164,25 +281,19 @@ func (path *chainPath) entry(switchIsLocal bool) []Flow {
 		}
 		base = base.With(LogInport, uint64(path.target.key))
 	}
-	var out []Flow
-	for _, m := range path.withClassifier(base) {
-		out = append(out, Flow{Stage: InChain, Priority: uint16(prioChainEntry + path.cls.Priority), Cookie: path.cookie(),
-			Match: m, Actions: []Action{loadReg(LogOutport, path.hops[0].enter.key), Goto{RemoteOutput}}})
-	}
-	return out
+	return path.classified(base, uint16(prioChainEntry+path.cls.Priority), path.toGroup(0, picks))
 }
 
-// hopFlows handle the packet a VNF emits: on to the next VNF, or out of
-// the chain. They live where the emitting port is bound.
-func (path *chainPath) hopFlows(i int) []Flow {
-	h := path.hops[i]
-	if !h.exit.local() {
+// hopFlows handle the packet member m of group i emits: on to the next
+// group, or out of the chain. They live where the emitting port is bound.
+func (path *chainPath) hopFlows(i int, m member, picks map[int]bool) []Flow {
+	if !m.exit.local() {
 		return nil
 	}
 	var acts []Action
 	switch {
-	case i+1 < len(path.hops):
-		acts = []Action{loadReg(LogOutport, path.hops[i+1].enter.key), Goto{RemoteOutput}}
+	case i+1 < len(path.groups):
+		acts = path.toGroup(i+1, picks)
 	case path.toward:
 		acts = []Action{next(InChain)}
 	case path.target.local():
@@ -190,12 +301,60 @@ func (path *chainPath) hopFlows(i int) []Flow {
 	default:
 		acts = []Action{loadReg(LogInport, path.target.key), loadReg(LogOutport, path.target.key), Goto{RemoteOutput}}
 	}
+	base := path.keyMatch().With(LogInport, uint64(m.exit.key))
+	return path.classified(base, uint16(prioChainHop+path.cls.Priority), acts)
+}
+
+// classified renders base && the classifier's match: one flow per plain
+// match; a term with several port ranges becomes a conjunctive match (one
+// clause per range field, plus the flow on conj_id) instead of the cross
+// product of the ranges' covers. Flows that hash into a group's buckets
+// must not match again after the resubmit that follows the hash.
+func (path *chainPath) classified(base Match, prio uint16, acts []Action) []Flow {
+	if _, hashes := acts[len(acts)-1].(Resubmit); hashes {
+		base = base.WithMasked(ChainHashReg, 0, chainHopMask)
+	}
 	var out []Flow
-	for _, m := range path.withClassifier(path.keyMatch().With(LogInport, uint64(h.exit.key))) {
-		out = append(out, Flow{Stage: InChain, Priority: uint16(prioChainHop + path.cls.Priority), Cookie: path.cookie(),
-			Match: m, Actions: acts})
+	for ti, t := range path.expr.Terms() {
+		fixed, ok := mergeExpr(base, t.Fixed)
+		if !ok {
+			continue
+		}
+		if len(t.Alts) <= 1 {
+			for _, m := range (expr.Term{Alts: t.Alts}).Expand() {
+				if full, ok := mergeExpr(fixed, m); ok {
+					out = append(out, Flow{Stage: InChain, Priority: prio, Cookie: path.cookie(), Match: full, Actions: acts})
+				}
+			}
+			continue
+		}
+		id := path.conjID(ti)
+		n := uint8(len(t.Alts))
+		for ci, alt := range t.Alts {
+			for _, vm := range alt.Values {
+				m, ok := mergeExpr(fixed, expr.Match{alt.Field: vm})
+				if !ok {
+					continue
+				}
+				out = append(out, Flow{Stage: InChain, Priority: prio, Cookie: path.cookie(), Match: m,
+					Actions: []Action{Conjunction{ID: id, Clause: uint8(ci + 1), NClause: n}}})
+			}
+		}
+		// The conj_id flow repeats the base so that ids may repeat across
+		// contexts (entry, each emitting VNF port) of one path.
+		out = append(out, Flow{Stage: InChain, Priority: prio, Cookie: path.cookie(),
+			Match: base.With(FieldConjID, uint64(id)), Actions: acts})
 	}
 	return out
+}
+
+// conjID is unique per classifier, direction and term.
+func (path *chainPath) conjID(term int) uint32 {
+	dir := uint32(0)
+	if path.reverse {
+		dir = 1
+	}
+	return uint32(path.cls.Key)<<16 | dir<<15 | uint32(term)
 }
 
 func setFlag(bit uint32) Action {

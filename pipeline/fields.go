@@ -47,6 +47,8 @@ const (
 	FieldICMPv6Type
 	// FieldLoadInPort is in_port in the 16-bit form a load can write.
 	FieldLoadInPort
+	// FieldConjID is the id of a conjunctive match that completed.
+	FieldConjID
 	numFields
 )
 
@@ -57,6 +59,9 @@ const (
 //	metadata    logical datapath (switch) tunnel key, 24 bits used.
 //	reg0..reg9  scratch registers of one pipeline; check_loopback zeroes
 //	            them between ingress and egress, as OVN does.
+//	reg9        service chains: [8..31] the chain hop whose load-balanced
+//	            group is being chosen, [0..5] the connection's bucket
+//	            (symmetric hash); set and matched within ls_in_chain.
 //	reg10       logical flags (bit layout below).
 //	reg14       logical input port key (15 bits used, 1..32767).
 //	reg15       logical output port key (16 bits; 32768+ are multicast).
@@ -89,6 +94,15 @@ const OFPPNone = 0xffff
 const (
 	MulticastFlood   = 32768
 	MulticastUnknown = 32769
+)
+
+// Chain load balancing (see chain.go): reg9 holds hop id << 8 | bucket.
+const (
+	ChainHashReg     = FieldReg9
+	ChainBucketBits  = 6 // 64 buckets per group
+	chainHopShift    = 8
+	chainHopMask     = 0xffffff00
+	chainBucketCount = 1 << ChainBucketBits
 )
 
 // Scratch registers cleared between the ingress and egress pipelines.
@@ -126,6 +140,7 @@ var fields = [numFields]fieldInfo{
 	FieldICMPv4Type:   {match: "icmp_type", nxm: "NXM_OF_ICMP_TYPE", bits: 8},
 	FieldICMPv6Type:   {match: "icmp_type", nxm: "NXM_NX_ICMPV6_TYPE", bits: 8},
 	FieldLoadInPort:   {match: "in_port", nxm: "NXM_OF_IN_PORT", bits: 16},
+	FieldConjID:       {match: "conj_id", nxm: "NXM_NX_CONJ_ID", bits: 32},
 }
 
 func init() {

@@ -165,7 +165,8 @@ var shorthands = []struct {
 	{"ip", 0x0800, -1}, {"ipv6", 0x86dd, -1}, {"arp", 0x0806, -1},
 }
 
-// printOrder is the order in which ovs-ofctl prints match fields.
+// printOrder is the order in which ovs-ofctl prints match fields (conj_id
+// comes before the protocol shorthand).
 var printOrder = []Field{
 	FieldReg0, FieldReg1, FieldReg2, FieldReg3, FieldReg4, FieldReg5, FieldReg6, FieldReg7,
 	FieldReg8, FieldReg9, FieldReg10, FieldReg11, FieldReg12, FieldReg13, FieldReg14, FieldReg15,
@@ -178,6 +179,9 @@ var printOrder = []Field{
 // String prints the match as ovs-ofctl does (field order and spelling).
 func (m Match) String() string {
 	var parts []string
+	if c, ok := m.Get(FieldConjID); ok {
+		parts = append(parts, fmt.Sprintf("conj_id=%d", c.Uint()))
+	}
 	skip := map[Field]bool{}
 	if et, ok := m.Get(FieldEthType); ok && et.Mask == nil {
 		proto, hasProto := m.Get(FieldIPProto)
@@ -277,6 +281,21 @@ type Goto struct{ Stage Stage }
 // Output sends the packet to an OpenFlow port.
 type Output struct{ Port uint32 }
 
+// Multipath stores a symmetric hash of the packet's L3/L4 addresses
+// (request and reply hash alike) modulo Links into Dst[Ofs..Ofs+Bits-1].
+type Multipath struct {
+	Links     uint16
+	Dst       Field
+	Ofs, Bits uint8
+}
+
+// Conjunction marks clause Clause (1-based) of NClauses of conjunctive
+// match ID as matched.
+type Conjunction struct {
+	ID              uint32
+	Clause, NClause uint8
+}
+
 func (a Load) format(bool) string {
 	return fmt.Sprintf("load:%s->%s", hexValue(a.Value), fieldRange(a.Dst, a.Ofs, a.Bits))
 }
@@ -292,6 +311,14 @@ func (a Resubmit) format(numeric bool) string {
 func (a Goto) format(numeric bool) string { return "goto_table:" + tableRef(a.Stage, numeric) }
 
 func (a Output) format(bool) string { return fmt.Sprintf("output:%d", a.Port) }
+
+func (a Multipath) format(bool) string {
+	return fmt.Sprintf("multipath(symmetric_l3l4+udp,0,modulo_n,%d,0,%s)", a.Links, fieldRange(a.Dst, a.Ofs, a.Bits))
+}
+
+func (a Conjunction) format(bool) string {
+	return fmt.Sprintf("conjunction(%d,%d/%d)", a.ID, a.Clause, a.NClause)
+}
 
 func fieldRange(f Field, ofs, bits uint8) string {
 	switch {

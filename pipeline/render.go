@@ -146,13 +146,21 @@ func Render(in Input) ([]Flow, error) {
 	return finish(flows)
 }
 
-func finish(flows []Flow) ([]Flow, error) {
-	seen := make(map[string]int, len(flows))
-	for i, f := range flows {
-		if j, dup := seen[f.Key()]; dup {
+func finish(in []Flow) ([]Flow, error) {
+	seen := make(map[string]int, len(in))
+	var flows []Flow
+	for _, f := range in {
+		j, dup := seen[f.Key()]
+		switch {
+		case !dup:
+			seen[f.Key()] = len(flows)
+			flows = append(flows, f)
+		case onlyConjunctions(flows[j].Actions) && onlyConjunctions(f.Actions):
+			// One flow serves as a clause of several conjunctive matches.
+			flows[j].Actions = append(append([]Action(nil), flows[j].Actions...), f.Actions...)
+		default:
 			return nil, fmt.Errorf("pipeline: two flows collide: %s and %s", flows[j], f)
 		}
-		seen[f.Key()] = i
 	}
 	sort.SliceStable(flows, func(i, j int) bool {
 		a, b := flows[i], flows[j]
@@ -165,6 +173,15 @@ func finish(flows []Flow) ([]Flow, error) {
 		return a.Match.String() < b.Match.String()
 	})
 	return flows, nil
+}
+
+func onlyConjunctions(acts []Action) bool {
+	for _, a := range acts {
+		if _, ok := a.(Conjunction); !ok {
+			return false
+		}
+	}
+	return len(acts) > 0
 }
 
 // next continues in the following stage of the same band.

@@ -61,8 +61,9 @@ type Classifier struct {
 }
 
 const (
-	MaxWeight   = 1000
-	MaxChainKey = 1<<16 - 1
+	MaxWeight      = 1000
+	MaxChainKey    = 1<<16 - 1
+	MaxChainGroups = 127
 )
 
 // PortPair returns the named pair.
@@ -219,6 +220,9 @@ func (m *Model) validateChains(dup func(kind, name string) bool) error {
 		if c.Key < 1 || c.Key > MaxChainKey {
 			return errf(what, "key %d is out of range 1..%d", c.Key, MaxChainKey)
 		}
+		if len(c.Groups) > MaxChainGroups {
+			return errf(what, "has %d port pair groups; at most %d are supported", len(c.Groups), MaxChainGroups)
+		}
 		if other, ok := chainKeys[c.Key]; ok {
 			return errf(what, "key %d is already used by chain %q", c.Key, other)
 		}
@@ -335,6 +339,60 @@ func (m *Model) validateChains(dup func(kind, name string) bool) error {
 			return errf(what, "key %d is already used by classifier %q", c.Key, other)
 		}
 		clsKeys[c.Key] = c.Name
+	}
+	return m.checkOverlaps()
+}
+
+// steering is one direction of traffic a classifier steers: towards its
+// port or from it, selected by an expression.
+type steering struct {
+	toward bool
+	expr   *expr.Expr
+}
+
+// steerings lists what a classifier steers: its own direction with its
+// match and, if bi-directional, the other with the match mirrored.
+func (c *Classifier) steerings() []steering {
+	e, err := expr.Compile(c.Match)
+	if err != nil {
+		return nil
+	}
+	fwd := steering{toward: c.Direction == EntryLport, expr: e}
+	out := []steering{fwd}
+	if c.Path == Bidirectional {
+		out = append(out, steering{toward: !fwd.toward, expr: e.Mirror()})
+	}
+	return out
+}
+
+// checkOverlaps refuses two classifiers of one port and priority that
+// would both steer some packet in the same direction (towards or from
+// the port): the switch could pick either chain. A bi-directional
+// classifier's reply direction counts, so an entry-lport and an exit-lport
+// classifier on one port must select disjoint traffic too.
+func (m *Model) checkOverlaps() error {
+	for i := range m.Classifiers {
+		a := &m.Classifiers[i]
+		for j := i + 1; j < len(m.Classifiers); j++ {
+			b := &m.Classifiers[j]
+			if a.Port != b.Port || a.Priority != b.Priority {
+				continue
+			}
+			for _, sa := range a.steerings() {
+				for _, sb := range b.steerings() {
+					if sa.toward != sb.toward || !sa.expr.Overlaps(sb.expr) {
+						continue
+					}
+					dir := "from"
+					if sa.toward {
+						dir = "towards"
+					}
+					return errf(fmt.Sprintf("classifier %q", b.Name),
+						"overlaps classifier %q: both steer traffic %s port %q at priority %d; use disjoint matches or a different --priority",
+						a.Name, dir, a.Port, a.Priority)
+				}
+			}
+		}
 	}
 	return nil
 }

@@ -11,7 +11,9 @@ func init() {
 	for name, v := range map[string]verb{
 		"lsp-pair-add": {usage: "SW IN-PORT OUT-PORT PAIR [--weight N]", help: "declare a VNF's in and out ports (the same port for a one-armed VNF)",
 			min: 4, max: 4, flags: []string{"weight"}, write: pairAdd},
-		"lsp-pair-del":   {usage: "PAIR", help: "delete a port pair (it must be in no group)", min: 1, max: 1, write: pairDel},
+		"lsp-pair-del": {usage: "PAIR", help: "delete a port pair (it must be in no group)", min: 1, max: 1, write: pairDel},
+		"lsp-pair-set-weight": {usage: "PAIR WEIGHT", help: "set a pair's share of its group's connections (1..1000)",
+			min: 2, max: 2, write: pairSetWeight},
 		"lsp-pair-list":  {usage: "[SW]", help: "list port pairs", min: 0, max: 1, read: pairList},
 		"lsp-chain-add":  {usage: "SW CHAIN", help: "create a port chain", min: 2, max: 2, write: chainAdd},
 		"lsp-chain-del":  {usage: "CHAIN", help: "delete a chain and its groups (no classifier may use it)", min: 1, max: 1, write: chainDel},
@@ -49,11 +51,11 @@ func pairAdd(c *call, m *topology.Model) error {
 	if m.PortPair(name) != nil {
 		return exists("port pair", name)
 	}
-	weight := uint64(1)
+	weight := uint32(1)
 	if w, ok := c.verbFlags["weight"]; ok {
 		var err error
-		if weight, err = strconv.ParseUint(w, 10, 32); err != nil || weight < 1 || weight > topology.MaxWeight {
-			return &topology.Error{What: "--weight " + w, Why: fmt.Sprintf("must be a number in 1..%d", topology.MaxWeight)}
+		if weight, err = parseWeight("--weight "+w, w); err != nil {
+			return err
 		}
 	}
 	for _, p := range []string{in, out} {
@@ -64,7 +66,7 @@ func pairAdd(c *call, m *topology.Model) error {
 			return inUse("port", p, fmt.Sprintf("classifier %q classifies it; a classified port cannot be a VNF port", cl.Name))
 		}
 	}
-	m.PortPairs = append(m.PortPairs, topology.PortPair{Name: name, Switch: sw, InPort: in, OutPort: out, Weight: uint32(weight)})
+	m.PortPairs = append(m.PortPairs, topology.PortPair{Name: name, Switch: sw, InPort: in, OutPort: out, Weight: weight})
 	return nil
 }
 
@@ -74,6 +76,27 @@ func classifierOfPort(m *topology.Model, port string) *topology.Classifier {
 			return &m.Classifiers[i]
 		}
 	}
+	return nil
+}
+
+func parseWeight(what, w string) (uint32, error) {
+	n, err := strconv.ParseUint(w, 10, 32)
+	if err != nil || n < 1 || n > topology.MaxWeight {
+		return 0, &topology.Error{What: what, Why: fmt.Sprintf("must be a number in 1..%d", topology.MaxWeight)}
+	}
+	return uint32(n), nil
+}
+
+func pairSetWeight(c *call, m *topology.Model) error {
+	pp := m.PortPair(c.args[0])
+	if pp == nil {
+		return notFound("port pair", c.args[0])
+	}
+	w, err := parseWeight("weight "+c.args[1], c.args[1])
+	if err != nil {
+		return err
+	}
+	pp.Weight = w
 	return nil
 }
 

@@ -194,6 +194,12 @@ func TestChainValidationErrors(t *testing.T) {
 		{[]string{"ls-del", "SW0"}, `switch "SW0": port "app1" still uses it`},
 		{[]string{"lsp-set-port-security", "p2", "02:00:00:00:00:22"}, `in port "p2" has port security`},
 		{[]string{"lsp-chain-classifier-del", "nope"}, `classifier "nope": does not exist`},
+		{[]string{"lsp-pair-set-weight", "PP1", "1001"}, `weight 1001: must be a number in 1..1000`},
+		{[]string{"lsp-pair-set-weight", "PPx", "2"}, `port pair "PPx": does not exist`},
+		{[]string{"lsp-chain-classifier", "SW0", "PC1", "app2", "entry-lport", "bi-directional", "PCC2", "ip4 && tcp.dst == 80"},
+			`overlaps classifier "PCC1": both steer traffic towards port "app2" at priority 0`},
+		{[]string{"lsp-chain-classifier", "SW0", "PC1", "app2", "exit-lport", "uni-directional", "PCC2", "udp"},
+			`overlaps classifier "PCC1": both steer traffic from port "app2" at priority 0`},
 	} {
 		_, err := ctl(t, db, tc.args...)
 		if err == nil {
@@ -247,6 +253,10 @@ func TestShowChains(t *testing.T) {
 	if len(chains) != 1 || len(chains[0].Groups) != 3 || chains[0].Groups[1].Pairs[0].Name != "PP2" {
 		t.Errorf("lsp-chain-list -o json: %+v", chains)
 	}
+	mustCtl(t, db, "lsp-pair-set-weight", "PP2", "7")
+	if out := mustCtl(t, db, "lsp-pair-list", "SW0"); !strings.Contains(out, "PP2 (switch SW0): in p4, out p5, weight 7") {
+		t.Errorf("lsp-pair-list after lsp-pair-set-weight:\n%s", out)
+	}
 	mustCtl(t, db, "lsp-chain-classifier-del", "PCC1")
 	mustCtl(t, db, "lsp-chain-del", "PC1") // takes its groups along
 	if out := mustCtl(t, db, "show"); strings.Contains(out, "PG1") {
@@ -278,5 +288,19 @@ func TestJoinedCommandsAreOneTransaction(t *testing.T) {
 	}
 	if _, err := ctl(t, db, "show", "--", "ls-list"); err == nil {
 		t.Error("read commands were joined")
+	}
+}
+
+// Overlapping matches on one port are fine at different priorities, and
+// disjoint matches at the same one.
+func TestClassifiersOnOnePort(t *testing.T) {
+	db := chainModel(t)
+	mustCtl(t, db, "lsp-chain-classifier", "SW0", "PC1", "app2", "entry-lport", "bi-directional", "web", "ip4 && tcp.dst == 80", "--priority", "10")
+	mustCtl(t, db, "lsp-chain-classifier", "SW0", "PC1", "app2", "entry-lport", "bi-directional", "ssh", "ip4 && tcp.dst == 22", "--priority", "10")
+	mustCtl(t, db, "lsp-chain-classifier", "SW0", "PC1", "app2", "exit-lport", "uni-directional", "dns", "udp.dst == 53", "--priority", "10")
+	// tcp.src == 80 from app2 is the reply direction of "web".
+	if _, err := ctl(t, db, "lsp-chain-classifier", "SW0", "PC1", "app2", "exit-lport", "uni-directional", "x", "tcp.src == 80", "--priority", "10"); err == nil ||
+		!strings.Contains(err.Error(), `overlaps classifier "web": both steer traffic from port "app2" at priority 10`) {
+		t.Errorf("got %v", err)
 	}
 }

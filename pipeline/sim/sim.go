@@ -8,6 +8,7 @@ package sim
 import (
 	"encoding/binary"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"sort"
 	"strings"
@@ -154,6 +155,12 @@ func (s *Switch) table(t uint8, p Packet, r *Result, depth int) error {
 			if uint64(a.Port) != p.Get(pipeline.FieldInPort) {
 				r.Outputs = append(r.Outputs, Output{Port: a.Port, Packet: p.clone()})
 			}
+		case pipeline.Multipath:
+			if err := load(p, a.Dst, a.Ofs, a.Bits, symmetricHash(p)%uint64(a.Links)); err != nil {
+				return err
+			}
+		case pipeline.Conjunction:
+			return fmt.Errorf("sim: conjunction action outside a conjunctive match in %s", stageName(t))
 		case pipeline.Goto:
 			if a.Stage.Table() <= t {
 				return fmt.Errorf("sim: goto_table:%s from %s goes backwards", a.Stage, stageName(t))
@@ -173,23 +180,93 @@ func stageName(t uint8) string {
 	return fmt.Sprintf("table%d", t)
 }
 
-// lookup finds the one highest-priority flow that matches.
+// lookup finds the one highest-priority flow that matches. At each
+// priority, flows whose actions are all conjunction(id, k/n) only count
+// once every clause of id matched; then the flow matching conj_id=id at
+// that priority applies, as in OVS.
 func (s *Switch) lookup(t uint8, p Packet) (*pipeline.Flow, error) {
-	var hit *pipeline.Flow
-	for i := range s.tables[t] {
-		f := &s.tables[t][i]
-		if hit != nil && f.Priority < hit.Priority {
-			break
+	flows := s.tables[t]
+	for i := 0; i < len(flows); {
+		prio := flows[i].Priority
+		j := i
+		for j < len(flows) && flows[j].Priority == prio {
+			j++
 		}
-		if !matches(f.Match, p) {
-			continue
+		level := flows[i:j]
+		i = j
+		var hit *pipeline.Flow
+		clauses := map[uint32]map[uint8]bool{}
+		need := map[uint32]uint8{}
+		for k := range level {
+			f := &level[k]
+			if _, isConj := f.Match.Get(pipeline.FieldConjID); isConj || !matches(f.Match, p) {
+				continue
+			}
+			if conj := conjunctions(f.Actions); conj != nil {
+				for _, c := range conj {
+					if clauses[c.ID] == nil {
+						clauses[c.ID] = map[uint8]bool{}
+					}
+					clauses[c.ID][c.Clause], need[c.ID] = true, c.NClause
+				}
+				continue
+			}
+			if hit != nil {
+				return nil, fmt.Errorf("sim: ambiguous match in %s: %s and %s", stageName(t), hit, f)
+			}
+			hit = f
+		}
+		for id, got := range clauses {
+			if len(got) != int(need[id]) {
+				continue
+			}
+			q := p.clone().Set(pipeline.FieldConjID, uint64(id))
+			for k := range level {
+				f := &level[k]
+				if c, ok := f.Match.Get(pipeline.FieldConjID); ok && c.Uint() == uint64(id) && matches(f.Match, q) {
+					if hit != nil {
+						return nil, fmt.Errorf("sim: ambiguous match in %s: %s and %s", stageName(t), hit, f)
+					}
+					hit = f
+				}
+			}
 		}
 		if hit != nil {
-			return nil, fmt.Errorf("sim: ambiguous match in %s: %s and %s", stageName(t), hit, f)
+			return hit, nil
 		}
-		hit = f
 	}
-	return hit, nil
+	return nil, nil
+}
+
+func conjunctions(acts []pipeline.Action) []pipeline.Conjunction {
+	var out []pipeline.Conjunction
+	for _, a := range acts {
+		c, ok := a.(pipeline.Conjunction)
+		if !ok {
+			return nil
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// symmetricHash stands in for OVS's symmetric_l3l4+udp hash: the same for
+// a packet and its reply (not the same numbers as OVS).
+func symmetricHash(p Packet) uint64 {
+	pair := func(a, b pipeline.Field) []byte {
+		x, y := p.bytes(a), p.bytes(b)
+		if string(x) > string(y) {
+			x, y = y, x
+		}
+		return append(append([]byte(nil), x...), y...)
+	}
+	h := fnv.New64a()
+	h.Write(pair(pipeline.FieldIPv4Src, pipeline.FieldIPv4Dst))
+	h.Write(pair(pipeline.FieldIPv6Src, pipeline.FieldIPv6Dst))
+	h.Write(p.bytes(pipeline.FieldIPProto))
+	h.Write(pair(pipeline.FieldTCPSrc, pipeline.FieldTCPDst))
+	h.Write(pair(pipeline.FieldUDPSrc, pipeline.FieldUDPDst))
+	return h.Sum64()
 }
 
 func matches(m pipeline.Match, p Packet) bool {

@@ -115,9 +115,30 @@ func (m Match) String() string {
 	return strings.Join(parts, ",")
 }
 
-// Compile turns an expression into the OpenFlow matches whose union it
-// is. The empty expression is one empty match (everything).
-func Compile(s string) ([]Match, error) {
+// Expr is a compiled expression: a disjunction of terms.
+type Expr struct {
+	d dnf
+}
+
+// Term is one conjunction of field matches. Fixed fields have one
+// value/mask; each Alt field may take any of several (the prefix cover of
+// an integer range). A term with one Alt or none is a set of plain
+// OpenFlow matches; with more, it is a conjunctive match (one clause per
+// Alt) rather than the cross product of the covers.
+type Term struct {
+	Fixed Match
+	Alts  []Alt
+}
+
+// Alt is a field that matches any of several value/masks.
+type Alt struct {
+	Field  Field
+	Values []VM
+}
+
+// Compile parses and compiles an expression. The empty expression is one
+// empty term (everything).
+func Compile(s string) (*Expr, error) {
 	n, err := parse(s)
 	if err != nil {
 		return nil, err
@@ -129,11 +150,11 @@ func Compile(s string) ([]Match, error) {
 	if len(d) == 0 {
 		return nil, &SyntaxError{1, "the expression can never match"}
 	}
-	ms := expand(d)
-	if len(ms) > maxTerms {
+	e := &Expr{d: d}
+	if len(e.Matches()) > maxTerms {
 		return nil, errTooBig
 	}
-	return ms, nil
+	return e, nil
 }
 
 // Check reports whether an expression parses and can match.
@@ -142,22 +163,91 @@ func Check(s string) error {
 	return err
 }
 
-// Mirror swaps source and destination fields: the match of the reply
-// direction of a bi-directional path.
-func Mirror(ms []Match) []Match {
-	swap := map[Field]Field{EthSrc: EthDst, EthDst: EthSrc, IP4Src: IP4Dst, IP4Dst: IP4Src,
-		IP6Src: IP6Dst, IP6Dst: IP6Src, TCPSrc: TCPDst, TCPDst: TCPSrc, UDPSrc: UDPDst, UDPDst: UDPSrc}
-	out := make([]Match, len(ms))
-	for i, m := range ms {
-		out[i] = Match{}
-		for f, vm := range m {
-			if g, ok := swap[f]; ok {
-				f = g
+// Terms returns the expression's conjunctions with integer ranges covered
+// by prefixes.
+func (e *Expr) Terms() []Term {
+	var out []Term
+	for _, t := range e.d {
+		term := Term{Fixed: Match{}}
+		for _, f := range sortedFields(t) {
+			vms := t[f].cover(f)
+			if len(vms) == 1 {
+				term.Fixed[f] = vms[0]
+			} else {
+				term.Alts = append(term.Alts, Alt{Field: f, Values: vms})
 			}
-			out[i][f] = vm
+		}
+		out = append(out, term)
+	}
+	return out
+}
+
+// Matches expands every term into plain OpenFlow matches (cross products
+// included), without duplicates.
+func (e *Expr) Matches() []Match {
+	seen := map[string]bool{}
+	var out []Match
+	for _, t := range e.Terms() {
+		for _, m := range t.Expand() {
+			if k := m.String(); !seen[k] {
+				seen[k] = true
+				out = append(out, m)
+			}
 		}
 	}
 	return out
+}
+
+// Expand is the cross product of a term's alternatives.
+func (t Term) Expand() []Match {
+	ms := []Match{t.Fixed}
+	for _, a := range t.Alts {
+		var next []Match
+		for _, m := range ms {
+			for _, vm := range a.Values {
+				n := Match{}
+				for k, v := range m {
+					n[k] = v
+				}
+				n[a.Field] = vm
+				next = append(next, n)
+			}
+		}
+		ms = next
+	}
+	return ms
+}
+
+var mirrored = map[Field]Field{EthSrc: EthDst, EthDst: EthSrc, IP4Src: IP4Dst, IP4Dst: IP4Src,
+	IP6Src: IP6Dst, IP6Dst: IP6Src, TCPSrc: TCPDst, TCPDst: TCPSrc, UDPSrc: UDPDst, UDPDst: UDPSrc}
+
+// Mirror swaps source and destination fields: the expression of the reply
+// direction of a bi-directional path.
+func (e *Expr) Mirror() *Expr {
+	out := &Expr{}
+	for _, t := range e.d {
+		m := term{}
+		for f, c := range t {
+			if g, ok := mirrored[f]; ok {
+				f = g
+			}
+			m[f] = c
+		}
+		out.d = append(out.d, m)
+	}
+	return out
+}
+
+// Overlaps reports whether some packet matches both expressions.
+func (e *Expr) Overlaps(o *Expr) bool {
+	for _, a := range e.d {
+		for _, b := range o.d {
+			if _, ok := merge(a, b); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ---------------------------------------------------------------- DNF
@@ -437,52 +527,26 @@ func andBytes(a, b []byte) []byte {
 
 // ---------------------------------------------------------------- expansion
 
-// expand turns each conjunction into OpenFlow matches: an integer
-// interval becomes its minimal cover by prefixes (value/mask), and the
-// covers of different fields multiply.
-func expand(d dnf) []Match {
-	seen := map[string]bool{}
-	var out []Match
-	for _, t := range d {
-		ms := []Match{{}}
-		fs := make([]Field, 0, len(t))
-		for f := range t {
-			fs = append(fs, f)
-		}
-		sort.Slice(fs, func(i, j int) bool { return fs[i] < fs[j] })
-		for _, f := range fs {
-			c := t[f]
-			var vms []VM
-			if c.value != nil {
-				vm := VM{Value: c.value, Mask: c.mask}
-				if allOnes(c.mask) {
-					vm.Mask = nil
-				}
-				vms = []VM{vm}
-			} else {
-				vms = RangeCover(c.lo, c.hi, fieldBits[f])
-			}
-			var next []Match
-			for _, m := range ms {
-				for _, vm := range vms {
-					n := Match{}
-					for k, v := range m {
-						n[k] = v
-					}
-					n[f] = vm
-					next = append(next, n)
-				}
-			}
-			ms = next
-		}
-		for _, m := range ms {
-			if k := m.String(); !seen[k] {
-				seen[k] = true
-				out = append(out, m)
-			}
-		}
+func sortedFields(t term) []Field {
+	fs := make([]Field, 0, len(t))
+	for f := range t {
+		fs = append(fs, f)
 	}
-	return out
+	sort.Slice(fs, func(i, j int) bool { return fs[i] < fs[j] })
+	return fs
+}
+
+// cover turns a constraint into value/masks: an address as it is, an
+// integer interval as its minimal cover by prefixes.
+func (c constraint) cover(f Field) []VM {
+	if c.value != nil {
+		vm := VM{Value: c.value, Mask: c.mask}
+		if allOnes(c.mask) {
+			vm.Mask = nil
+		}
+		return []VM{vm}
+	}
+	return RangeCover(c.lo, c.hi, fieldBits[f])
 }
 
 func allOnes(b []byte) bool {

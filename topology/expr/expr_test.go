@@ -92,12 +92,12 @@ func TestCompile(t *testing.T) {
 		{"icmp4", 1},
 		{"(ip4 && tcp) || (ip6 && udp)", 2},
 	} {
-		ms, err := Compile(tc.expr)
+		e, err := Compile(tc.expr)
 		if err != nil {
 			t.Errorf("%q: %v", tc.expr, err)
 			continue
 		}
-		if len(ms) != tc.count {
+		if ms := e.Matches(); len(ms) != tc.count {
 			t.Errorf("%q compiles to %d matches, want %d: %v", tc.expr, len(ms), tc.count, ms)
 		}
 	}
@@ -126,8 +126,8 @@ func TestSyntaxErrorsSayWhere(t *testing.T) {
 }
 
 func TestMirror(t *testing.T) {
-	ms, _ := Compile("ip4 && tcp.dst == 80 && ip4.src == 10.0.0.0/8")
-	m := Mirror(ms)[0]
+	e, _ := Compile("ip4 && tcp.dst == 80 && ip4.src == 10.0.0.0/8")
+	m := e.Mirror().Matches()[0]
 	if _, ok := m[TCPSrc]; !ok {
 		t.Error("tcp.dst did not become tcp.src")
 	}
@@ -146,4 +146,48 @@ func FuzzCompile(f *testing.F) {
 		}
 		Compile(s) // must not panic or hang
 	})
+}
+
+// Two ranges on different fields stay two clauses (a conjunctive match):
+// 7 + 7 OpenFlow flows rather than 7 x 7.
+func TestRangesStayApart(t *testing.T) {
+	e, err := Compile("ip4 && tcp.src >= 1000 && tcp.src <= 1999 && tcp.dst >= 1000 && tcp.dst <= 1999")
+	if err != nil {
+		t.Fatal(err)
+	}
+	terms := e.Terms()
+	if len(terms) != 1 || len(terms[0].Alts) != 2 || len(terms[0].Alts[0].Values) != 7 || len(terms[0].Alts[1].Values) != 7 {
+		t.Fatalf("terms %+v", terms)
+	}
+	if n := len(e.Matches()); n != 49 {
+		t.Errorf("the full expansion has %d matches, want 49", n)
+	}
+}
+
+func TestOverlaps(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		want bool
+	}{
+		{"", "ip4", true},
+		{"tcp.dst == 80", "tcp.dst == 443", false},
+		{"tcp.dst == 80", "udp.dst == 80", false},
+		{"ip4 && tcp.dst >= 1000 && tcp.dst <= 1999", "ip4 && tcp.dst == 1999", true},
+		{"ip4 && tcp.dst >= 1000 && tcp.dst <= 1999", "ip4 && tcp.dst == 2000", false},
+		{"ip4.src == 10.0.0.0/8", "ip4.src == 10.1.0.0/16", true},
+		{"ip4.src == 10.0.0.0/8", "ip4.src == 11.0.0.0/8", false},
+		{"ip4", "ip6", false},
+		{"tcp", "ip6", true},
+		{"ip4 && tcp.dst != 80", "ip4 && tcp.dst == 80", false},
+		{"icmp4", "tcp", false},
+	} {
+		a, _ := Compile(tc.a)
+		b, _ := Compile(tc.b)
+		if got := a.Overlaps(b); got != tc.want {
+			t.Errorf("%q overlaps %q: %v, want %v", tc.a, tc.b, got, tc.want)
+		}
+		if got := b.Overlaps(a); got != tc.want {
+			t.Errorf("overlap is not symmetric for %q, %q", tc.a, tc.b)
+		}
+	}
 }
