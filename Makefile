@@ -22,6 +22,13 @@ e2e: build
 demo: deps build
 	$(BIN)/chainwire-lab demo
 
+# Render benchmarks, then programming and data-plane measurements on emulated hypervisors;
+# writes docs/BENCHMARKS.md (root; takes a few minutes).
+bench: deps build
+	mkdir -p bench
+	$(GO) test -run XXX -bench BenchmarkRender -benchmem -count 5 ./pipeline/ | tee bench/render.txt
+	$(BIN)/chainwire-lab bench --render bench/render.txt --out docs/BENCHMARKS.md --runs 5
+
 # Debian packages the lab and the tests drive.
 deps:
 	@./deploy/install-deps.sh
@@ -34,4 +41,4 @@ install: build
 		install -D -m 0644 deploy/chainwired.yaml $(DESTDIR)/etc/chainwire/chainwired.yaml
 
 clean:
-	rm -rf $(BIN)
+	rm -rf $(BIN) bench

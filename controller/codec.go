@@ -3,6 +3,7 @@ package controller
 import (
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 
 	"github.com/chainwire/chainwire/pipeline"
 	"github.com/contiv/libOpenflow/openflow13"
@@ -189,6 +190,9 @@ func decodeMatch(b []byte) (pipeline.Match, int, error) {
 		if hasMask {
 			val, mask = payload[:plen/2], payload[plen/2:]
 		}
+		if f, ok := fromWire[[2]uint16{class, field}]; ok && f == pipeline.FieldTunMetadata0 {
+			val, mask = fitTunMetadata(val, mask)
+		}
 		if class == classOXM && field == oxmVlanVID {
 			// OVS answers our vlan_tci match in OXM form; the VID and
 			// present bits sit at the same positions.
@@ -202,6 +206,29 @@ func decodeMatch(b []byte) (pipeline.Match, int, error) {
 		m = m.WithBytes(f, append([]byte(nil), val...), cloneBytes(mask))
 	}
 	return m, padded, nil
+}
+
+// fitTunMetadata widens a tun_metadata0 value to the mapped 4 bytes: OVS
+// encodes variable-length fields with as few bytes as the value needs
+// (0x04 rather than 0x00000004), the bytes left out being zero.
+func fitTunMetadata(val, mask []byte) ([]byte, []byte) {
+	const n = 4
+	if len(val) >= n {
+		return val, mask
+	}
+	v := append(make([]byte, n-len(val)), val...)
+	if mask == nil {
+		return v, nil
+	}
+	return v, append(bytesOf(0xff, n-len(mask)), mask...)
+}
+
+func bytesOf(b byte, n int) []byte {
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = b
+	}
+	return out
 }
 
 func cloneBytes(b []byte) []byte {
@@ -274,11 +301,11 @@ func decodeActions(b []byte) ([]pipeline.Action, error) {
 		case typ == openflow13.ActionType_Output:
 			acts = append(acts, pipeline.Output{Port: be.Uint32(a[4:])})
 		case typ == openflow13.ActionType_SetField:
-			m, _, err := decodeMatch(append([]byte{0, 1, 0, byte(4 + alen - 4)}, a[4:]...))
-			if err != nil || len(m) != 1 || m[0].Mask != nil {
-				return nil, fmt.Errorf("unsupported set_field")
+			l, err := decodeLoadTLV(a[4:])
+			if err != nil {
+				return nil, err
 			}
-			acts = append(acts, pipeline.Load{Dst: m[0].Field, Value: m[0].Uint()})
+			acts = append(acts, l)
 		case typ == openflow13.ActionType_Experimenter && be.Uint32(a[4:]) == nxVendor:
 			act, err := decodeNXAction(be.Uint16(a[8:]), a)
 			if err != nil {
@@ -301,6 +328,10 @@ func decodeNXAction(subtype uint16, a []byte) (pipeline.Action, error) {
 			return nil, err
 		}
 		return pipeline.Load{Dst: f, Ofs: uint8(ofsNbits >> 6), Bits: uint8(ofsNbits&0x3f) + 1, Value: be.Uint64(a[16:])}, nil
+	case openflow13.NXAST_REG_LOAD2:
+		// OVS's form of a load it cannot express as NXAST_REG_LOAD, such
+		// as one into tun_metadata0: an OXM with value and mask.
+		return decodeLoadTLV(a[10:])
 	case openflow13.NXAST_REG_MOVE:
 		src, err := fieldFromNXM(be.Uint32(a[16:]))
 		if err != nil {
@@ -332,6 +363,37 @@ func decodeNXAction(subtype uint16, a []byte) (pipeline.Action, error) {
 		return pipeline.Resubmit{Stage: s}, nil
 	}
 	return nil, fmt.Errorf("unsupported Nicira action %d", subtype)
+}
+
+// decodeLoadTLV turns an OXM/NXM TLV with a value (and a contiguous mask)
+// into the load it performs.
+func decodeLoadTLV(b []byte) (pipeline.Action, error) {
+	if len(b) < 4 {
+		return nil, fmt.Errorf("truncated load")
+	}
+	plen := int(b[3])
+	if len(b) < 4+plen {
+		return nil, fmt.Errorf("truncated load value")
+	}
+	// Parse the TLV as a one-field ofp_match (type, length, TLV, padding).
+	ofpMatch := make([]byte, 4, 16+plen)
+	ofpMatch[1], ofpMatch[3] = 1, byte(4+4+plen)
+	ofpMatch = append(append(ofpMatch, b[:4+plen]...), make([]byte, 8)...)
+	m, _, err := decodeMatch(ofpMatch)
+	if err != nil || len(m) != 1 || m[0].Field.Bits() > 64 {
+		return nil, fmt.Errorf("unsupported load: %v", err)
+	}
+	mf := m[0]
+	if mf.Mask == nil {
+		return pipeline.Load{Dst: mf.Field, Value: mf.Uint()}, nil
+	}
+	mask := mf.MaskUint()
+	ofs := bits.TrailingZeros64(mask)
+	n := bits.OnesCount64(mask)
+	if mask>>ofs != 1<<n-1 {
+		return nil, fmt.Errorf("load with a non-contiguous mask 0x%x", mask)
+	}
+	return pipeline.Load{Dst: mf.Field, Ofs: uint8(ofs), Bits: uint8(n), Value: mf.Uint() & mask >> ofs}, nil
 }
 
 // decodeFlowStats parses the body of an OFPMP_FLOW reply. Entries that use

@@ -15,6 +15,8 @@ type Reconciler struct {
 	installed map[string]pipeline.Flow // by Flow.Key()
 	// undecodable flows of ours, by key: always replaced or deleted.
 	stale map[string]pipeline.Flow
+	// StaleReason says why the first undecodable flow was (for logs).
+	StaleReason string
 }
 
 // Changes counts what one Apply sent.
@@ -37,6 +39,10 @@ func NewReconciler() *Reconciler {
 // Installed is the number of our flows believed installed.
 func (r *Reconciler) Installed() int { return len(r.installed) }
 
+// Stale is the number of flows read back that could not be decoded; the
+// next Apply replaces or deletes them.
+func (r *Reconciler) Stale() int { return len(r.stale) }
+
 // Resync reads back every flow carrying our cookie marker.
 func (r *Reconciler) Resync(ctx context.Context, cn *Conn) error {
 	flows, err := cn.ReadFlows(ctx, pipeline.CookieMarker, pipeline.CookieMarkerMask)
@@ -45,8 +51,12 @@ func (r *Reconciler) Resync(ctx context.Context, cn *Conn) error {
 	}
 	r.installed = make(map[string]pipeline.Flow, len(flows))
 	r.stale = map[string]pipeline.Flow{}
+	r.StaleReason = ""
 	for _, f := range flows {
 		if f.decodeErr != nil {
+			if r.StaleReason == "" {
+				r.StaleReason = fmt.Sprintf("table %d priority %d: %v", f.table, f.priority, f.decodeErr)
+			}
 			if f.match == nil {
 				// Without its match the flow cannot even be deleted strictly.
 				return fmt.Errorf("installed flow in table %d priority %d (%s) cannot be decoded: %v",
@@ -67,9 +77,11 @@ func (r *Reconciler) Resync(ctx context.Context, cn *Conn) error {
 func (r *Reconciler) Diff(desired []pipeline.Flow) ([]FlowOp, Changes) {
 	var ops []FlowOp
 	var ch Changes
+	keys := make([]string, len(desired))
 	want := make(map[string]bool, len(desired))
-	for _, f := range desired {
-		want[f.Key()] = true
+	for i, f := range desired {
+		keys[i] = f.Key()
+		want[keys[i]] = true
 	}
 	for _, m := range []map[string]pipeline.Flow{r.installed, r.stale} {
 		for k, f := range m {
@@ -79,12 +91,12 @@ func (r *Reconciler) Diff(desired []pipeline.Flow) ([]FlowOp, Changes) {
 			}
 		}
 	}
-	for _, f := range desired {
-		k := f.Key()
+	for i, f := range desired {
+		k := keys[i]
 		cur, have := r.installed[k]
 		_, stale := r.stale[k]
 		switch {
-		case have && cur.Equal(f):
+		case have && cur.Cookie == f.Cookie && pipeline.ActionsString(cur.Actions, false) == pipeline.ActionsString(f.Actions, false):
 			continue
 		case have || stale:
 			ch.Modified++

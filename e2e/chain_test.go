@@ -310,6 +310,9 @@ func TestSeedCase2(t *testing.T) {
 		t.Errorf("Geneve keys: requests %v, replies %v; want [3>4] and [4>1 4>3 4>4]", req, rep)
 	}
 	tcpTransfer(t, l, "app1", "app2", "10.0.0.2", 256<<10)
+	// Chain flows (the tunnel re-injection included) read back exactly.
+	restartUnchanged(t, l, "hv2")
+	restartUnchanged(t, l, "hv1")
 }
 
 // Case 3: three VNFs before app2 on another host, then the classifier is

@@ -36,6 +36,11 @@ func singleHost(t *testing.T) *lab.Lab {
 		chainctl(t, l, "lsp-set-port-security", p, fmt.Sprintf("02:00:00:00:00:%02x", i+1))
 	}
 	chainctl(t, l, "--wait", "lsp-set-options", "a1", "requested-chassis=hv1")
+	// A port on a chassis with no agent in the lab, on a switch of its own
+	// (chainctl --wait on it would wait for hv9), so hv1 has tunnel flows too.
+	chainctl(t, l, "chassis-add", "hv9", "geneve", "192.0.2.9", "--", "ls-add", "R", "--", "lsp-add", "R", "r9", "--",
+		"lsp-set-addresses", "r9", "02:00:00:00:00:09 10.0.0.9", "--", "lsp-set-options", "r9", "requested-chassis=hv9")
+	waitGeneration(t, l, "hv1")
 	return l
 }
 

@@ -81,7 +81,7 @@ type chainPath struct {
 // with an empty group steers nothing (yet).
 func (v *view) chainPaths(sw *swView) []chainPath {
 	m := v.in.Model
-	byName := map[string]*portView{}
+	byName := make(map[string]*portView, len(sw.ports))
 	for _, p := range sw.ports {
 		byName[p.p.Name] = p
 	}
@@ -89,20 +89,20 @@ func (v *view) chainPaths(sw *swView) []chainPath {
 	for i := range m.Classifiers {
 		cls := &m.Classifiers[i]
 		target := byName[cls.Port]
-		chain := m.PortChain(cls.Chain)
+		chain := v.chains[cls.Chain]
 		if cls.Switch != sw.sw.Name || target == nil || chain == nil || len(target.macs) == 0 {
 			continue
 		}
 		var fwd []group
 		for _, gn := range chain.Groups {
-			g := m.PortPairGroup(gn)
+			g := v.groups[gn]
 			if g == nil || len(g.Pairs) == 0 {
 				fwd = nil
 				break
 			}
 			var grp group
 			for _, pn := range g.Pairs {
-				pp := m.PortPair(pn)
+				pp := v.pairs[pn]
 				grp.members = append(grp.members, member{name: pp.Name, enter: byName[pp.InPort], exit: byName[pp.OutPort], weight: pp.Weight})
 			}
 			grp.buckets = assignBuckets(grp.members)

@@ -26,11 +26,6 @@ func (f Flow) Key() string {
 	return fmt.Sprintf("%d/%d/%s", f.Stage.Table(), f.Priority, f.Match.String())
 }
 
-// Equal reports whether two flows are identical, cookie and actions included.
-func (f Flow) Equal(g Flow) bool {
-	return f.Key() == g.Key() && f.Cookie == g.Cookie && ActionsString(f.Actions, false) == ActionsString(g.Actions, false)
-}
-
 // String prints the flow in ovs-ofctl syntax with table names, the form
 // used in golden files and docs.
 func (f Flow) String() string { return f.Format(false) }

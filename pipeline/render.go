@@ -37,6 +37,9 @@ var (
 type view struct {
 	in       Input
 	switches []*swView
+	pairs    map[string]*topology.PortPair
+	groups   map[string]*topology.PortPairGroup
+	chains   map[string]*topology.PortChain
 }
 
 type swView struct {
@@ -65,12 +68,30 @@ func (p *portView) local() bool   { return p.ofport != 0 }
 func (p *portView) enabled() bool { return p.p.IsEnabled() }
 
 func newView(in Input) (*view, error) {
-	v := &view{in: in}
+	m := in.Model
+	v := &view{in: in, pairs: map[string]*topology.PortPair{}, groups: map[string]*topology.PortPairGroup{},
+		chains: map[string]*topology.PortChain{}}
+	vnfPorts := map[string]bool{}
+	for i := range m.PortPairs {
+		pp := &m.PortPairs[i]
+		v.pairs[pp.Name] = pp
+		vnfPorts[pp.InPort], vnfPorts[pp.OutPort] = true, true
+	}
+	for i := range m.PortPairGroups {
+		v.groups[m.PortPairGroups[i].Name] = &m.PortPairGroups[i]
+	}
+	for i := range m.PortChains {
+		v.chains[m.PortChains[i].Name] = &m.PortChains[i]
+	}
+	portsOf := map[string][]*topology.Port{}
+	for i := range m.Ports {
+		portsOf[m.Ports[i].Switch] = append(portsOf[m.Ports[i].Switch], &m.Ports[i])
+	}
 	for i := range in.Model.Switches {
 		sw := &in.Model.Switches[i]
 		sv := &swView{sw: sw}
-		for _, p := range in.Model.PortsOf(sw.Name) {
-			pv := &portView{p: p, dp: sw.Key, key: p.Key, vnf: in.Model.PairOfPort(p.Name) != nil}
+		for _, p := range portsOf[sw.Name] {
+			pv := &portView{p: p, dp: sw.Key, key: p.Key, vnf: vnfPorts[p.Name]}
 			switch rc := p.RequestedChassis(); {
 			case rc == "" || rc == in.Chassis:
 				pv.ofport = in.OFPorts[p.Name]
@@ -147,32 +168,43 @@ func Render(in Input) ([]Flow, error) {
 }
 
 func finish(in []Flow) ([]Flow, error) {
+	type keyed struct {
+		flow  Flow
+		key   string // Flow.Key(), computed once
+		match string
+	}
 	seen := make(map[string]int, len(in))
-	var flows []Flow
+	flows := make([]keyed, 0, len(in))
 	for _, f := range in {
-		j, dup := seen[f.Key()]
+		match := f.Match.String()
+		key := fmt.Sprintf("%d/%d/%s", f.Stage.Table(), f.Priority, match)
+		j, dup := seen[key]
 		switch {
 		case !dup:
-			seen[f.Key()] = len(flows)
-			flows = append(flows, f)
-		case onlyConjunctions(flows[j].Actions) && onlyConjunctions(f.Actions):
+			seen[key] = len(flows)
+			flows = append(flows, keyed{f, key, match})
+		case onlyConjunctions(flows[j].flow.Actions) && onlyConjunctions(f.Actions):
 			// One flow serves as a clause of several conjunctive matches.
-			flows[j].Actions = append(append([]Action(nil), flows[j].Actions...), f.Actions...)
+			flows[j].flow.Actions = append(append([]Action(nil), flows[j].flow.Actions...), f.Actions...)
 		default:
-			return nil, fmt.Errorf("pipeline: two flows collide: %s and %s", flows[j], f)
+			return nil, fmt.Errorf("pipeline: two flows collide: %s and %s", flows[j].flow, f)
 		}
 	}
-	sort.SliceStable(flows, func(i, j int) bool {
+	sort.Slice(flows, func(i, j int) bool {
 		a, b := flows[i], flows[j]
-		if a.Stage.Table() != b.Stage.Table() {
-			return a.Stage.Table() < b.Stage.Table()
+		if ta, tb := a.flow.Stage.Table(), b.flow.Stage.Table(); ta != tb {
+			return ta < tb
 		}
-		if a.Priority != b.Priority {
-			return a.Priority > b.Priority
+		if a.flow.Priority != b.flow.Priority {
+			return a.flow.Priority > b.flow.Priority
 		}
-		return a.Match.String() < b.Match.String()
+		return a.match < b.match
 	})
-	return flows, nil
+	out := make([]Flow, len(flows))
+	for i := range flows {
+		out[i] = flows[i].flow
+	}
+	return out, nil
 }
 
 func onlyConjunctions(acts []Action) bool {

@@ -167,7 +167,7 @@ func freeKey(used map[uint32]bool, kind string) (uint32, error) {
 }
 
 // validateChains checks port pairs, groups, chains and classifiers.
-func (m *Model) validateChains(dup func(kind, name string) bool) error {
+func (m *Model) validateChains(ix *index, dup func(kind, name string) bool) error {
 	inOut := map[[2]string]string{}
 	for i := range m.PortPairs {
 		pp := &m.PortPairs[i]
@@ -178,11 +178,11 @@ func (m *Model) validateChains(dup func(kind, name string) bool) error {
 		if dup("pair", pp.Name) {
 			return errf(what, "already exists")
 		}
-		if m.Switch(pp.Switch) == nil {
+		if ix.switches[pp.Switch] == nil {
 			return errf(what, "switch %q does not exist", pp.Switch)
 		}
 		for _, role := range []struct{ name, port string }{{"in port", pp.InPort}, {"out port", pp.OutPort}} {
-			p := m.Port(role.port)
+			p := ix.ports[role.port]
 			if p == nil {
 				return errf(what, "%s %q does not exist", role.name, role.port)
 			}
@@ -214,7 +214,7 @@ func (m *Model) validateChains(dup func(kind, name string) bool) error {
 		if dup("chain", c.Name) {
 			return errf(what, "already exists")
 		}
-		if m.Switch(c.Switch) == nil {
+		if ix.switches[c.Switch] == nil {
 			return errf(what, "switch %q does not exist", c.Switch)
 		}
 		if c.Key < 1 || c.Key > MaxChainKey {
@@ -228,7 +228,7 @@ func (m *Model) validateChains(dup func(kind, name string) bool) error {
 		}
 		chainKeys[c.Key] = c.Name
 		for _, g := range c.Groups {
-			if m.PortPairGroup(g) == nil {
+			if ix.groups[g] == nil {
 				return errf(what, "port pair group %q does not exist", g)
 			}
 			if other, ok := groupChain[g]; ok {
@@ -248,12 +248,12 @@ func (m *Model) validateChains(dup func(kind, name string) bool) error {
 		if dup("group", g.Name) {
 			return errf(what, "already exists")
 		}
-		chain := m.PortChain(groupChain[g.Name])
+		chain := ix.chains[groupChain[g.Name]]
 		if chain == nil {
 			return errf(what, "belongs to no chain")
 		}
 		for _, p := range g.Pairs {
-			pp := m.PortPair(p)
+			pp := ix.pairs[p]
 			if pp == nil {
 				return errf(what, "port pair %q does not exist", p)
 			}
@@ -271,8 +271,8 @@ func (m *Model) validateChains(dup func(kind, name string) bool) error {
 	for _, c := range m.PortChains {
 		seen := map[string]string{}
 		for _, g := range c.Groups {
-			for _, p := range m.PortPairGroup(g).Pairs {
-				pp := m.PortPair(p)
+			for _, p := range ix.groups[g].Pairs {
+				pp := ix.pairs[p]
 				ports := []string{pp.InPort}
 				if pp.OutPort != pp.InPort {
 					ports = append(ports, pp.OutPort)
@@ -297,24 +297,24 @@ func (m *Model) validateChains(dup func(kind, name string) bool) error {
 		if dup("classifier", c.Name) {
 			return errf(what, "already exists")
 		}
-		if m.Switch(c.Switch) == nil {
+		if ix.switches[c.Switch] == nil {
 			return errf(what, "switch %q does not exist", c.Switch)
 		}
-		chain := m.PortChain(c.Chain)
+		chain := ix.chains[c.Chain]
 		if chain == nil {
 			return errf(what, "chain %q does not exist", c.Chain)
 		}
 		if chain.Switch != c.Switch {
 			return errf(what, "chain %q is on switch %q, not %q", c.Chain, chain.Switch, c.Switch)
 		}
-		p := m.Port(c.Port)
+		p := ix.ports[c.Port]
 		if p == nil {
 			return errf(what, "port %q does not exist", c.Port)
 		}
 		if p.Switch != c.Switch {
 			return errf(what, "port %q is on switch %q, not %q", c.Port, p.Switch, c.Switch)
 		}
-		if pp := m.PairOfPort(c.Port); pp != nil {
+		if pp := ix.pairOfPort[c.Port]; pp != nil {
 			return errf(what, "port %q is a VNF port (port pair %q) and cannot be classified", c.Port, pp.Name)
 		}
 		if mac := m.portMAC(p); mac == "" {

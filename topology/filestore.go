@@ -83,11 +83,12 @@ func (s *FileStore) Update(fn func(*Model) error) (*Model, error) {
 		return nil, err
 	}
 	defer unlock()
-	cur, _, err := s.read()
+	// The model just read belongs to this call alone: fn may change it.
+	next, _, err := s.read()
 	if err != nil {
 		return nil, err
 	}
-	next := cur.Clone()
+	gen := next.Generation
 	if err := fn(next); err != nil {
 		return nil, err
 	}
@@ -95,7 +96,7 @@ func (s *FileStore) Update(fn func(*Model) error) (*Model, error) {
 	if err := next.Validate(); err != nil {
 		return nil, err
 	}
-	next.Generation = cur.Generation + 1
+	next.Generation = gen + 1
 	if err := writeAtomic(s.Path, Encode(next)); err != nil {
 		return nil, err
 	}

@@ -2,10 +2,7 @@
 // validation and tunnel-key allocation, and the stores that keep it.
 package topology
 
-import (
-	"encoding/json"
-	"sort"
-)
+import "sort"
 
 // Key ranges, as in OVN.
 const (
@@ -59,19 +56,6 @@ func (p *Port) IsEnabled() bool { return p.Enabled == nil || *p.Enabled }
 
 // RequestedChassis is the chassis the port must be bound on, if set.
 func (p *Port) RequestedChassis() string { return p.Options["requested-chassis"] }
-
-// Clone returns a deep copy, so a transaction can change it freely.
-func (m *Model) Clone() *Model {
-	b, err := json.Marshal(m)
-	if err != nil {
-		panic(err)
-	}
-	c := &Model{}
-	if err := json.Unmarshal(b, c); err != nil {
-		panic(err)
-	}
-	return c
-}
 
 // Normalize sorts every list so that equal models encode identically.
 func (m *Model) Normalize() {

@@ -114,8 +114,52 @@ func ParseSecurity(s string) (Security, error) {
 	return sec, nil
 }
 
+// index finds objects by name in one step; Validate builds one so that
+// checking a model of tens of thousands of objects stays linear.
+type index struct {
+	switches   map[string]*Switch
+	ports      map[string]*Port
+	chassis    map[string]*Chassis
+	pairs      map[string]*PortPair
+	groups     map[string]*PortPairGroup
+	chains     map[string]*PortChain
+	pairOfPort map[string]*PortPair
+}
+
+func (m *Model) index() *index {
+	ix := &index{switches: map[string]*Switch{}, ports: map[string]*Port{}, chassis: map[string]*Chassis{},
+		pairs: map[string]*PortPair{}, groups: map[string]*PortPairGroup{}, chains: map[string]*PortChain{},
+		pairOfPort: map[string]*PortPair{}}
+	for i := range m.Switches {
+		ix.switches[m.Switches[i].Name] = &m.Switches[i]
+	}
+	for i := range m.Ports {
+		ix.ports[m.Ports[i].Name] = &m.Ports[i]
+	}
+	for i := range m.Chassis {
+		ix.chassis[m.Chassis[i].Name] = &m.Chassis[i]
+	}
+	for i := range m.PortPairs {
+		pp := &m.PortPairs[i]
+		ix.pairs[pp.Name] = pp
+		for _, port := range []string{pp.InPort, pp.OutPort} {
+			if ix.pairOfPort[port] == nil {
+				ix.pairOfPort[port] = pp
+			}
+		}
+	}
+	for i := range m.PortPairGroups {
+		ix.groups[m.PortPairGroups[i].Name] = &m.PortPairGroups[i]
+	}
+	for i := range m.PortChains {
+		ix.chains[m.PortChains[i].Name] = &m.PortChains[i]
+	}
+	return ix
+}
+
 // Validate checks the whole model; the first violation is returned.
 func (m *Model) Validate() error {
+	ix := m.index()
 	seen := map[string]bool{}
 	dup := func(kind, name string) bool {
 		k := kind + "\x00" + name
@@ -177,7 +221,7 @@ func (m *Model) Validate() error {
 		if dup("port", p.Name) {
 			return errf(what, "already exists")
 		}
-		if m.Switch(p.Switch) == nil {
+		if ix.switches[p.Switch] == nil {
 			return errf(what, "switch %q does not exist", p.Switch)
 		}
 		if p.Key < 1 || p.Key > MaxPortKey {
@@ -223,11 +267,11 @@ func (m *Model) Validate() error {
 				return errf(what, "option %q is not supported (known: requested-chassis)", k)
 			}
 		}
-		if rc := p.RequestedChassis(); rc != "" && m.ChassisByName(rc) == nil {
+		if rc := p.RequestedChassis(); rc != "" && ix.chassis[rc] == nil {
 			return errf(what, "requested-chassis %q does not exist", rc)
 		}
 	}
-	return m.validateChains(dup)
+	return m.validateChains(ix, dup)
 }
 
 // FreeSwitchKey returns the smallest unused switch key.

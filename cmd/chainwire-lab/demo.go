@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/chainwire/chainwire/e2e/lab"
@@ -34,21 +35,7 @@ func demo() error {
 	if err != nil {
 		return err
 	}
-	down := func() {
-		step("lab down")
-		if err := l.Down(); err != nil {
-			fmt.Fprintln(os.Stderr, "lab down:", err)
-		}
-	}
-	defer down()
-	// Interrupted (Ctrl-C, or output piped into head): still clean up.
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGPIPE)
-	go func() {
-		<-sigs
-		down()
-		os.Exit(1)
-	}()
+	defer downOnSignal(l)()
 
 	ctl := func(args ...string) error {
 		fmt.Printf("$ chainctl %s\n", strings.Join(quoteArgs(args), " "))
@@ -140,6 +127,32 @@ func demo() error {
 
 // chainCookies selects the flows of the chain feature (cookie byte 6).
 const chainCookies = "cookie=0xc706000000000000/0xffff000000000000"
+
+// downOnSignal removes the lab when the returned function runs, or when
+// the process is interrupted (Ctrl-C, SIGTERM, or output piped into head),
+// whichever comes first.
+func downOnSignal(l *lab.Lab) func() {
+	var once sync.Once
+	down := func() {
+		once.Do(func() {
+			step("lab down")
+			if err := l.Down(); err != nil {
+				fmt.Fprintln(os.Stderr, "lab down:", err)
+			}
+		})
+	}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGPIPE)
+	go func() {
+		<-sigs
+		down()
+		os.Exit(1)
+	}()
+	return func() {
+		signal.Stop(sigs)
+		down()
+	}
+}
 
 func quoteArgs(args []string) []string {
 	out := make([]string, len(args))

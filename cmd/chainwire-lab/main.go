@@ -7,6 +7,7 @@
 //	chainwire-lab down [--name NAME]             stop everything and remove it
 //	chainwire-lab demo                           the end-to-end demonstration (make demo)
 //	chainwire-lab decode FILE.pcap               decode the Geneve frames of an underlay capture
+//	chainwire-lab bench [--render F] [--out F]   measure programming and data plane (make bench)
 package main
 
 import (
@@ -31,7 +32,7 @@ func main() {
 }
 
 func usage() error {
-	return errors.New("usage: chainwire-lab up -f LAB.yaml | exec MEMBER -- CMD... | env | down | demo | decode FILE.pcap  [--name NAME] [--base DIR]")
+	return errors.New("usage: chainwire-lab up -f LAB.yaml | exec MEMBER -- CMD... | env | down | demo | decode FILE.pcap | bench  [--name NAME] [--base DIR]")
 }
 
 func run(args []string) error {
@@ -42,6 +43,9 @@ func run(args []string) error {
 	name := fs.String("name", "default", "lab name (several labs can run side by side)")
 	file := fs.String("f", "", "lab description (YAML)")
 	baseFlag := fs.String("base", "", "state directory (default "+stateRoot+"/NAME; a test lab's is in its log)")
+	renderFile := fs.String("render", "", "bench: output of go test -bench BenchmarkRender to include")
+	out := fs.String("out", "", "bench: write the report here")
+	runs := fs.Int("runs", 5, "bench: runs per measurement (the median is reported)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -104,6 +108,8 @@ func run(args []string) error {
 		return l.Down()
 	case "demo":
 		return demo()
+	case "bench":
+		return bench(*renderFile, *out, *runs)
 	case "decode":
 		if fs.NArg() != 1 {
 			return usage()

@@ -155,7 +155,10 @@ func (a *agent) reconcile(ctx context.Context) {
 			return
 		}
 		a.fresh = false
-		a.log.Infof("read back %d installed flows", a.rec.Installed())
+		a.log.Infof("read back %d installed flows", a.rec.Installed()+a.rec.Stale())
+		if n := a.rec.Stale(); n > 0 {
+			a.log.Warnf("%d installed flows could not be decoded and will be rewritten (first: %s)", n, a.rec.StaleReason)
+		}
 	}
 	flows, err := pipeline.Render(pipeline.Input{Model: a.model, Chassis: a.cfg.Chassis, OFPorts: a.ofports,
 		TunnelOFPort: a.tunnels[geneveName]})

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/chainwire/chainwire/topology"
 	"github.com/sirupsen/logrus"
@@ -98,9 +99,9 @@ func newLogger(cfg *config) (*logrus.Entry, error) {
 	l.SetLevel(lvl)
 	switch cfg.LogFormat {
 	case "text":
-		l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true})
+		l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "2006-01-02T15:04:05.000Z07:00"})
 	case "json":
-		l.SetFormatter(&logrus.JSONFormatter{})
+		l.SetFormatter(&logrus.JSONFormatter{TimestampFormat: time.RFC3339Nano})
 	default:
 		return nil, fmt.Errorf("--log-format %q: want text or json", cfg.LogFormat)
 	}

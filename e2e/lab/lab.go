@@ -22,15 +22,19 @@ type Options struct {
 	Prefix string // namespace prefix; default "cw" + 4 random hex digits
 	// AgentArgs are extra flags for every chainwired.
 	AgentArgs []string
+	// DummyPorts starts ovs-vswitchd with --enable-dummy, so benchmarks
+	// can bind thousands of ports without thousands of veths.
+	DummyPorts bool
 }
 
 // Lab is a running lab. Its State is saved to Base/state.json after every
 // step, so Down (even from another process) removes everything.
 type Lab struct {
 	State
-	mu     sync.Mutex
-	agents map[string]*exec.Cmd // agents started by this process
-	waited map[string]chan struct{}
+	mu      sync.Mutex
+	agents  map[string]*exec.Cmd // agents started by this process
+	waited  map[string]chan struct{}
+	dummies int
 }
 
 // State is what Down needs: every namespace and PID the lab created.
@@ -43,6 +47,7 @@ type State struct {
 	Namespaces []string       `json:"namespaces"`
 	PIDs       map[string]int `json:"pids"` // "h1/ovs-vswitchd" -> pid
 	AgentArgs  []string       `json:"agent_args,omitempty"`
+	DummyPorts bool           `json:"dummy_ports,omitempty"`
 }
 
 const (
@@ -78,7 +83,7 @@ func Up(cfg *Config, opt Options) (l *Lab, err error) {
 		return nil, err
 	}
 	l = &Lab{State: State{Config: *cfg, Prefix: opt.Prefix, Base: opt.Base, BinDir: opt.BinDir,
-		DB: filepath.Join(opt.Base, "nb.json"), PIDs: map[string]int{}, AgentArgs: opt.AgentArgs}}
+		DB: filepath.Join(opt.Base, "nb.json"), PIDs: map[string]int{}, AgentArgs: opt.AgentArgs, DummyPorts: opt.DummyPorts}}
 	defer func() {
 		if err != nil {
 			if derr := l.Down(); derr != nil {
@@ -181,7 +186,11 @@ func (l *Lab) buildHost(h HostConfig) error {
 	if err := l.Vsctl(h.Name, "--no-wait", "init", "--", "set", "Open_vSwitch", ".", "external_ids:system-id="+h.Name); err != nil {
 		return err
 	}
-	if err := l.daemon(h.Name, "ovs-vswitchd", "unix:"+filepath.Join(r, "db.sock")); err != nil {
+	vswitchd := []string{"unix:" + filepath.Join(r, "db.sock")}
+	if l.DummyPorts {
+		vswitchd = append(vswitchd, "--enable-dummy")
+	}
+	if err := l.daemon(h.Name, "ovs-vswitchd", vswitchd...); err != nil {
 		return err
 	}
 	// br-phy owns the underlay NIC; its internal port carries the tunnel IP,
@@ -353,6 +362,22 @@ func (l *Lab) warmUnderlay() error {
 		}
 	}
 	return nil
+}
+
+// AddDummyPorts attaches dummy interfaces (a lab with DummyPorts) bound
+// to the given logical ports, as if VMs were there.
+func (l *Lab) AddDummyPorts(host string, ports []string) error {
+	var args []string
+	for _, p := range ports {
+		l.dummies++
+		name := fmt.Sprintf("dm%d", l.dummies)
+		args = append(args, "--", "--may-exist", "add-port", "br-int", name, "--", "set", "interface", name,
+			"type=dummy", "external_ids:iface-id="+p)
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	return l.Vsctl(host, args...)
 }
 
 // StartAgent runs chainwired for a host (inside the host's namespace).

@@ -1,0 +1,645 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/chainwire/chainwire/e2e/lab"
+	"github.com/chainwire/chainwire/topology"
+	"github.com/chainwire/chainwire/topology/fixture"
+)
+
+// bench measures programming speed and data-plane cost side by side on
+// this machine and writes the report (make bench).
+func bench(renderFile, out string, runs int) error {
+	r := &report{runs: runs}
+	if err := r.machine(); err != nil {
+		return err
+	}
+	if renderFile != "" {
+		b, err := os.ReadFile(renderFile)
+		if err != nil {
+			return err
+		}
+		r.render = parseRender(string(b))
+	}
+	steps := []struct {
+		name string
+		fn   func() error
+	}{
+		{"programming", r.programming},
+		{"data plane", r.dataPlane},
+	}
+	for _, s := range steps {
+		step("bench: " + s.name)
+		if err := s.fn(); err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	doc := r.markdown()
+	fmt.Print(doc)
+	if out == "" {
+		return nil
+	}
+	return os.WriteFile(out, []byte(doc), 0o644)
+}
+
+type report struct {
+	runs     int
+	machineT []string
+	render   []renderRow
+	prog     []progRow
+	incr     []incrRow
+	rss      []rssRow
+	dp       []dpRow
+}
+
+type renderRow struct {
+	name                                      string
+	nsPerOp, nsPerFlow, flows, perPort, perCh float64
+	allocs, bytes                             float64
+}
+
+type progRow struct {
+	model              string
+	flows              int
+	agent, e2e, ofctl  time.Duration // medians
+	agentAll, ofctlAll []time.Duration
+}
+
+type incrRow struct {
+	model          string
+	sent, ownFlows int
+	live           time.Duration
+}
+
+type rssRow struct {
+	model string
+	kb    int
+}
+
+type dpRow struct {
+	name   string
+	gbps   float64
+	rttAvg float64 // ms
+}
+
+func (r *report) machine() error {
+	cpu := "unknown"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "model name") {
+				cpu = strings.TrimSpace(strings.SplitN(line, ":", 2)[1])
+				break
+			}
+		}
+	}
+	kernel, _ := exec.Command("uname", "-r").Output()
+	ovs, _ := exec.Command("ovs-vswitchd", "--version").Output()
+	iperf, _ := exec.Command("iperf3", "--version").Output()
+	r.machineT = []string{
+		"CPU: " + cpu + fmt.Sprintf(" (%d cores visible)", runtime.NumCPU()),
+		"kernel: " + strings.TrimSpace(string(kernel)),
+		"Open vSwitch: " + firstLine(string(ovs)) + " (userspace datapath, AF_PACKET ports)",
+		"iperf3: " + firstLine(string(iperf)),
+		"Go: " + runtime.Version(),
+	}
+	return nil
+}
+
+func firstLine(s string) string { return strings.TrimSpace(strings.SplitN(s, "\n", 2)[0]) }
+
+var benchLine = regexp.MustCompile(`^BenchmarkRender/(\S+)-\d+\s+\d+\s+(.*)$`)
+
+// parseRender reads `go test -bench BenchmarkRender -benchmem -count N`
+// output and keeps the median of each metric.
+func parseRender(s string) []renderRow {
+	samples := map[string]map[string][]float64{}
+	var order []string
+	for _, line := range strings.Split(s, "\n") {
+		m := benchLine.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil {
+			continue
+		}
+		if samples[m[1]] == nil {
+			samples[m[1]] = map[string][]float64{}
+			order = append(order, m[1])
+		}
+		f := strings.Fields(m[2])
+		for i := 0; i+1 < len(f); i += 2 {
+			v, _ := strconv.ParseFloat(f[i], 64)
+			samples[m[1]][f[i+1]] = append(samples[m[1]][f[i+1]], v)
+		}
+	}
+	var rows []renderRow
+	for _, name := range order {
+		s := samples[name]
+		rows = append(rows, renderRow{name: name, nsPerOp: median(s["ns/op"]), nsPerFlow: median(s["ns/flow"]),
+			flows: median(s["flows"]), perPort: median(s["flows/port"]), perCh: median(s["flows/chain"]),
+			allocs: median(s["allocs/op"]), bytes: median(s["B/op"])})
+	}
+	return rows
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func medianDur(v []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), v...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+// programming brings an empty br-int to the full flow set of a model with
+// chainwired, then installs the identical flows (as dumped) with
+// ovs-ofctl --bundle add-flows, alternating, several times.
+func (r *report) programming() error {
+	l, err := lab.Up(&lab.Config{Hosts: []lab.HostConfig{{Name: "hv1", IP: "192.0.2.1"}}}, lab.Options{DummyPorts: true})
+	if err != nil {
+		return err
+	}
+	defer downOnSignal(l)()
+	store := topology.NewFileStore(l.DB)
+	bound := map[string]bool{}
+	for _, size := range []struct {
+		name string
+		spec fixture.Spec
+	}{
+		{"1k ports", fixture.Spec{Chassis: 10, Switches: 4, PortsPerSwitch: 250}},
+		{"10k ports", fixture.Spec{Chassis: 10, Switches: 4, PortsPerSwitch: 2500}},
+		{"10k ports, 1000 chains of 3 groups", fixture.Spec{Chassis: 10, Switches: 4, PortsPerSwitch: 2500,
+			Chains: 1000, GroupsPerChain: 3, PairsPerGroup: 1}},
+	} {
+		m := fixture.Build(size.spec)
+		local := fixture.LocalPorts(m, "hv1")
+		var names []string
+		for p := range local {
+			if !bound[p] {
+				bound[p] = true
+				names = append(names, p)
+			}
+		}
+		sort.Strings(names)
+		if err := l.AddDummyPorts("hv1", names); err != nil {
+			return err
+		}
+		if _, err := store.Update(func(cur *topology.Model) error {
+			gen := cur.Generation
+			*cur = *m
+			cur.Generation = gen
+			return nil
+		}); err != nil {
+			return err
+		}
+		want, err := store.Snapshot()
+		if err != nil {
+			return err
+		}
+		row := progRow{model: size.name}
+		dump := filepath.Join(l.Base, "flows.txt")
+		for i := 0; i < r.runs; i++ {
+			if err := l.StopAgent("hv1"); err != nil {
+				return err
+			}
+			if _, err := l.Ofctl("hv1", "del-flows", "br-int"); err != nil {
+				return err
+			}
+			agent, e2e, err := timeAgent(l, want.Generation)
+			if err != nil {
+				return err
+			}
+			row.agentAll = append(row.agentAll, agent)
+			if i == 0 {
+				r.rss = append(r.rss, rssRow{size.name, agentRSS(l)})
+				flows, err := dumpForAddFlows(l, dump)
+				if err != nil {
+					return err
+				}
+				row.flows = flows
+				row.e2e = e2e
+			}
+			if err := l.StopAgent("hv1"); err != nil {
+				return err
+			}
+			if _, err := l.Ofctl("hv1", "del-flows", "br-int"); err != nil {
+				return err
+			}
+			start := time.Now()
+			if _, err := l.Ofctl("hv1", "--bundle", "add-flows", "br-int", dump); err != nil {
+				return err
+			}
+			row.ofctlAll = append(row.ofctlAll, time.Since(start))
+			if err := l.StartAgent("hv1"); err != nil {
+				return err
+			}
+		}
+		row.agent, row.ofctl = medianDur(row.agentAll), medianDur(row.ofctlAll)
+		r.prog = append(r.prog, row)
+		fmt.Printf("  %s: %d flows, chainwired %s, ovs-ofctl --bundle %s\n", size.name, row.flows, row.agent, row.ofctl)
+		if size.spec.Chains > 0 {
+			if err := r.incremental(l, size.name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// waitApplied waits for hv1's agent to apply the current generation (the
+// bench's other chassis exist only in the model, so chainctl --wait
+// would wait for them too).
+func waitApplied(l *lab.Lab) error {
+	store := topology.NewFileStore(l.DB)
+	m, err := store.Snapshot()
+	if err != nil {
+		return err
+	}
+	return lab.Eventually(60*time.Second, func() error {
+		sts, err := store.Statuses()
+		if err != nil {
+			return err
+		}
+		for _, st := range sts {
+			if st.Chassis == "hv1" && st.Generation >= m.Generation {
+				return nil
+			}
+		}
+		return fmt.Errorf("hv1 has not applied generation %d", m.Generation)
+	})
+}
+
+var updatedLine = regexp.MustCompile(`flows updated: (\d+) added, (\d+) modified, (\d+) deleted.* took=(\S+)`)
+
+// timeAgent starts chainwired on an empty bridge and returns how long its
+// first bundle took (sent, committed, barrier answered), as it logs it,
+// and the time from start to its status reporting the generation.
+func timeAgent(l *lab.Lab, gen uint64) (bundle, total time.Duration, err error) {
+	logPath := filepath.Join(l.RunDir("hv1"), "chainwired.log")
+	os.Remove(logPath)
+	start := time.Now()
+	if err := l.StartAgent("hv1"); err != nil {
+		return 0, 0, err
+	}
+	store := topology.NewFileStore(l.DB)
+	err = lab.Eventually(120*time.Second, func() error {
+		sts, err := store.Statuses()
+		if err != nil {
+			return err
+		}
+		for _, st := range sts {
+			if st.Chassis == "hv1" && st.Connected && st.Generation == gen && st.Updated.After(start) {
+				return nil
+			}
+		}
+		return fmt.Errorf("agent has not applied generation %d", gen)
+	})
+	total = time.Since(start)
+	if err != nil {
+		return 0, 0, err
+	}
+	b, err := os.ReadFile(logPath)
+	if err != nil {
+		return 0, 0, err
+	}
+	var last []string
+	for _, line := range strings.Split(string(b), "\n") {
+		if m := updatedLine.FindStringSubmatch(line); m != nil {
+			last = m
+		}
+	}
+	if last == nil {
+		return 0, 0, fmt.Errorf("the agent logged no flow update")
+	}
+	bundle, err = time.ParseDuration(last[4])
+	return bundle, total, err
+}
+
+// dumpForAddFlows writes the bridge's flows in a form add-flows reads
+// (dump-flows output; add-flows ignores duration and counters) and counts them.
+func dumpForAddFlows(l *lab.Lab, path string) (int, error) {
+	out, err := l.Ofctl("hv1", "dump-flows", "--no-names", "br-int")
+	if err != nil {
+		return 0, err
+	}
+	var lines []string
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		if line != "" && !strings.HasPrefix(line, "OFPST_FLOW") {
+			lines = append(lines, line)
+		}
+	}
+	return len(lines), os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
+}
+
+func agentRSS(l *lab.Lab) int {
+	pid := l.PIDs["hv1/chainwired"]
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmRSS:") {
+			kb, _ := strconv.Atoi(strings.Fields(line)[1])
+			return kb
+		}
+	}
+	return 0
+}
+
+// incremental adds one chain of three VNFs (bound on hv1) to the loaded
+// model in one chainctl transaction and reports the flow-mods the agent
+// sent against the chain's own flows, and the time until --wait returns.
+func (r *report) incremental(l *lab.Lab, model string) error {
+	var args []string
+	var ports []string
+	for g := 1; g <= 3; g++ {
+		in, out := fmt.Sprintf("bench-v%d-in", g), fmt.Sprintf("bench-v%d-out", g)
+		ports = append(ports, in, out)
+		args = append(args, "lsp-add", "sw1", in, "--", "lsp-set-options", in, "requested-chassis=hv1", "--",
+			"lsp-add", "sw1", out, "--", "lsp-set-options", out, "requested-chassis=hv1", "--",
+			"lsp-pair-add", "sw1", in, out, fmt.Sprintf("bench-pp%d", g), "--")
+	}
+	if err := l.AddDummyPorts("hv1", ports); err != nil {
+		return err
+	}
+	if _, err := l.Chainctl(args[:len(args)-1]...); err != nil {
+		return err
+	}
+	if err := waitApplied(l); err != nil {
+		return err
+	}
+	args = []string{"lsp-chain-add", "sw1", "bench-pc", "--"}
+	for g := 1; g <= 3; g++ {
+		args = append(args, "lsp-pair-group-add", "bench-pc", fmt.Sprintf("bench-pg%d", g), "--",
+			"lsp-pair-group-port-pair-add", fmt.Sprintf("bench-pg%d", g), fmt.Sprintf("bench-pp%d", g), "--")
+	}
+	args = append(args, "lsp-chain-classifier", "sw1", "bench-pc", "s1p2498", "entry-lport", "bi-directional", "bench-pcc", "ip4 && tcp.dst == 80")
+	logPath := filepath.Join(l.RunDir("hv1"), "chainwired.log")
+	before, _ := os.ReadFile(logPath)
+	start := time.Now()
+	if _, err := l.Chainctl(args...); err != nil {
+		return err
+	}
+	if err := waitApplied(l); err != nil {
+		return err
+	}
+	live := time.Since(start)
+	after, _ := os.ReadFile(logPath)
+	sent := 0
+	for _, line := range strings.Split(string(after[len(before):]), "\n") {
+		if m := updatedLine.FindStringSubmatch(line); m != nil {
+			for _, n := range m[1:4] {
+				k, _ := strconv.Atoi(n)
+				sent += k
+			}
+		}
+	}
+	m, err := topology.NewFileStore(l.DB).Snapshot()
+	if err != nil {
+		return err
+	}
+	pc, pcc := m.PortChain("bench-pc"), m.Classifier("bench-pcc")
+	cookie := fmt.Sprintf("cookie=0xc70603%010x/-1", uint64(pc.Key)<<16|uint64(pcc.Key))
+	out, err := l.Ofctl("hv1", "dump-flows", "br-int", cookie)
+	if err != nil {
+		return err
+	}
+	own := 0
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		if strings.Contains(sc.Text(), "cookie=") {
+			own++
+		}
+	}
+	r.incr = append(r.incr, incrRow{model: model, sent: sent, ownFlows: own, live: live})
+	fmt.Printf("  add one chain to %s: %d flow-mods sent, the chain has %d flows, live after %s\n", model, sent, own, live)
+	return nil
+}
+
+// dataPlane measures TCP throughput and ping latency vm1 -> vm2 across two
+// emulated hypervisors: (a) the chainwire pipeline, (c) with a one-VNF
+// chain, (b) the same OVS and topology with one NORMAL flow per bridge.
+func (r *report) dataPlane() error {
+	cfg := &lab.Config{
+		Hosts: []lab.HostConfig{{Name: "hv1", IP: "192.0.2.1"}, {Name: "hv2", IP: "192.0.2.2"}},
+		Nodes: []lab.NodeConfig{
+			{Name: "vm1", Host: "hv1", Interfaces: []lab.InterfaceConfig{{Name: "eth0", Port: "p1", MAC: "02:00:00:00:00:01", IP: "10.0.0.1/24"}}},
+			{Name: "vm2", Host: "hv2", Interfaces: []lab.InterfaceConfig{{Name: "eth0", Port: "p2", MAC: "02:00:00:00:00:02", IP: "10.0.0.2/24"}}},
+			{Name: "vnf", Host: "hv1", Kind: "vnf", Interfaces: []lab.InterfaceConfig{
+				{Name: "eth1", Port: "v-in", MAC: "02:00:00:00:00:11"}, {Name: "eth2", Port: "v-out", MAC: "02:00:00:00:00:12"}}},
+		},
+	}
+	l, err := lab.Up(cfg, lab.Options{})
+	if err != nil {
+		return err
+	}
+	defer downOnSignal(l)()
+	for _, c := range [][]string{
+		{"chassis-add", "hv1", "geneve", "192.0.2.1"}, {"chassis-add", "hv2", "geneve", "192.0.2.2"}, {"ls-add", "sw0"},
+		{"lsp-add", "sw0", "p1", "--", "lsp-set-addresses", "p1", "02:00:00:00:00:01 10.0.0.1", "--", "lsp-set-options", "p1", "requested-chassis=hv1"},
+		{"lsp-add", "sw0", "p2", "--", "lsp-set-addresses", "p2", "02:00:00:00:00:02 10.0.0.2", "--", "lsp-set-options", "p2", "requested-chassis=hv2"},
+		{"--wait", "lsp-add", "sw0", "v-in", "--", "lsp-set-options", "v-in", "requested-chassis=hv1", "--",
+			"lsp-add", "sw0", "v-out", "--", "lsp-set-options", "v-out", "requested-chassis=hv1", "--",
+			"lsp-pair-add", "sw0", "v-in", "v-out", "pp", "--", "lsp-chain-add", "sw0", "pc", "--",
+			"lsp-pair-group-add", "pc", "pg", "--", "lsp-pair-group-port-pair-add", "pg", "pp"},
+	} {
+		if _, err := l.Chainctl(c...); err != nil {
+			return err
+		}
+	}
+	measure := func(name string) error {
+		row := dpRow{name: name}
+		var gb, rtt []float64
+		for i := 0; i < r.runs; i++ {
+			g, err := iperf(l)
+			if err != nil {
+				return err
+			}
+			gb = append(gb, g)
+			ms, err := pingRTT(l)
+			if err != nil {
+				return err
+			}
+			rtt = append(rtt, ms)
+		}
+		row.gbps, row.rttAvg = median(gb), median(rtt)
+		r.dp = append(r.dp, row)
+		fmt.Printf("  %s: %.2f Gbit/s, ping rtt %.3f ms\n", name, row.gbps, row.rttAvg)
+		return nil
+	}
+	if err := measure("(a) chainwire pipeline"); err != nil {
+		return err
+	}
+	if _, err := l.Chainctl("--wait", "lsp-chain-classifier", "sw0", "pc", "p2", "entry-lport", "bi-directional", "pcc", ""); err != nil {
+		return err
+	}
+	if err := measure("(c) one-VNF chain"); err != nil {
+		return err
+	}
+	// (b): the agents go, each br-int becomes a learning switch with a
+	// fixed Geneve tunnel to the other host. The VNF leaves the bridge: a
+	// two-armed bridge VNF on a learning switch is a loop.
+	if err := l.Vsctl("hv1", "del-port", "br-int", "vnf-eth1", "--", "del-port", "br-int", "vnf-eth2"); err != nil {
+		return err
+	}
+	for _, h := range []struct{ name, peer string }{{"hv1", "192.0.2.2"}, {"hv2", "192.0.2.1"}} {
+		if err := l.StopAgent(h.name); err != nil {
+			return err
+		}
+		if err := l.Vsctl(h.name, "del-controller", "br-int", "--", "del-port", "br-int", "geneve0", "--",
+			"add-port", "br-int", "gnormal", "--", "set", "interface", "gnormal", "type=geneve", "options:remote_ip="+h.peer); err != nil {
+			return err
+		}
+		if _, err := l.Ofctl(h.name, "del-flows", "br-int"); err != nil {
+			return err
+		}
+		if _, err := l.Ofctl(h.name, "add-flow", "br-int", "priority=0,actions=NORMAL"); err != nil {
+			return err
+		}
+	}
+	return measure("(b) one NORMAL flow")
+}
+
+func iperf(l *lab.Lab) (float64, error) {
+	srv := l.Command("vm2", "iperf3", "-s", "-B", "10.0.0.2")
+	if err := srv.Start(); err != nil {
+		return 0, err
+	}
+	defer func() {
+		srv.Process.Kill()
+		srv.Wait()
+	}()
+	var out string
+	err := lab.Eventually(10*time.Second, func() error {
+		var err error
+		out, err = l.Exec("vm1", "timeout", "20", "iperf3", "-c", "10.0.0.2", "-t", "3", "-J", "--connect-timeout", "1000")
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	var res struct {
+		End struct {
+			SumReceived struct {
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+		} `json:"end"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		return 0, err
+	}
+	return res.End.SumReceived.BitsPerSecond / 1e9, nil
+}
+
+var rttLine = regexp.MustCompile(`= [0-9.]+/([0-9.]+)/`)
+
+func pingRTT(l *lab.Lab) (float64, error) {
+	out, err := l.Exec("vm1", "ping", "-q", "-c", "50", "-i", "0.01", "10.0.0.2")
+	if err != nil {
+		return 0, err
+	}
+	m := rttLine.FindStringSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("no rtt in %q", out)
+	}
+	return strconv.ParseFloat(m[1], 64)
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
+	w("# Benchmarks")
+	w("")
+	w("Written by `make bench` (%s); every number is the median of %d runs on this machine, one run", time.Now().UTC().Format("2006-01-02"), r.runs)
+	w("at a time. Absolute times drift on shared machines; the ratios are what to compare.")
+	w("")
+	for _, m := range r.machineT {
+		w("- %s", m)
+	}
+	w("")
+	w("## 1. Rendering (Go benchmarks, `pipeline.BenchmarkRender`)")
+	w("")
+	w("The flows of one chassis (hv1, a tenth of the ports bound there; 10 chassis, 4 switches, chains of")
+	w("3 groups of one pair, classifiers matching all traffic).")
+	w("")
+	w("| model | flows | render time | ns per flow | flows per port | flows per chain | allocs | bytes |")
+	w("|---|---|---|---|---|---|---|---|")
+	for _, row := range r.render {
+		pc := "-"
+		if row.perCh > 0 {
+			pc = fmt.Sprintf("%.2f", row.perCh)
+		}
+		w("| %s | %.0f | %.1f ms | %.0f | %.2f | %s | %.0f | %.1f MB |", row.name, row.flows, row.nsPerOp/1e6, row.nsPerFlow,
+			row.perPort, pc, row.allocs, row.bytes/1e6)
+	}
+	w("")
+	w("## 2. Programming an empty br-int")
+	w("")
+	w("chainwired starting against an empty bridge: the time of its first bundle (sent, committed, barrier")
+	w("answered, as the agent logs it), and from process start to its status reporting the generation; then")
+	w("`ovs-ofctl -O OpenFlow13 --bundle add-flows` of the identical flows (dump-flows output) into the same")
+	w("emptied bridge, the ingest limit of this OVS (process start and text parsing included).")
+	w("")
+	w("| model | flows | chainwired bundle | chainwired start to synced | ovs-ofctl --bundle | ratio |")
+	w("|---|---|---|---|---|---|")
+	for _, p := range r.prog {
+		w("| %s | %d | %s | %s | %s | %.2f |", p.model, p.flows, p.agent.Round(time.Millisecond), p.e2e.Round(time.Millisecond),
+			p.ofctl.Round(time.Millisecond), float64(p.agent)/float64(p.ofctl))
+	}
+	w("")
+	w("## 3. Adding one chain")
+	w("")
+	w("One chainctl transaction adds a chain of three groups (its VNF ports bound on hv1) and its classifier")
+	w("(`ip4 && tcp.dst == 80`, bi-directional) to the loaded model.")
+	w("")
+	w("| model | flow-mods sent | the chain's own flows | live (hv1 reports the generation) after |")
+	w("|---|---|---|---|")
+	for _, i := range r.incr {
+		w("| %s | %d | %d | %s |", i.model, i.sent, i.ownFlows, i.live.Round(time.Millisecond))
+	}
+	w("")
+	w("## 4. Data plane")
+	w("")
+	w("vm1 on hv1 to vm2 on hv2, Geneve between the two emulated hypervisors; iperf3 TCP for 3 s, ping")
+	w("(50 at 10 ms) average RTT. (b) is the same OVS, bridges and hosts with the agents stopped and one")
+	w("`actions=NORMAL` flow per bridge over a fixed Geneve port.")
+	w("")
+	w("| path | TCP throughput | ping RTT |")
+	w("|---|---|---|")
+	byName := map[string]dpRow{}
+	for _, d := range r.dp {
+		byName[d.name[:3]] = d
+		w("| %s | %.2f Gbit/s | %.3f ms |", d.name, d.gbps, d.rttAvg)
+	}
+	a, bb, c := byName["(a)"], byName["(b)"], byName["(c)"]
+	if bb.gbps > 0 && a.gbps > 0 {
+		w("")
+		w("Throughput (a)/(b) = %.2f; (c)/(a) = %.2f. RTT (a)/(b) = %.2f; (c)/(a) = %.2f.", a.gbps/bb.gbps, c.gbps/a.gbps,
+			a.rttAvg/bb.rttAvg, c.rttAvg/a.rttAvg)
+	}
+	w("")
+	w("## 5. Agent memory")
+	w("")
+	w("| model | chainwired RSS after sync |")
+	w("|---|---|")
+	for _, m := range r.rss {
+		w("| %s | %.1f MB |", m.model, float64(m.kb)/1024)
+	}
+	return b.String()
+}
