@@ -379,18 +379,23 @@ func l2Lookup(sw *swView) []Flow {
 	return out
 }
 
+// multicastGroups are OVN's _MC_flood and _MC_unknown: every port, or the
+// ports that take unknown unicast. VNF ports are in neither: a two-armed
+// bridge VNF would send flooded frames straight back in.
+var multicastGroups = []struct {
+	key    uint32
+	member func(*portView) bool
+}{
+	{MulticastFlood, func(p *portView) bool { return !p.vnf }},
+	{MulticastUnknown, func(p *portView) bool { return p.unknown && !p.vnf }},
+}
+
 // localMulticast fans the flood and unknown groups out to the local ports
 // that belong to them, one egress pass each (OVN's multicast groups).
 func localMulticast(sw *swView) []Flow {
 	dp := sw.sw.Key
 	var out []Flow
-	for _, g := range []struct {
-		key    uint32
-		member func(*portView) bool
-	}{
-		{MulticastFlood, func(p *portView) bool { return !p.vnf }},
-		{MulticastUnknown, func(p *portView) bool { return p.unknown && !p.vnf }},
-	} {
+	for _, g := range multicastGroups {
 		var acts []Action
 		for _, p := range sw.ports {
 			if p.local() && p.enabled() && g.member(p) {
@@ -452,13 +457,7 @@ func remoteDelivery(p *portView, tun uint32) Flow {
 func remoteMulticast(sw *swView, tun uint32) []Flow {
 	dp := sw.sw.Key
 	var out []Flow
-	for _, g := range []struct {
-		key    uint32
-		member func(*portView) bool
-	}{
-		{MulticastFlood, func(p *portView) bool { return !p.vnf }},
-		{MulticastUnknown, func(p *portView) bool { return p.unknown && !p.vnf }},
-	} {
+	for _, g := range multicastGroups {
 		seen := map[string]bool{}
 		var ips []net.IP
 		for _, p := range sw.ports {

@@ -654,6 +654,8 @@ func (r *report) markdown() string {
 			a.rttAvg/bb.rttAvg, c.rttAvg/a.rttAvg)
 	}
 	w("")
+	w("%s", dataPlaneNote)
+	w("")
 	w("## 5. Agent memory")
 	w("")
 	w("| model | chainwired RSS after sync |")
@@ -663,3 +665,14 @@ func (r *report) markdown() string {
 	}
 	return b.String()
 }
+
+// dataPlaneNote is what several runs of this benchmark showed about its
+// own noise and the per-packet cost (see the dump commands it names).
+const dataPlaneNote = "Reading these ratios: TCP over the userspace datapath's AF_PACKET ports retransmits 20\u201330k\n" +
+	"segments per 3 s in every configuration here (NORMAL included), so a single run's throughput ratio\n" +
+	"moves by \u00b110 % (four `make bench` runs on this machine on 2026-11-21 gave (a)/(b) of 0.83, 0.86,\n" +
+	"0.98 and 0.99). After its first packet, each direction of (a) is forwarded by one datapath megaflow with\n" +
+	"EMC hits (`ovs-appctl dpctl/dump-flows`, `dpif-netdev/pmd-stats-show`), as with NORMAL: the depth of\n" +
+	"the OpenFlow pipeline costs nothing per packet. What (a) does per packet that (b) does not is match\n" +
+	"the Geneve option on receive (`tun_metadata0`, OVN's ingress/egress keys); its cost is not\n" +
+	"isolated here. (c) adds two OVS passes and a Linux bridge per direction."
