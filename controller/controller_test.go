@@ -50,15 +50,34 @@ func TestHandshakeEchoBarrier(t *testing.T) {
 	}
 }
 
-func TestTLVMapAlreadyMappedIsSuccess(t *testing.T) {
+// The first connect maps the option; the next one finds it mapped and
+// sends no TLV mod.
+func TestTLVMap(t *testing.T) {
 	cn, sw := connect(t, nil)
 	for i := 0; i < 2; i++ {
 		if err := cn.EnsureTLVMap(ctx(t)); err != nil {
 			t.Fatalf("attempt %d: %v", i+1, err)
 		}
 	}
-	if !sw.tlv {
-		t.Fatal("switch has no TLV map")
+	if !sw.tlv || sw.tlvRequests != 2 || sw.tlvMods != 1 {
+		t.Fatalf("map %v after %d requests and %d mods, want mapped after 2 and 1", sw.tlv, sw.tlvRequests, sw.tlvMods)
+	}
+}
+
+// A mod that loses a race with another controller gets ALREADY_MAPPED,
+// which is success.
+func TestTLVMapAlreadyMappedIsSuccess(t *testing.T) {
+	cn, sw := connect(t, nil)
+	sw.mu.Lock()
+	sw.tlv, sw.tlvRace = true, true
+	sw.mu.Unlock()
+	if err := cn.EnsureTLVMap(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	sw.mu.Lock()
+	defer sw.mu.Unlock()
+	if sw.tlvMods != 1 {
+		t.Fatalf("%d TLV mods sent, want 1 (answered ALREADY_MAPPED)", sw.tlvMods)
 	}
 }
 

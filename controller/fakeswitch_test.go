@@ -20,10 +20,13 @@ type fakeSwitch struct {
 	c  net.Conn
 	mu sync.Mutex
 	// flows by key; raw holds each flow's match+instructions for replies.
-	flows   map[string]pipeline.Flow
-	tlv     bool
-	bundles map[uint32][]FlowOp
-	commits int
+	flows       map[string]pipeline.Flow
+	tlv         bool
+	tlvRace     bool // another controller maps the option between our request and mod
+	tlvRequests int
+	tlvMods     int
+	bundles     map[uint32][]FlowOp
+	commits     int
 }
 
 const poisonPriority = 666
@@ -80,10 +83,23 @@ func (s *fakeSwitch) serve() {
 func (s *fakeSwitch) experimenter(xid uint32, msg []byte) {
 	vendor, typ := binary.BigEndian.Uint32(msg[8:]), binary.BigEndian.Uint32(msg[12:])
 	switch {
+	case vendor == nxVendor && typ == nxtTLVTableReq:
+		s.mu.Lock()
+		mapped := s.tlv && !s.tlvRace
+		s.tlvRequests++
+		s.mu.Unlock()
+		body := make([]byte, 24) // experimenter, subtype, max_option_space, max_fields, pad
+		binary.BigEndian.PutUint32(body, nxVendor)
+		binary.BigEndian.PutUint32(body[4:], nxtTLVTableReq+1)
+		if mapped {
+			body = append(body, tlvClass>>8, tlvClass&0xff, tlvType, tlvLen, 0, 0, 0, 0)
+		}
+		s.send(4, xid, body)
 	case vendor == nxVendor && typ == nxtTLVTableMod:
 		s.mu.Lock()
 		already := s.tlv
 		s.tlv = true
+		s.tlvMods++
 		s.mu.Unlock()
 		if already {
 			s.sendError(xid, 0xffff, 20, nxVendor)

@@ -158,10 +158,14 @@ const (
 )
 
 // EnsureTLVMap maps the OVN Geneve option to tun_metadata0. The map is per
-// bridge and lost when ovs-vswitchd restarts, so it is sent on every
-// connect; ALREADY_MAPPED means another session did it first. A
+// bridge and lost when ovs-vswitchd restarts, so every connect asks for
+// the table (NXT_TLV_TABLE_REQUEST) and adds the mapping if it is
+// missing; ALREADY_MAPPED means another session did it in between. A
 // successful TLV mod has no reply, so a barrier follows it.
 func (cn *Conn) EnsureTLVMap(ctx context.Context) error {
+	if mapped, err := cn.TLVMapped(ctx); err != nil || mapped {
+		return err
+	}
 	mod := nxMessage(nxtTLVTableMod, []byte{
 		0, 0, 0, 0, 0, 0, 0, 0, // command ADD (0), pad[6]
 		tlvClass >> 8, tlvClass & 0xff, tlvType, tlvLen, 0, 0, 0, 0, // class, type, len, index 0, pad[2]

@@ -194,9 +194,3 @@ func StageOfTable(t uint8) (Stage, bool) {
 	s, ok := tableToStage[t]
 	return s, ok
 }
-
-// IsIngress reports whether s is a logical switch ingress stage.
-func (s Stage) IsIngress() bool { return s >= InPortSecL2 && s <= InL2Lkup }
-
-// IsEgress reports whether s is a logical switch egress stage.
-func (s Stage) IsEgress() bool { return s >= OutChain && s <= OutPortSecL2 }
