@@ -23,38 +23,31 @@ func affectedChassis(before, after *topology.Model) (set map[string]bool, all bo
 		return string(x) == string(y)
 	}
 	changed := map[string]bool{}
+	mark := func(sw string, a, b any) {
+		if !same(a, b) {
+			changed[sw] = true
+		}
+	}
 	for _, m := range []*topology.Model{before, after} {
 		for _, sw := range m.Switches {
-			if !same(before.Switch(sw.Name), after.Switch(sw.Name)) {
-				changed[sw.Name] = true
-			}
+			mark(sw.Name, before.Switch(sw.Name), after.Switch(sw.Name))
 		}
 		for _, p := range m.Ports {
-			if !same(before.Port(p.Name), after.Port(p.Name)) {
-				changed[p.Switch] = true
-			}
+			mark(p.Switch, before.Port(p.Name), after.Port(p.Name))
 		}
 		for _, p := range m.PortPairs {
-			if !same(before.PortPair(p.Name), after.PortPair(p.Name)) {
-				changed[p.Switch] = true
-			}
+			mark(p.Switch, before.PortPair(p.Name), after.PortPair(p.Name))
 		}
 		for _, c := range m.PortChains {
-			if !same(before.PortChain(c.Name), after.PortChain(c.Name)) {
-				changed[c.Switch] = true
-			}
+			mark(c.Switch, before.PortChain(c.Name), after.PortChain(c.Name))
 		}
 		for _, g := range m.PortPairGroups {
-			if !same(before.PortPairGroup(g.Name), after.PortPairGroup(g.Name)) {
-				if c := m.ChainOfGroup(g.Name); c != nil {
-					changed[c.Switch] = true
-				}
+			if c := m.ChainOfGroup(g.Name); c != nil {
+				mark(c.Switch, before.PortPairGroup(g.Name), after.PortPairGroup(g.Name))
 			}
 		}
 		for _, c := range m.Classifiers {
-			if !same(before.Classifier(c.Name), after.Classifier(c.Name)) {
-				changed[c.Switch] = true
-			}
+			mark(c.Switch, before.Classifier(c.Name), after.Classifier(c.Name))
 		}
 	}
 	for _, m := range []*topology.Model{before, after} {
