@@ -214,10 +214,13 @@ func (r *report) programming() error {
 		}
 		row := progRow{model: size.name}
 		dump := filepath.Join(l.Base, "flows.txt")
+		if err := waitApplied(l); err != nil {
+			return err
+		}
+		if err := l.StopAgent("hv1"); err != nil {
+			return err
+		}
 		for i := 0; i < r.runs; i++ {
-			if err := l.StopAgent("hv1"); err != nil {
-				return err
-			}
 			if _, err := l.Ofctl("hv1", "del-flows", "br-int"); err != nil {
 				return err
 			}
@@ -247,9 +250,13 @@ func (r *report) programming() error {
 				return err
 			}
 			row.ofctlAll = append(row.ofctlAll, time.Since(start))
-			if err := l.StartAgent("hv1"); err != nil {
-				return err
-			}
+		}
+		// The agent runs again for the next model (and the incremental step).
+		if err := l.StartAgent("hv1"); err != nil {
+			return err
+		}
+		if err := waitApplied(l); err != nil {
+			return err
 		}
 		row.agent, row.ofctl = medianDur(row.agentAll), medianDur(row.ofctlAll)
 		row.e2e, row.connect = medianDur(row.e2eAll), medianDur(row.connectAll)
