@@ -66,45 +66,12 @@ const (
 	MaxChainGroups = 127
 )
 
-// PortPair returns the named pair.
-func (m *Model) PortPair(name string) *PortPair {
-	for i := range m.PortPairs {
-		if m.PortPairs[i].Name == name {
-			return &m.PortPairs[i]
-		}
-	}
-	return nil
-}
-
-// PortPairGroup returns the named group.
-func (m *Model) PortPairGroup(name string) *PortPairGroup {
-	for i := range m.PortPairGroups {
-		if m.PortPairGroups[i].Name == name {
-			return &m.PortPairGroups[i]
-		}
-	}
-	return nil
-}
-
-// PortChain returns the named chain.
-func (m *Model) PortChain(name string) *PortChain {
-	for i := range m.PortChains {
-		if m.PortChains[i].Name == name {
-			return &m.PortChains[i]
-		}
-	}
-	return nil
-}
-
-// Classifier returns the named classifier.
-func (m *Model) Classifier(name string) *Classifier {
-	for i := range m.Classifiers {
-		if m.Classifiers[i].Name == name {
-			return &m.Classifiers[i]
-		}
-	}
-	return nil
-}
+// PortPair, PortPairGroup, PortChain and Classifier return the named
+// object, or nil.
+func (m *Model) PortPair(name string) *PortPair           { return find(m.PortPairs, name) }
+func (m *Model) PortPairGroup(name string) *PortPairGroup { return find(m.PortPairGroups, name) }
+func (m *Model) PortChain(name string) *PortChain         { return find(m.PortChains, name) }
+func (m *Model) Classifier(name string) *Classifier       { return find(m.Classifiers, name) }
 
 // ChainOfGroup returns the chain a group belongs to.
 func (m *Model) ChainOfGroup(group string) *PortChain {

@@ -57,46 +57,46 @@ func (p *Port) IsEnabled() bool { return p.Enabled == nil || *p.Enabled }
 // RequestedChassis is the chassis the port must be bound on, if set.
 func (p *Port) RequestedChassis() string { return p.Options["requested-chassis"] }
 
+// named is every kind of model object: each has a unique name.
+type named interface{ objName() string }
+
+func (c Chassis) objName() string       { return c.Name }
+func (s Switch) objName() string        { return s.Name }
+func (p Port) objName() string          { return p.Name }
+func (p PortPair) objName() string      { return p.Name }
+func (g PortPairGroup) objName() string { return g.Name }
+func (c PortChain) objName() string     { return c.Name }
+func (c Classifier) objName() string    { return c.Name }
+
+// find returns the object of a list with that name, or nil.
+func find[T named](list []T, name string) *T {
+	for i := range list {
+		if list[i].objName() == name {
+			return &list[i]
+		}
+	}
+	return nil
+}
+
+func sortByName[T named](list []T) {
+	sort.Slice(list, func(i, j int) bool { return list[i].objName() < list[j].objName() })
+}
+
 // Normalize sorts every list so that equal models encode identically.
 func (m *Model) Normalize() {
-	sort.Slice(m.Chassis, func(i, j int) bool { return m.Chassis[i].Name < m.Chassis[j].Name })
-	sort.Slice(m.Switches, func(i, j int) bool { return m.Switches[i].Name < m.Switches[j].Name })
-	sort.Slice(m.Ports, func(i, j int) bool { return m.Ports[i].Name < m.Ports[j].Name })
-	sort.Slice(m.PortPairs, func(i, j int) bool { return m.PortPairs[i].Name < m.PortPairs[j].Name })
-	sort.Slice(m.PortPairGroups, func(i, j int) bool { return m.PortPairGroups[i].Name < m.PortPairGroups[j].Name })
-	sort.Slice(m.PortChains, func(i, j int) bool { return m.PortChains[i].Name < m.PortChains[j].Name })
-	sort.Slice(m.Classifiers, func(i, j int) bool { return m.Classifiers[i].Name < m.Classifiers[j].Name })
+	sortByName(m.Chassis)
+	sortByName(m.Switches)
+	sortByName(m.Ports)
+	sortByName(m.PortPairs)
+	sortByName(m.PortPairGroups)
+	sortByName(m.PortChains)
+	sortByName(m.Classifiers)
 }
 
-// Switch returns the named switch.
-func (m *Model) Switch(name string) *Switch {
-	for i := range m.Switches {
-		if m.Switches[i].Name == name {
-			return &m.Switches[i]
-		}
-	}
-	return nil
-}
-
-// Port returns the named port.
-func (m *Model) Port(name string) *Port {
-	for i := range m.Ports {
-		if m.Ports[i].Name == name {
-			return &m.Ports[i]
-		}
-	}
-	return nil
-}
-
-// ChassisByName returns the named chassis.
-func (m *Model) ChassisByName(name string) *Chassis {
-	for i := range m.Chassis {
-		if m.Chassis[i].Name == name {
-			return &m.Chassis[i]
-		}
-	}
-	return nil
-}
+// Switch, Port and ChassisByName return the named object, or nil.
+func (m *Model) Switch(name string) *Switch         { return find(m.Switches, name) }
+func (m *Model) Port(name string) *Port             { return find(m.Ports, name) }
+func (m *Model) ChassisByName(name string) *Chassis { return find(m.Chassis, name) }
 
 // PortsOf returns the ports of a switch, sorted by name.
 func (m *Model) PortsOf(sw string) []*Port {

@@ -52,7 +52,7 @@ func loadConfig(args []string) (*config, error) {
 	fs.StringVar(&flagCfg.Chassis, "chassis", "", "this hypervisor's chassis name (default: hostname)")
 	fs.StringVar(&flagCfg.Bridge, "bridge", "", "integration bridge (default br-int)")
 	fs.StringVar(&flagCfg.OVSDB, "ovs-db", "", "local OVSDB (default unix:/var/run/openvswitch/db.sock)")
-	fs.StringVar(&flagCfg.OVSRundir, "ovs-rundir", "", "ovs-vswitchd's run directory (default /var/run/openvswitch)")
+	fs.StringVar(&flagCfg.OVSRundir, "ovs-rundir", "", "ovs-vswitchd's run directory (default /var/run/openvswitch; accepted for tools that pass it, not needed yet)")
 	fs.StringVar(&flagCfg.OFSocket, "of-socket", "", "unix socket the bridge's controller connects to (default /run/chainwire/BRIDGE.sock)")
 	fs.StringVar(&flagCfg.DB, "db", "", "model store (default $CHAINWIRE_DB or /var/lib/chainwire/nb.json)")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", "", "debug, info, warn or error (default info)")

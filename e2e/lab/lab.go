@@ -237,7 +237,7 @@ func (l *Lab) daemon(host, prog string, args ...string) error {
 	return l.save()
 }
 
-// node describes where a node's interface ends up.
+// hostPortName is the host side of a node's interface (and its OVS port).
 func hostPortName(node, ifname string) string { return node + "-" + ifname }
 
 func (l *Lab) buildNode(n NodeConfig) error {
