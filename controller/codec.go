@@ -3,7 +3,6 @@ package controller
 import (
 	"encoding/binary"
 	"fmt"
-	"math/bits"
 
 	"github.com/chainwire/chainwire/pipeline"
 	"github.com/contiv/libOpenflow/openflow13"
@@ -65,6 +64,10 @@ var fromWire = map[[2]uint16]pipeline.Field{
 
 const oxmVlanVID = 6 // OXM vlan_vid: OVS's form of our vlan_tci present-bit match
 
+var be = binary.BigEndian
+
+const nxVendor = 0x00002320
+
 func init() {
 	for i := 0; i < 16; i++ {
 		wire[pipeline.Reg(i)] = oxmHeader{classNXM1, uint8(i), 4}
@@ -117,34 +120,16 @@ func encodeFlowMod(f pipeline.Flow, command uint8) *openflow13.FlowMod {
 	if command == openflow13.FC_DELETE_STRICT {
 		return fm
 	}
-	apply := openflow13.NewInstrApplyActions()
-	var gotoTable *openflow13.InstrGotoTable
-	for _, a := range f.Actions {
-		switch a := a.(type) {
-		case pipeline.Load:
-			bits := a.Bits
-			if bits == 0 {
-				bits = uint8(a.Dst.Bits())
-			}
-			apply.AddAction(openflow13.NewNXActionRegLoad(uint16(a.Ofs)<<6|uint16(bits-1), fieldHeader(a.Dst), a.Value), false)
-		case pipeline.Move:
-			apply.AddAction(openflow13.NewNXActionRegMove(uint16(a.Bits), uint16(a.SrcOfs), uint16(a.DstOfs),
-				fieldHeader(a.Src), fieldHeader(a.Dst)), false)
-		case pipeline.Resubmit:
-			apply.AddAction(openflow13.NewNXActionResubmitTableAction(openflow13.OFPP_IN_PORT, a.Stage.Table()), false)
-		case pipeline.Output:
-			apply.AddAction(openflow13.NewActionOutput(a.Port), false)
-		case pipeline.Multipath:
-			apply.AddAction(multipathAction(a), false)
-		case pipeline.Conjunction:
-			apply.AddAction(openflow13.NewNXActionConjunction(a.Clause-1, a.NClause, a.ID), false)
-		case pipeline.Goto:
-			gotoTable = openflow13.NewInstrGotoTable(a.Stage.Table())
-		default:
-			panic(fmt.Sprintf("controller: cannot encode action %T", a))
-		}
+	if command == openflow13.FC_MODIFY_STRICT {
+		// Only our own flow: a foreign one with the same match is left alone.
+		fm.CookieMask = ^uint64(0)
 	}
-	if len(apply.Actions) > 0 {
+	acts, gotoTable := encodeActions(f.Actions)
+	if len(acts) > 0 {
+		apply := openflow13.NewInstrApplyActions()
+		for _, a := range acts {
+			apply.AddAction(a, false)
+		}
 		fm.AddInstruction(apply)
 	}
 	if gotoTable != nil {
@@ -153,294 +138,41 @@ func encodeFlowMod(f pipeline.Flow, command uint8) *openflow13.FlowMod {
 	return fm
 }
 
-// ---------------------------------------------------------------- decoding
-//
-// Read-back decodes flow stats itself rather than through libOpenflow's
-// parsers, which reject fields they do not model (tun_id, for one): a flow
-// we cannot decode exactly must still be seen, so that it is replaced.
-
-var be = binary.BigEndian
-
-// decodeMatch parses an ofp_match (type OXM); it returns the match and the
-// number of bytes consumed, padding included.
-func decodeMatch(b []byte) (pipeline.Match, int, error) {
-	if len(b) < 4 {
-		return nil, 0, fmt.Errorf("short match")
-	}
-	mlen := int(be.Uint16(b[2:]))
-	padded := (mlen + 7) / 8 * 8
-	if mlen < 4 || len(b) < padded {
-		return nil, 0, fmt.Errorf("bad match length %d", mlen)
-	}
-	var m pipeline.Match
-	oxm := b[4:mlen]
-	for len(oxm) > 0 {
-		if len(oxm) < 4 {
-			return nil, 0, fmt.Errorf("truncated OXM")
-		}
-		class, fh, plen := be.Uint16(oxm), oxm[2], int(oxm[3])
-		if len(oxm) < 4+plen {
-			return nil, 0, fmt.Errorf("truncated OXM payload")
-		}
-		payload := oxm[4 : 4+plen]
-		oxm = oxm[4+plen:]
-		hasMask := fh&1 == 1
-		field := uint16(fh >> 1)
-		val, mask := payload, []byte(nil)
-		if hasMask {
-			val, mask = payload[:plen/2], payload[plen/2:]
-		}
-		if f, ok := fromWire[[2]uint16{class, field}]; ok && f == pipeline.FieldTunMetadata0 {
-			val, mask = fitTunMetadata(val, mask)
-		}
-		if class == classOXM && field == oxmVlanVID {
-			// OVS answers our vlan_tci match in OXM form; the VID and
-			// present bits sit at the same positions.
-			m = m.WithBytes(pipeline.FieldVlanTCI, append([]byte(nil), val...), cloneBytes(mask))
-			continue
-		}
-		f, ok := fromWire[[2]uint16{class, field}]
-		if !ok || len(val) != f.Bytes() {
-			return nil, 0, fmt.Errorf("unsupported match field class 0x%04x field %d", class, field)
-		}
-		m = m.WithBytes(f, append([]byte(nil), val...), cloneBytes(mask))
-	}
-	return m, padded, nil
-}
-
-// fitTunMetadata widens a tun_metadata0 value to the mapped 4 bytes: OVS
-// encodes variable-length fields with as few bytes as the value needs
-// (0x04 rather than 0x00000004), the bytes left out being zero.
-func fitTunMetadata(val, mask []byte) ([]byte, []byte) {
-	const n = 4
-	if len(val) >= n {
-		return val, mask
-	}
-	v := append(make([]byte, n-len(val)), val...)
-	if mask == nil {
-		return v, nil
-	}
-	return v, append(bytesOf(0xff, n-len(mask)), mask...)
-}
-
-func bytesOf(b byte, n int) []byte {
-	out := make([]byte, n)
-	for i := range out {
-		out[i] = b
-	}
-	return out
-}
-
-func cloneBytes(b []byte) []byte {
-	if b == nil {
-		return nil
-	}
-	return append([]byte(nil), b...)
-}
-
-func fieldFromNXM(h uint32) (pipeline.Field, error) {
-	f, ok := fromWire[[2]uint16{uint16(h >> 16), uint16(h >> 9 & 0x7f)}]
-	if !ok {
-		return 0, fmt.Errorf("unsupported NXM field 0x%08x", h)
-	}
-	return f, nil
-}
-
-// decodeInstructions parses the instructions of a flow back into actions.
-func decodeInstructions(b []byte) ([]pipeline.Action, error) {
-	var acts []pipeline.Action
-	var gotoAct pipeline.Action
-	for len(b) > 0 {
-		if len(b) < 4 {
-			return nil, fmt.Errorf("truncated instruction")
-		}
-		typ, ilen := be.Uint16(b), int(be.Uint16(b[2:]))
-		if ilen < 4 || ilen > len(b) {
-			return nil, fmt.Errorf("bad instruction length %d", ilen)
-		}
-		body := b[:ilen]
-		b = b[ilen:]
-		switch typ {
-		case openflow13.InstrType_GOTO_TABLE:
-			s, ok := pipeline.StageOfTable(body[4])
-			if !ok {
-				return nil, fmt.Errorf("goto_table:%d is not a pipeline table", body[4])
+// encodeActions turns an action list into OpenFlow actions and, for a
+// Goto, the goto_table instruction.
+func encodeActions(list []pipeline.Action) ([]openflow13.Action, *openflow13.InstrGotoTable) {
+	var out []openflow13.Action
+	var gotoTable *openflow13.InstrGotoTable
+	for _, a := range list {
+		switch a := a.(type) {
+		case pipeline.Load:
+			bits := a.Bits
+			if bits == 0 {
+				bits = uint8(a.Dst.Bits())
 			}
-			gotoAct = pipeline.Goto{Stage: s}
-		case openflow13.InstrType_APPLY_ACTIONS:
-			a, err := decodeActions(body[8:])
-			if err != nil {
-				return nil, err
-			}
-			acts = append(acts, a...)
+			out = append(out, openflow13.NewNXActionRegLoad(uint16(a.Ofs)<<6|uint16(bits-1), fieldHeader(a.Dst), a.Value))
+		case pipeline.Move:
+			out = append(out, openflow13.NewNXActionRegMove(uint16(a.Bits), uint16(a.SrcOfs), uint16(a.DstOfs),
+				fieldHeader(a.Src), fieldHeader(a.Dst)))
+		case pipeline.Resubmit:
+			out = append(out, openflow13.NewNXActionResubmitTableAction(openflow13.OFPP_IN_PORT, a.Stage.Table()))
+		case pipeline.Output:
+			out = append(out, openflow13.NewActionOutput(a.Port))
+		case pipeline.Multipath:
+			out = append(out, multipathAction(a))
+		case pipeline.Conjunction:
+			out = append(out, openflow13.NewNXActionConjunction(a.Clause-1, a.NClause, a.ID))
+		case pipeline.ToGroup:
+			out = append(out, openflow13.NewActionGroup(a.ID))
+		case pipeline.Controller:
+			out = append(out, controllerAction(a))
+		case pipeline.Goto:
+			gotoTable = openflow13.NewInstrGotoTable(a.Stage.Table())
 		default:
-			return nil, fmt.Errorf("unsupported instruction type %d", typ)
+			panic(fmt.Sprintf("controller: cannot encode action %T", a))
 		}
 	}
-	if gotoAct != nil {
-		acts = append(acts, gotoAct)
-	}
-	return acts, nil
-}
-
-const nxVendor = 0x00002320
-
-func decodeActions(b []byte) ([]pipeline.Action, error) {
-	var acts []pipeline.Action
-	for len(b) > 0 {
-		if len(b) < 8 {
-			return nil, fmt.Errorf("truncated action")
-		}
-		typ, alen := be.Uint16(b), int(be.Uint16(b[2:]))
-		if alen < 8 || alen > len(b) {
-			return nil, fmt.Errorf("bad action length %d", alen)
-		}
-		a := b[:alen]
-		b = b[alen:]
-		switch {
-		case typ == openflow13.ActionType_Output:
-			acts = append(acts, pipeline.Output{Port: be.Uint32(a[4:])})
-		case typ == openflow13.ActionType_SetField:
-			l, err := decodeLoadTLV(a[4:])
-			if err != nil {
-				return nil, err
-			}
-			acts = append(acts, l)
-		case typ == openflow13.ActionType_Experimenter && be.Uint32(a[4:]) == nxVendor:
-			act, err := decodeNXAction(be.Uint16(a[8:]), a)
-			if err != nil {
-				return nil, err
-			}
-			acts = append(acts, act)
-		default:
-			return nil, fmt.Errorf("unsupported action type %d", typ)
-		}
-	}
-	return acts, nil
-}
-
-func decodeNXAction(subtype uint16, a []byte) (pipeline.Action, error) {
-	switch subtype {
-	case openflow13.NXAST_REG_LOAD:
-		ofsNbits := be.Uint16(a[10:])
-		f, err := fieldFromNXM(be.Uint32(a[12:]))
-		if err != nil {
-			return nil, err
-		}
-		return pipeline.Load{Dst: f, Ofs: uint8(ofsNbits >> 6), Bits: uint8(ofsNbits&0x3f) + 1, Value: be.Uint64(a[16:])}, nil
-	case openflow13.NXAST_REG_LOAD2:
-		// OVS's form of a load it cannot express as NXAST_REG_LOAD, such
-		// as one into tun_metadata0: an OXM with value and mask.
-		return decodeLoadTLV(a[10:])
-	case openflow13.NXAST_REG_MOVE:
-		src, err := fieldFromNXM(be.Uint32(a[16:]))
-		if err != nil {
-			return nil, err
-		}
-		dst, err := fieldFromNXM(be.Uint32(a[20:]))
-		if err != nil {
-			return nil, err
-		}
-		return pipeline.Move{Src: src, SrcOfs: uint8(be.Uint16(a[12:])), Dst: dst,
-			DstOfs: uint8(be.Uint16(a[14:])), Bits: uint8(be.Uint16(a[10:]))}, nil
-	case nxastMultipath:
-		if be.Uint16(a[10:]) != nxHashSymmetricL3L4UDP || be.Uint16(a[16:]) != nxMPModuloN {
-			return nil, fmt.Errorf("unsupported multipath fields/algorithm")
-		}
-		f, err := fieldFromNXM(be.Uint32(a[28:]))
-		if err != nil {
-			return nil, err
-		}
-		ofsNbits := be.Uint16(a[26:])
-		return pipeline.Multipath{Links: be.Uint16(a[18:]) + 1, Dst: f, Ofs: uint8(ofsNbits >> 6), Bits: uint8(ofsNbits&0x3f) + 1}, nil
-	case openflow13.NXAST_CONJUNCTION:
-		return pipeline.Conjunction{Clause: a[10] + 1, NClause: a[11], ID: be.Uint32(a[12:])}, nil
-	case openflow13.NXAST_RESUBMIT_TABLE:
-		s, ok := pipeline.StageOfTable(a[12])
-		if !ok {
-			return nil, fmt.Errorf("resubmit to table %d, not a pipeline table", a[12])
-		}
-		return pipeline.Resubmit{Stage: s}, nil
-	}
-	return nil, fmt.Errorf("unsupported Nicira action %d", subtype)
-}
-
-// decodeLoadTLV turns an OXM/NXM TLV with a value (and a contiguous mask)
-// into the load it performs.
-func decodeLoadTLV(b []byte) (pipeline.Action, error) {
-	if len(b) < 4 {
-		return nil, fmt.Errorf("truncated load")
-	}
-	plen := int(b[3])
-	if len(b) < 4+plen {
-		return nil, fmt.Errorf("truncated load value")
-	}
-	// Parse the TLV as a one-field ofp_match (type, length, TLV, padding).
-	ofpMatch := make([]byte, 4, 16+plen)
-	ofpMatch[1], ofpMatch[3] = 1, byte(4+4+plen)
-	ofpMatch = append(append(ofpMatch, b[:4+plen]...), make([]byte, 8)...)
-	m, _, err := decodeMatch(ofpMatch)
-	if err != nil || len(m) != 1 || m[0].Field.Bits() > 64 {
-		return nil, fmt.Errorf("unsupported load: %v", err)
-	}
-	mf := m[0]
-	if mf.Mask == nil {
-		return pipeline.Load{Dst: mf.Field, Value: mf.Uint()}, nil
-	}
-	mask := mf.MaskUint()
-	ofs := bits.TrailingZeros64(mask)
-	n := bits.OnesCount64(mask)
-	if mask>>ofs != 1<<n-1 {
-		return nil, fmt.Errorf("load with a non-contiguous mask 0x%x", mask)
-	}
-	return pipeline.Load{Dst: mf.Field, Ofs: uint8(ofs), Bits: uint8(n), Value: mf.Uint() & mask >> ofs}, nil
-}
-
-// decodeFlowStats parses the body of an OFPMP_FLOW reply. Entries that use
-// something this codec does not know are returned in unknown (cookie and
-// key only), so the reconciler can replace or delete them.
-func decodeFlowStats(b []byte) (flows []installedFlow, err error) {
-	for len(b) > 0 {
-		if len(b) < 56 {
-			return nil, fmt.Errorf("truncated flow stats entry")
-		}
-		elen := int(be.Uint16(b))
-		if elen < 56 || elen > len(b) {
-			return nil, fmt.Errorf("bad flow stats length %d", elen)
-		}
-		e := b[:elen]
-		b = b[elen:]
-		table := e[2]
-		stage, ok := pipeline.StageOfTable(table)
-		inst := installedFlow{table: table, priority: be.Uint16(e[12:]), cookie: be.Uint64(e[24:])}
-		m, n, merr := decodeMatch(e[48:])
-		if merr != nil {
-			inst.decodeErr = merr
-			flows = append(flows, inst)
-			continue
-		}
-		inst.match = m
-		if !ok {
-			inst.decodeErr = fmt.Errorf("table %d is not a pipeline table", table)
-			flows = append(flows, inst)
-			continue
-		}
-		acts, aerr := decodeInstructions(e[48+n:])
-		inst.decodeErr = aerr
-		inst.flow = pipeline.Flow{Stage: stage, Priority: inst.priority, Cookie: inst.cookie, Match: m, Actions: acts}
-		flows = append(flows, inst)
-	}
-	return flows, nil
-}
-
-// installedFlow is one flow read back from the switch.
-type installedFlow struct {
-	table     uint8
-	priority  uint16
-	cookie    uint64
-	match     pipeline.Match
-	flow      pipeline.Flow // valid when decodeErr == nil
-	decodeErr error
+	return out, gotoTable
 }
 
 // NXAST_MULTIPATH, which libOpenflow lacks: nx_action_multipath.
@@ -477,4 +209,43 @@ func multipathAction(a pipeline.Multipath) rawAction {
 	be.PutUint16(b[26:], uint16(a.Ofs)<<6|uint16(bits-1))
 	be.PutUint32(b[28:], nxmHeader32(a.Dst))
 	return b
+}
+
+// NXAST_CONTROLLER2: a controller action with properties.
+const (
+	nxastController2  = 37
+	nxac2ptMaxLen     = 0
+	nxac2ptController = 1
+	nxac2ptReason     = 2
+	nxac2ptUserdata   = 3
+	nxac2ptPause      = 4
+	nxac2ptMeterID    = 5
+)
+
+// controllerAction encodes NXAST_CONTROLLER2 with the properties OVS
+// itself writes for it, in its order (userdata, pause), so that a
+// read-back compares equal.
+func controllerAction(a pipeline.Controller) rawAction {
+	b := make([]byte, 16)
+	be.PutUint16(b, openflow13.ActionType_Experimenter)
+	be.PutUint32(b[4:], nxVendor)
+	be.PutUint16(b[8:], nxastController2)
+	if len(a.Userdata) > 0 {
+		b = appendProp(b, nxac2ptUserdata, a.Userdata)
+	}
+	if a.Pause {
+		b = appendProp(b, nxac2ptPause, nil)
+	}
+	be.PutUint16(b[2:], uint16(len(b)))
+	return b
+}
+
+// appendProp appends an OpenFlow property (type, length without padding,
+// value, zero padding to 8 bytes).
+func appendProp(b []byte, typ uint16, value []byte) []byte {
+	n := 4 + len(value)
+	b = be.AppendUint16(b, typ)
+	b = be.AppendUint16(b, uint16(n))
+	b = append(b, value...)
+	return append(b, make([]byte, (n+7)/8*8-n)...)
 }

@@ -52,12 +52,12 @@ func sampleFlows(t *testing.T) []pipeline.Flow {
 				Match: "ip6 && udp.src >= 1000 && udp.src <= 1999 && udp.dst >= 2000 && udp.dst <= 2999", Priority: 3, Key: 2},
 		},
 	}
-	flows, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1",
+	tables, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1",
 		OFPorts: map[string]uint32{"p1": 1, "p2": 2, "p3": 3, "p4": 4, "v1": 6, "v2": 7, "v3": 8, "v4": 9}, TunnelOFPort: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return flows
+	return tables.Flows
 }
 
 var cookieToken = regexp.MustCompile(` cookie:(0x[0-9a-f]+)`)

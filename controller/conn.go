@@ -1,8 +1,9 @@
 // Package controller speaks OpenFlow 1.3 to one bridge: the session
 // (handshake, echo, requests matched by xid, barriers, atomic bundles, the
-// Geneve TLV map, flow-stats read-back, packet-in) and the reconciler that
-// keeps the installed flows equal to the desired ones. It is the only
-// package that imports libOpenflow.
+// Geneve TLV map, flow and group read-back, the flow monitor, packet-in
+// and packet-out) and the reconciler that keeps the installed flows and
+// groups equal to the desired ones. It is the only package that imports
+// libOpenflow.
 package controller
 
 import (
@@ -24,30 +25,40 @@ import (
 // ErrClosed is returned for requests on a connection that went away.
 var ErrClosed = errors.New("openflow connection closed")
 
-// PacketIn is a packet the switch sent to the controller.
-type PacketIn struct {
-	Table  uint8
-	Reason uint8
-	Cookie uint64
-	Data   []byte
-}
+// maxMessage is the largest OpenFlow message (16-bit length).
+const maxMessage = 1<<16 - 1
 
 // Conn is one OpenFlow 1.3 connection. A single goroutine reads the
 // socket and dispatches every message in arrival order; replies and
 // errors reach their requester by xid, so an error can never overtake the
-// reply to a later request.
+// reply to a later request. Asynchronous messages (packet-ins, flow
+// monitor updates) go to bounded queues: the reader never waits for their
+// consumers, and what does not fit is counted and dropped.
 type Conn struct {
-	c        net.Conn
-	DPID     uint64
-	wmu      sync.Mutex
-	w        *bufio.Writer
-	xid      atomic.Uint32
-	mu       sync.Mutex
-	pending  map[uint32]*request
-	packetIn func(PacketIn)
-	done     chan struct{}
-	err      error
+	c       net.Conn
+	DPID    uint64
+	wmu     sync.Mutex
+	w       *bufio.Writer
+	xid     atomic.Uint32
+	mu      sync.Mutex
+	pending map[uint32]*request
+	done    chan struct{}
+	err     error
+
+	packetIns chan PacketIn
+	monitor   chan MonitorEvent
+	// DroppedPacketIns counts packet-ins the queue had no room for.
+	DroppedPacketIns atomic.Uint64
+	// monitorLost is set when a flow monitor update did not fit: the
+	// consumer must assume anything changed.
+	monitorLost atomic.Bool
 }
+
+// Queue sizes for asynchronous messages.
+const (
+	packetInQueue = 1024
+	monitorQueue  = 4096
+)
 
 // request collects what the switch says about some xids: an error for any
 // of them, and the reply to the last one (multipart parts concatenated).
@@ -56,13 +67,19 @@ type request struct {
 	errs     []*OFError
 	body     []byte
 	done     chan struct{}
+	tooBig   bool
 }
 
-// handshake runs HELLO and FEATURES on a fresh connection and starts the
-// reader.
-func handshake(ctx context.Context, c net.Conn, packetIn func(PacketIn)) (*Conn, error) {
+// maxReply bounds a multipart reply we assemble (a dump of 100k flows is
+// about 15 MB).
+const maxReply = 256 << 20
+
+// handshake runs HELLO and FEATURES on a fresh connection, asks for
+// packet-ins on this (service) connection, and starts the reader.
+func handshake(ctx context.Context, c net.Conn) (*Conn, error) {
 	cn := &Conn{c: c, w: bufio.NewWriterSize(c, 64<<10), pending: map[uint32]*request{},
-		packetIn: packetIn, done: make(chan struct{})}
+		done: make(chan struct{}), packetIns: make(chan PacketIn, packetInQueue),
+		monitor: make(chan MonitorEvent, monitorQueue)}
 	if dl, ok := ctx.Deadline(); ok {
 		c.SetDeadline(dl)
 	} else {
@@ -105,9 +122,43 @@ func handshake(ctx context.Context, c net.Conn, packetIn func(PacketIn)) (*Conn,
 	}
 	c.SetDeadline(time.Time{})
 	go cn.readLoop()
+	if err := cn.enablePacketIns(ctx); err != nil {
+		cn.Close()
+		return nil, err
+	}
 	return cn, nil
 }
 
+// enablePacketIns makes the switch send controller-action packet-ins on
+// this connection: a service connection (the bridge's .mgmt socket) gets
+// none until it asks with OFPT_SET_ASYNC. They arrive as NXT_PACKET_IN2,
+// which carries the pipeline's registers and a continuation.
+func (cn *Conn) enablePacketIns(ctx context.Context) error {
+	async := make(rawMsg, 32)
+	async[0], async[1] = 4, openflow13.Type_SetAsync
+	// packet_in_mask[2] (master/equal, slave): reason OFPR_ACTION only.
+	be.PutUint32(async[8:], 1<<openflow13.R_ACTION)
+	be.PutUint32(async[12:], 1<<openflow13.R_ACTION)
+	// port_status_mask and flow_removed_mask: nothing.
+	format := nxMessage(nxtSetPacketInFormat, []byte{0, 0, 0, nxpifPacketIn2})
+	x1, x2 := cn.nextXID(), cn.nextXID()
+	async.setXID(x1)
+	format.setXID(x2)
+	a, _ := async.MarshalBinary()
+	f, _ := format.MarshalBinary()
+	b := barrierMsg(cn.nextXID())
+	r, err := cn.exchange(ctx, []uint32{x1, x2, xidOf(b)}, [][]byte{a, f, b})
+	if err != nil {
+		return fmt.Errorf("enable packet-ins: %w", err)
+	}
+	if len(r.errs) > 0 {
+		return fmt.Errorf("enable packet-ins: %w", r.errs[0])
+	}
+	return nil
+}
+
+// readMessage reads one framed message; a length below the header is a
+// broken stream.
 func readMessage(r io.Reader) ([]byte, error) {
 	hdr := make([]byte, 8)
 	if _, err := io.ReadFull(r, hdr); err != nil {
@@ -139,6 +190,9 @@ func (cn *Conn) Err() error {
 // Close ends the connection.
 func (cn *Conn) Close() error { return cn.c.Close() }
 
+// PacketIns delivers packet-ins in arrival order.
+func (cn *Conn) PacketIns() <-chan PacketIn { return cn.packetIns }
+
 func (cn *Conn) readLoop() {
 	var err error
 	for {
@@ -147,7 +201,9 @@ func (cn *Conn) readLoop() {
 		if err != nil {
 			break
 		}
-		cn.dispatch(msg)
+		if err = cn.dispatchSafely(msg); err != nil {
+			break
+		}
 	}
 	cn.mu.Lock()
 	cn.err = err
@@ -162,19 +218,40 @@ func (cn *Conn) readLoop() {
 	cn.c.Close()
 }
 
+// dispatchSafely turns a panic on a malformed message into the end of the
+// session: the switch's input is untrusted, and a new session resyncs.
+func (cn *Conn) dispatchSafely(msg []byte) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("malformed OpenFlow message type %d (%d bytes) from the switch: %v", msg[1], len(msg), p)
+		}
+	}()
+	cn.dispatch(msg)
+	return nil
+}
+
 func (cn *Conn) dispatch(msg []byte) {
 	xid := be.Uint32(msg[4:])
+	if isMonitorUpdate(msg) {
+		cn.queueMonitor(msg)
+		return
+	}
 	switch msg[1] {
 	case openflow13.Type_EchoRequest:
 		cn.echoReply(msg)
 		return
 	case openflow13.Type_PacketIn:
-		if cn.packetIn != nil {
-			if pi, err := parsePacketIn(msg); err == nil {
-				cn.packetIn(pi)
-			}
+		if pi, err := parsePacketIn(msg); err == nil {
+			cn.queuePacketIn(pi)
 		}
 		return
+	case openflow13.Type_Experimenter:
+		if isNX(msg, nxtPacketIn2) {
+			if pi, err := parsePacketIn2(msg); err == nil {
+				cn.queuePacketIn(pi)
+			}
+			return
+		}
 	}
 	cn.mu.Lock()
 	defer cn.mu.Unlock()
@@ -182,23 +259,52 @@ func (cn *Conn) dispatch(msg []byte) {
 	if r == nil {
 		return
 	}
-	if msg[1] == openflow13.Type_Error {
+	switch {
+	case msg[1] == openflow13.Type_Error:
 		r.errs = append(r.errs, parseError(msg))
 		if xid != r.replyXID {
 			delete(cn.pending, xid)
 			return
 		}
-	} else if msg[1] == openflow13.Type_MultiPartReply && len(msg) >= 16 {
-		r.body = append(r.body, msg[16:]...)
+	case msg[1] == openflow13.Type_MultiPartReply:
+		if len(msg) < 16 {
+			r.errs = append(r.errs, &OFError{Type: 1, Code: 6, xid: xid}) // BAD_LEN
+			break
+		}
+		if len(r.body)+len(msg) > maxReply {
+			r.tooBig = true
+		} else {
+			r.body = append(r.body, multipartBody(msg)...)
+		}
 		if be.Uint16(msg[10:])&openflow13.OFPMPF_REPLY_MORE != 0 {
 			return
 		}
-	} else {
+	default:
 		r.body = msg
 	}
 	if xid == r.replyXID {
 		delete(cn.pending, xid)
 		close(r.done)
+	}
+}
+
+// multipartBody is a reply part without its headers; an experimenter
+// part also drops its experimenter id and subtype.
+func multipartBody(msg []byte) []byte {
+	if be.Uint16(msg[8:]) == openflow13.MultipartType_Experimenter {
+		if len(msg) < 24 {
+			return nil
+		}
+		return msg[24:]
+	}
+	return msg[16:]
+}
+
+func (cn *Conn) queuePacketIn(pi PacketIn) {
+	select {
+	case cn.packetIns <- pi:
+	default:
+		cn.DroppedPacketIns.Add(1)
 	}
 }
 
@@ -212,6 +318,9 @@ func (cn *Conn) sendRaw(b ...[]byte) error {
 	cn.wmu.Lock()
 	defer cn.wmu.Unlock()
 	for _, m := range b {
+		if len(m) > maxMessage {
+			return fmt.Errorf("message of %d bytes exceeds OpenFlow's %d", len(m), maxMessage)
+		}
 		if _, err := cn.w.Write(m); err != nil {
 			return err
 		}
@@ -273,6 +382,9 @@ func (cn *Conn) exchange(ctx context.Context, xids []uint32, bufs [][]byte) (*re
 		}
 	default:
 	}
+	if r.tooBig {
+		return nil, fmt.Errorf("reply from the switch exceeds %d MB", maxReply>>20)
+	}
 	return r, nil
 }
 
@@ -299,9 +411,7 @@ func (cn *Conn) request(ctx context.Context, m interface {
 
 // Barrier waits until the switch has processed everything sent before.
 func (cn *Conn) Barrier(ctx context.Context) error {
-	h := openflow13.NewOfp13Header()
-	h.Type = openflow13.Type_BarrierRequest
-	_, err := cn.request(ctx, headerMsg{&h})
+	_, err := cn.request(ctx, rawMsg(barrierMsg(0)))
 	return err
 }
 
@@ -309,6 +419,29 @@ func (cn *Conn) Barrier(ctx context.Context) error {
 func (cn *Conn) Echo(ctx context.Context) error {
 	_, err := cn.request(ctx, headerMsg{openflow13.NewEchoRequest()})
 	return err
+}
+
+// Keepalive closes the connection when the switch stops answering echo
+// requests sent every interval.
+func (cn *Conn) Keepalive(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-cn.done:
+			return
+		case <-t.C:
+			ectx, cancel := context.WithTimeout(ctx, 2*interval)
+			err := cn.Echo(ectx)
+			cancel()
+			if err != nil && ctx.Err() == nil {
+				cn.Close()
+				return
+			}
+		}
+	}
 }
 
 type headerMsg struct{ *common.Header }
@@ -324,18 +457,58 @@ func (r rawMsg) MarshalBinary() ([]byte, error) {
 }
 func (r rawMsg) setXID(x uint32) { be.PutUint32(r[4:], x) }
 
-// parsePacketIn reads an OpenFlow 1.3 PACKET_IN: the fixed part, a match
-// we only skip, two bytes of padding, then the frame.
-func parsePacketIn(b []byte) (PacketIn, error) {
-	if len(b) < 28 {
-		return PacketIn{}, fmt.Errorf("short PACKET_IN")
+func barrierMsg(xid uint32) []byte {
+	b := make([]byte, 8)
+	b[0], b[1] = 4, openflow13.Type_BarrierRequest
+	be.PutUint16(b[2:], 8)
+	be.PutUint32(b[4:], xid)
+	return b
+}
+
+func xidOf(msg []byte) uint32 { return be.Uint32(msg[4:]) }
+
+// Dial connects to the bridge's management socket (unix:PATH, as
+// ovn-controller and ovs-ofctl do) or tcp:HOST:PORT, retrying every
+// interval (at most 100 ms apart) until ctx ends: the agent never depends
+// on ovs-vswitchd's controller backoff.
+func Dial(ctx context.Context, target string) (*Conn, error) {
+	network, addr, ok := cutTarget(target)
+	if !ok {
+		return nil, fmt.Errorf("bad OpenFlow target %q (want unix:PATH or tcp:HOST:PORT)", target)
 	}
-	pi := PacketIn{Reason: b[14], Table: b[15], Cookie: be.Uint64(b[16:])}
-	mlen := int(be.Uint16(b[26:]))
-	start := 24 + (mlen+7)/8*8 + 2
-	if start > len(b) {
-		return PacketIn{}, fmt.Errorf("bad PACKET_IN match length %d", mlen)
+	retry := 10 * time.Millisecond
+	for {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, network, addr)
+		if err == nil {
+			hctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			cn, herr := handshake(hctx, c)
+			cancel()
+			if herr == nil {
+				return cn, nil
+			}
+			c.Close()
+			err = herr
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("connect to %s: %w (last error: %v)", target, ctx.Err(), err)
+		case <-time.After(retry):
+		}
+		if retry < 100*time.Millisecond {
+			retry *= 2
+		}
+		if retry > 100*time.Millisecond {
+			retry = 100 * time.Millisecond
+		}
 	}
-	pi.Data = append([]byte(nil), b[start:]...)
-	return pi, nil
+}
+
+func cutTarget(t string) (network, addr string, ok bool) {
+	for _, n := range []string{"unix", "tcp"} {
+		if len(t) > len(n)+1 && t[:len(n)+1] == n+":" {
+			return n, t[len(n)+1:], true
+		}
+	}
+	return "", "", false
 }

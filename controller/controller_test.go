@@ -1,33 +1,33 @@
-package controller
+package controller_test
 
 import (
 	"context"
 	"errors"
-	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chainwire/chainwire/controller"
+	"github.com/chainwire/chainwire/controller/fakeswitch"
 	"github.com/chainwire/chainwire/pipeline"
-	"github.com/sirupsen/logrus"
+	"github.com/chainwire/chainwire/topology"
 )
 
-// connect starts a fake switch on one end of a pipe and a session on the
-// other.
-func connect(t *testing.T, packetIn func(PacketIn)) (*Conn, *fakeSwitch) {
+// connect starts a fake switch on a unix socket and dials it.
+func connect(t *testing.T) (*controller.Conn, *fakeswitch.Switch) {
 	t.Helper()
-	a, b := net.Pipe()
-	sw := newFakeSwitch(t, b)
-	go sw.serve()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	cn, err := handshake(ctx, a, packetIn)
+	path := filepath.Join(t.TempDir(), "br-int.mgmt")
+	sw, err := fakeswitch.Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { cn.Close(); b.Close() })
+	t.Cleanup(sw.Close)
+	cn, err := controller.Dial(ctx(t), "unix:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cn.Close() })
 	return cn, sw
 }
 
@@ -37,8 +37,34 @@ func ctx(t *testing.T) context.Context {
 	return c
 }
 
+// sample renders a small model that exercises every flow family,
+// floods (groups) included.
+func sample(t *testing.T) *pipeline.Tables {
+	t.Helper()
+	m := &topology.Model{
+		Chassis:  []topology.Chassis{{Name: "hv2", Encap: "geneve", IP: "192.0.2.2"}},
+		Switches: []topology.Switch{{Name: "sw0", Key: 1}},
+		Ports: []topology.Port{
+			{Name: "p1", Switch: "sw0", Key: 1, Addresses: []string{"02:00:00:00:00:01 10.0.0.1"}, PortSecurity: []string{"02:00:00:00:00:01"}},
+			{Name: "p2", Switch: "sw0", Key: 2, Addresses: []string{"02:00:00:00:00:02", "unknown"}},
+			{Name: "p5", Switch: "sw0", Key: 5, Addresses: []string{"02:00:00:00:00:05"},
+				Options: map[string]string{"requested-chassis": "hv2"}},
+		},
+	}
+	tables, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1",
+		OFPorts: map[string]uint32{"p1": 1, "p2": 2}, TunnelOFPort: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tables
+}
+
+func commits(sw *fakeswitch.Switch) int {
+	return sw.Stat(func(s *fakeswitch.Switch) int { return s.Commits })
+}
+
 func TestHandshakeEchoBarrier(t *testing.T) {
-	cn, _ := connect(t, nil)
+	cn, _ := connect(t)
 	if cn.DPID != 0xfeed {
 		t.Errorf("dpid %x, want feed", cn.DPID)
 	}
@@ -53,82 +79,118 @@ func TestHandshakeEchoBarrier(t *testing.T) {
 // The first connect maps the option; the next one finds it mapped and
 // sends no TLV mod.
 func TestTLVMap(t *testing.T) {
-	cn, sw := connect(t, nil)
+	cn, sw := connect(t)
 	for i := 0; i < 2; i++ {
 		if err := cn.EnsureTLVMap(ctx(t)); err != nil {
 			t.Fatalf("attempt %d: %v", i+1, err)
 		}
 	}
-	if !sw.tlv || sw.tlvRequests != 2 || sw.tlvMods != 1 {
-		t.Fatalf("map %v after %d requests and %d mods, want mapped after 2 and 1", sw.tlv, sw.tlvRequests, sw.tlvMods)
-	}
-}
-
-// A mod that loses a race with another controller gets ALREADY_MAPPED,
-// which is success.
-func TestTLVMapAlreadyMappedIsSuccess(t *testing.T) {
-	cn, sw := connect(t, nil)
-	sw.mu.Lock()
-	sw.tlv, sw.tlvRace = true, true
-	sw.mu.Unlock()
-	if err := cn.EnsureTLVMap(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
-	sw.mu.Lock()
-	defer sw.mu.Unlock()
-	if sw.tlvMods != 1 {
-		t.Fatalf("%d TLV mods sent, want 1 (answered ALREADY_MAPPED)", sw.tlvMods)
+	if n := sw.Stat(func(s *fakeswitch.Switch) int { return s.TLVMods }); n != 1 {
+		t.Fatalf("%d TLV mods sent, want 1", n)
 	}
 }
 
 func TestReconcileAppliesAndReadsBack(t *testing.T) {
-	cn, sw := connect(t, nil)
-	desired := sampleFlows(t)
-	r := NewReconciler()
+	cn, sw := connect(t)
+	desired := sample(t)
+	r := controller.NewReconciler()
 	if err := r.Resync(ctx(t), cn); err != nil {
 		t.Fatal(err)
 	}
-	ch, err := r.Apply(ctx(t), cn, desired)
+	ch, _, err := r.Apply(ctx(t), cn, desired)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ch.Added != len(desired) || sw.commits != 1 {
-		t.Fatalf("changes %v in %d commits, want %d adds in 1", ch, sw.commits, len(desired))
+	if ch.Added != len(desired.Flows) || ch.GroupsAdded != len(desired.Groups) || commits(sw) != 1 {
+		t.Fatalf("changes %v in %d commits, want %d flows and %d groups in 1", ch, commits(sw), len(desired.Flows), len(desired.Groups))
 	}
-	if got := sw.table(); len(got) != len(desired) {
-		t.Fatalf("switch has %d flows, want %d", len(got), len(desired))
+	if got := sw.Flows(); len(got) != len(desired.Flows) {
+		t.Fatalf("switch has %d flows, want %d", len(got), len(desired.Flows))
 	}
-	// A new reconciler (an agent restart) reads the table back and finds
-	// nothing to do: the read-back decodes every flow exactly.
-	r2 := NewReconciler()
+	// A new reconciler (an agent restart) reads the tables back and finds
+	// nothing to do: the read-back decodes every flow and group exactly.
+	r2 := controller.NewReconciler()
 	if err := r2.Resync(ctx(t), cn); err != nil {
 		t.Fatal(err)
 	}
-	if ops, _ := r2.Diff(desired); len(ops) != 0 {
+	if ops, _, _ := r2.Diff(desired); len(ops) != 0 {
 		t.Fatalf("after read-back %d changes remain, first: %s", len(ops), ops[0])
 	}
-	// No change, no bundle.
-	if _, err := r2.Apply(ctx(t), cn, desired); err != nil || sw.commits != 1 {
-		t.Fatalf("an unchanged flow set was sent again (commits %d, err %v)", sw.commits, err)
+	if _, _, err := r2.Apply(ctx(t), cn, desired); err != nil || commits(sw) != 1 {
+		t.Fatalf("an unchanged state was sent again (commits %d, err %v)", commits(sw), err)
+	}
+}
+
+// Changed actions go out as MODIFY_STRICT (counters survive), removed
+// groups after the flows that used them.
+func TestModifyAndGroupRemoval(t *testing.T) {
+	cn, sw := connect(t)
+	r := controller.NewReconciler()
+	r.Resync(ctx(t), cn)
+	desired := sample(t)
+	if _, _, err := r.Apply(ctx(t), cn, desired); err != nil {
+		t.Fatal(err)
+	}
+	changed := *desired
+	changed.Flows = append([]pipeline.Flow(nil), desired.Flows...)
+	var i int
+	for i = range changed.Flows {
+		if changed.Flows[i].Stage == pipeline.LogToPhy {
+			break
+		}
+	}
+	changed.Flows[i].Actions = []pipeline.Action{pipeline.Output{Port: 99}}
+	// Without flood groups: drop the flows that use them.
+	var kept []pipeline.Flow
+	for _, f := range changed.Flows {
+		if !strings.Contains(pipeline.ActionsString(f.Actions, false), "group:") {
+			kept = append(kept, f)
+		}
+	}
+	changed.Flows, changed.Groups = kept, nil
+	ops, ch, _ := r.Diff(&changed)
+	if ch.Modified != 1 || ch.GroupsDeleted != len(desired.Groups) {
+		t.Fatalf("changes %v, want 1 modified flow and %d deleted groups", ch, len(desired.Groups))
+	}
+	var sawModify, sawGroupDelete bool
+	for _, op := range ops {
+		if op.Cmd == controller.Modify && op.Flow != nil {
+			sawModify = true
+		}
+		if op.Group != nil && op.Cmd == controller.Delete {
+			sawGroupDelete = true
+		} else if sawGroupDelete {
+			t.Fatalf("%s comes after a group delete", op)
+		}
+	}
+	if !sawModify {
+		t.Fatal("changed actions were not sent as a modify")
+	}
+	if _, _, err := r.Apply(ctx(t), cn, &changed); err != nil {
+		t.Fatal(err)
+	}
+	if len(sw.Groups()) != 0 || len(sw.Flows()) != len(changed.Flows) {
+		t.Fatalf("switch has %d groups and %d flows, want 0 and %d", len(sw.Groups()), len(sw.Flows()), len(changed.Flows))
 	}
 }
 
 func TestStaleFlowsOfOursGoForeignStay(t *testing.T) {
-	cn, sw := connect(t, nil)
-	desired := sampleFlows(t)
+	cn, sw := connect(t)
+	desired := sample(t)
 	stale := pipeline.Flow{Stage: pipeline.InACL, Priority: 10, Cookie: pipeline.MakeCookie(pipeline.FeatureL2, pipeline.KindSwitch, 9),
 		Match: pipeline.Match{}.With(pipeline.LogDatapath, 9)}
 	foreign := pipeline.Flow{Stage: pipeline.InACL, Priority: 11, Cookie: 0x1234, Match: pipeline.Match{}.With(pipeline.LogDatapath, 9)}
-	sw.flows[stale.Key()], sw.flows[foreign.Key()] = stale, foreign
-	r := NewReconciler()
+	sw.ExternalAdd(stale)
+	sw.ExternalAdd(foreign)
+	r := controller.NewReconciler()
 	if err := r.Resync(ctx(t), cn); err != nil {
 		t.Fatal(err)
 	}
-	ch, err := r.Apply(ctx(t), cn, desired)
+	ch, _, err := r.Apply(ctx(t), cn, desired)
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := sw.table()
+	got := sw.Flows()
 	if _, ok := got[stale.Key()]; ok || ch.Deleted != 1 {
 		t.Errorf("stale flow of ours kept (changes %v)", ch)
 	}
@@ -137,18 +199,45 @@ func TestStaleFlowsOfOursGoForeignStay(t *testing.T) {
 	}
 }
 
-func TestRejectedBundleChangesNothing(t *testing.T) {
-	cn, sw := connect(t, nil)
-	r := NewReconciler()
-	r.Resync(ctx(t), cn)
-	good := sampleFlows(t)
-	if _, err := r.Apply(ctx(t), cn, good[:3]); err != nil {
+// A foreign flow that holds the place of one of ours is reported and left
+// alone, never overwritten.
+func TestForeignFlowInOurPlaceIsReported(t *testing.T) {
+	cn, sw := connect(t)
+	desired := sample(t)
+	victim := desired.Flows[len(desired.Flows)-1]
+	intruder := victim
+	intruder.Cookie, intruder.Actions = 0x5150, nil
+	sw.ExternalAdd(intruder)
+	r := controller.NewReconciler()
+	if err := r.Resync(ctx(t), cn); err != nil {
 		t.Fatal(err)
 	}
-	bad := pipeline.Flow{Stage: pipeline.InL2Lkup, Priority: poisonPriority, Cookie: pipeline.CookieMarker,
+	_, conflicts, err := r.Apply(ctx(t), cn, desired)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(conflicts) != 1 || !strings.Contains(conflicts[0], "cookie 0x5150") {
+		t.Fatalf("conflicts %q, want one naming cookie 0x5150", conflicts)
+	}
+	if f := sw.Flows()[victim.Key()]; f.Cookie != 0x5150 {
+		t.Fatalf("the foreign flow was overwritten: %s", f)
+	}
+}
+
+func TestRejectedBundleChangesNothing(t *testing.T) {
+	cn, sw := connect(t)
+	r := controller.NewReconciler()
+	r.Resync(ctx(t), cn)
+	good := sample(t)
+	first := &pipeline.Tables{Flows: good.Flows[:3]}
+	if _, _, err := r.Apply(ctx(t), cn, first); err != nil {
+		t.Fatal(err)
+	}
+	bad := pipeline.Flow{Stage: pipeline.InL2Lkup, Priority: fakeswitch.PoisonPriority, Cookie: pipeline.CookieMarker,
 		Match: pipeline.Match{}.With(pipeline.LogDatapath, 1)}
-	_, err := r.Apply(ctx(t), cn, append(good, bad))
-	var be *BundleError
+	next := &pipeline.Tables{Flows: append(append([]pipeline.Flow(nil), good.Flows...), bad), Groups: good.Groups}
+	_, _, err := r.Apply(ctx(t), cn, next)
+	var be *controller.BundleError
 	if !errors.As(err, &be) {
 		t.Fatalf("got %v, want a BundleError", err)
 	}
@@ -158,96 +247,112 @@ func TestRejectedBundleChangesNothing(t *testing.T) {
 			t.Errorf("error %q does not say %q", msg, want)
 		}
 	}
-	if n := len(sw.table()); n != 3 || sw.commits != 1 {
-		t.Errorf("switch has %d flows after %d commits; the rejected bundle must change nothing", n, sw.commits)
+	if n := len(sw.Flows()); n != 3 || commits(sw) != 1 {
+		t.Errorf("switch has %d flows after %d commits; the rejected bundle must change nothing", n, commits(sw))
 	}
 	if r.Installed() != 3 {
 		t.Errorf("reconciler believes %d flows installed, want 3", r.Installed())
 	}
 }
 
-func TestPacketInDelivered(t *testing.T) {
-	got := make(chan PacketIn, 1)
-	_, sw := connect(t, func(p PacketIn) { got <- p })
-	frame := []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06}
-	sw.sendPacketIn(frame)
+// Someone deletes one of our flows: the monitor says so, the reconciler
+// learns it, and the next Apply puts back exactly that flow.
+func TestMonitorReportsDrift(t *testing.T) {
+	cn, sw := connect(t)
+	r := controller.NewReconciler()
+	r.Resync(ctx(t), cn)
+	desired := sample(t)
+	if _, _, err := r.Apply(ctx(t), cn, desired); err != nil {
+		t.Fatal(err)
+	}
+	if err := cn.StartMonitor(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	victim := desired.Flows[5]
+	sw.ExternalDelete(victim.Key())
 	select {
-	case p := <-got:
-		if string(p.Data) != string(frame) || p.Table != 40 || p.Cookie != 0xc7 {
-			t.Errorf("got %+v", p)
+	case ev := <-cn.Monitor():
+		drift, err := r.Observe(ev)
+		if err != nil || !drift || ev.Kind != controller.FlowDeleted {
+			t.Fatalf("event %s: drift %v, err %v", ev.Describe(), drift, err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no monitor event")
+	}
+	ch, _, err := r.Apply(ctx(t), cn, desired)
+	if err != nil || ch.Total() != 1 || ch.Added != 1 {
+		t.Fatalf("repair sent %v (err %v), want exactly the deleted flow", ch, err)
+	}
+	if _, ok := sw.Flows()[victim.Key()]; !ok {
+		t.Fatal("deleted flow not restored")
+	}
+	// Our own bundle was not echoed back as drift.
+	select {
+	case ev := <-cn.Monitor():
+		t.Fatalf("our own change came back as %s", ev.Describe())
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// A paused pipeline comes back as a packet-in with a continuation and goes
+// on when resumed.
+func TestPacketInAndResume(t *testing.T) {
+	cn, sw := connect(t)
+	frame := []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 1, 0x08, 0x06}
+	fields := pipeline.Match{}.With(pipeline.LogDatapath, 7).With(pipeline.LogInport, 3)
+	sw.SendPacketIn(frame, fields, []byte{pipeline.OpContinue}, true)
+	select {
+	case p := <-cn.PacketIns():
+		if string(p.Data) != string(frame) || !p.Paused() || len(p.Userdata) != 1 {
+			t.Fatalf("got %+v", p)
+		}
+		if md, _ := p.Fields.Get(pipeline.LogDatapath); md.Uint() != 7 {
+			t.Errorf("fields %s, want metadata=7", p.Fields)
+		}
+		if err := cn.Resume(p); err != nil {
+			t.Fatal(err)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("no packet-in delivered")
 	}
+	cn.Barrier(ctx(t))
+	if n := sw.Stat(func(s *fakeswitch.Switch) int { return s.Resumes }); n != 1 {
+		t.Fatalf("%d resumes, want 1", n)
+	}
 }
 
 func TestClosedConnectionFailsRequests(t *testing.T) {
-	cn, sw := connect(t, nil)
-	sw.c.Close()
+	cn, sw := connect(t)
+	sw.Disconnect()
 	<-cn.Done()
-	if err := cn.Barrier(ctx(t)); !errors.Is(err, ErrClosed) {
+	if err := cn.Barrier(ctx(t)); !errors.Is(err, controller.ErrClosed) {
 		t.Fatalf("got %v, want ErrClosed", err)
 	}
 }
 
-// The switch dials the server's socket (as ovs-vswitchd does with
-// set-controller unix:PATH); Dial retries until a listener appears.
-func TestServerAndDial(t *testing.T) {
-	dir := t.TempDir()
-	srv := &Server{Path: filepath.Join(dir, "ctl.sock"), Log: logrus.NewEntry(logrus.New())}
-	conns := make(chan *Conn, 1)
-	c, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go srv.Serve(c, conns)
-	if err := waitFor(func() bool { _, err := os.Stat(srv.Path); return err == nil }); err != nil {
-		t.Fatal(err)
-	}
-	sc, err := net.Dial("unix", srv.Path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go newFakeSwitch(t, sc).serve()
-	select {
-	case cn := <-conns:
-		if err := cn.Barrier(ctx(t)); err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("server handed over no connection")
-	}
-
-	// Dial: the listener comes up after the first attempts fail.
-	path := filepath.Join(dir, "sw.sock")
+// Dial keeps trying, at most 100 ms apart, until the switch is there.
+func TestDialWaitsForTheSwitch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "br-int.mgmt")
 	dialed := make(chan error, 1)
 	go func() {
-		cn, err := Dial(ctx(t), "unix:"+path, nil)
+		cn, err := controller.Dial(ctx(t), "unix:"+path)
 		if err == nil {
 			err = cn.Barrier(ctx(t))
+			cn.Close()
 		}
 		dialed <- err
 	}()
-	time.Sleep(120 * time.Millisecond) // let at least one attempt fail: this is the case under test
-	l, err := net.Listen("unix", path)
+	time.Sleep(150 * time.Millisecond) // let attempts fail: this is the case under test
+	sw, err := fakeswitch.Listen(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	ac, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	go newFakeSwitch(t, ac).serve()
+	defer sw.Close()
+	start := time.Now()
 	if err := <-dialed; err != nil {
 		t.Fatal(err)
 	}
-}
-
-func waitFor(cond func() bool) error {
-	for i := 0; i < 250; i++ {
-		if cond() {
-			return nil
-		}
-		time.Sleep(20 * time.Millisecond)
+	if wait := time.Since(start); wait > 500*time.Millisecond {
+		t.Errorf("connected %s after the switch appeared, want at most the 100 ms retry interval", wait)
 	}
-	return errors.New("condition not met in 5s")
 }

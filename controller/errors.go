@@ -96,14 +96,3 @@ func (e *OFError) Is(target error) bool {
 
 // ErrAlreadyMapped is OVS's answer to a TLV map it already has.
 var ErrAlreadyMapped = &OFError{Type: 0xffff, Code: 20, Experimenter: nxVendor}
-
-func parseError(b []byte) *OFError {
-	e := &OFError{Type: be.Uint16(b[8:]), Code: be.Uint16(b[10:]), xid: be.Uint32(b[4:])}
-	data := b[12:]
-	if e.Type == 0xffff && len(b) >= 16 {
-		e.Experimenter = be.Uint32(b[12:])
-		data = b[16:]
-	}
-	e.Data = append([]byte(nil), data...)
-	return e
-}

@@ -1,7 +1,6 @@
 package pipeline_test
 
 import (
-	"fmt"
 	"testing"
 
 	"github.com/chainwire/chainwire/pipeline"
@@ -26,10 +25,11 @@ func BenchmarkRender(b *testing.B) {
 		b.Run(bs.name, func(b *testing.B) {
 			m := fixture.Build(bs.spec)
 			in := pipeline.Input{Model: m, Chassis: "hv1", OFPorts: fixture.LocalPorts(m, "hv1"), TunnelOFPort: 60000}
-			flows, err := pipeline.Render(in)
+			tables, err := pipeline.Render(in)
 			if err != nil {
 				b.Fatal(err)
 			}
+			flows := tables.Flows
 			chainFlows := 0
 			for _, f := range flows {
 				if f.Cookie>>48&0xff == uint64(pipeline.FeatureChain) {
@@ -57,9 +57,9 @@ func BenchmarkRender(b *testing.B) {
 func TestBenchSpecsRender(t *testing.T) {
 	for _, bs := range benchSpecs[:1] {
 		m := fixture.Build(bs.spec)
-		flows, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1", OFPorts: fixture.LocalPorts(m, "hv1"), TunnelOFPort: 60000})
-		if err != nil || len(flows) == 0 {
-			t.Fatal(fmt.Sprint(len(flows), err))
+		tables, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1", OFPorts: fixture.LocalPorts(m, "hv1"), TunnelOFPort: 60000})
+		if err != nil || len(tables.Flows) == 0 {
+			t.Fatal(err)
 		}
 	}
 }

@@ -185,7 +185,7 @@ func flowsOf(t *testing.T, m *topology.Model, chassis string, cookieKind pipelin
 			ofports[p.Name] = 10 + p.Key
 		}
 	}
-	for _, f := range render(t, pipeline.Input{Model: m, Chassis: chassis, OFPorts: ofports, TunnelOFPort: tunPort}) {
+	for _, f := range render(t, pipeline.Input{Model: m, Chassis: chassis, OFPorts: ofports, TunnelOFPort: tunPort}).Flows {
 		if f.Stage != pipeline.InChain || f.Cookie>>40&0xff != uint64(cookieKind) {
 			continue
 		}

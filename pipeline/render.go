@@ -125,10 +125,17 @@ func newView(in Input) (*view, error) {
 	return v, nil
 }
 
-// Render computes the complete desired flow table of one chassis, sorted
-// by table, priority (high first) and match. It fails, rendering nothing,
-// if two flows would collide.
-func Render(in Input) ([]Flow, error) {
+// Tables is the desired state of one bridge: its flows and the groups
+// they use.
+type Tables struct {
+	Flows  []Flow
+	Groups []Group
+}
+
+// Render computes the complete desired state of one chassis: flows sorted
+// by table, priority (high first) and match, groups by name. It fails,
+// rendering nothing, if two flows would collide.
+func Render(in Input) (*Tables, error) {
 	if in.Model == nil {
 		in.Model = &topology.Model{}
 	}
@@ -137,6 +144,11 @@ func Render(in Input) ([]Flow, error) {
 		return nil, err
 	}
 	var flows []Flow
+	var groups []Group
+	add := func(f []Flow, g []Group) {
+		flows = append(flows, f...)
+		groups = append(groups, g...)
+	}
 	flows = append(flows, tableDefaults()...)
 	flows = append(flows, ingressSanityDrops()...)
 	flows = append(flows, egressMulticastPass(), chainReinject())
@@ -146,9 +158,9 @@ func Render(in Input) ([]Flow, error) {
 	}
 	for _, sw := range v.switches {
 		flows = append(flows, l2Lookup(sw)...)
-		flows = append(flows, localMulticast(sw)...)
+		add(localMulticast(sw))
 		if tun != 0 {
-			flows = append(flows, remoteMulticast(sw, tun)...)
+			add(remoteMulticast(sw, tun))
 		}
 		flows = append(flows, v.chainFlows(sw, tun)...)
 		for _, p := range sw.ports {
@@ -164,7 +176,14 @@ func Render(in Input) ([]Flow, error) {
 			flows = append(flows, egressPortSecurity(p)...)
 		}
 	}
-	return finish(flows)
+	flows, err = finish(flows)
+	if err != nil {
+		return nil, err
+	}
+	if err := assignGroupIDs(flows, groups); err != nil {
+		return nil, err
+	}
+	return &Tables{Flows: flows, Groups: groups}, nil
 }
 
 func finish(in []Flow) ([]Flow, error) {
@@ -384,31 +403,86 @@ func l2Lookup(sw *swView) []Flow {
 // bridge VNF would send flooded frames straight back in.
 var multicastGroups = []struct {
 	key    uint32
+	name   string
 	member func(*portView) bool
 }{
-	{MulticastFlood, func(p *portView) bool { return !p.vnf }},
-	{MulticastUnknown, func(p *portView) bool { return p.unknown && !p.vnf }},
+	{MulticastFlood, "flood", func(p *portView) bool { return !p.vnf }},
+	{MulticastUnknown, "unknown", func(p *portView) bool { return p.unknown && !p.vnf }},
+}
+
+// OVS gives one packet's translation 4,096 table lookups (resubmits and
+// gotos alike). Each local member of a flood costs a pass through the
+// egress band plus check_loopback and log_to_phy; ingress, chains and
+// the remote part use the reserve. A flood with more local members runs
+// as several chunks, each a group, with a paused controller action
+// between them: chainwired resumes the pipeline at once, and the resumed
+// translation starts with a fresh budget (OVN splits large multicast
+// groups the same way).
+const (
+	resubmitBudget = 4096
+	ingressReserve = 512
+	// remoteChunk bounds the chassis one translation tunnels to: each
+	// Geneve push is ~120 bytes of datapath actions, which OVS caps at
+	// 64 KiB per translation.
+	remoteChunk = 200
+)
+
+var floodChunk = (resubmitBudget - ingressReserve) / (egressTables() + 4)
+
+// egressTables is the number of tables a packet visits between
+// local_output and its OpenFlow output.
+func egressTables() int {
+	n := 2 // check_loopback, log_to_phy
+	for s := OutChain; s <= OutPortSecL2; s++ {
+		n++
+	}
+	return n
+}
+
+// chunkedGroups renders members (bucket action lists) as groups of at
+// most size buckets and returns them with the actions that run them all:
+// group:1, controller(pause), group:2, ... so that no translation
+// exceeds OVS's limits.
+func chunkedGroups(name string, size int, members [][]Action) ([]Group, []Action) {
+	var groups []Group
+	var acts []Action
+	for i := 0; i < len(members); i += size {
+		end := min(i+size, len(members))
+		g := Group{Name: fmt.Sprintf("%s/%d", name, i/size), Type: GroupAll}
+		for _, m := range members[i:end] {
+			g.Buckets = append(g.Buckets, Bucket{Actions: m})
+		}
+		if len(groups) > 0 {
+			acts = append(acts, Controller{Pause: true, Userdata: []byte{OpContinue}})
+		}
+		groups = append(groups, g)
+		acts = append(acts, ToGroup{Name: g.Name})
+	}
+	return groups, acts
 }
 
 // localMulticast fans the flood and unknown groups out to the local ports
 // that belong to them, one egress pass each (OVN's multicast groups).
-func localMulticast(sw *swView) []Flow {
+func localMulticast(sw *swView) ([]Flow, []Group) {
 	dp := sw.sw.Key
-	var out []Flow
-	for _, g := range multicastGroups {
-		var acts []Action
+	var flows []Flow
+	var groups []Group
+	for _, mg := range multicastGroups {
+		var members [][]Action
 		for _, p := range sw.ports {
-			if p.local() && p.enabled() && g.member(p) {
-				acts = append(acts, loadReg(LogOutport, p.key), Resubmit{CheckLoopback})
+			if p.local() && p.enabled() && mg.member(p) {
+				members = append(members, []Action{loadReg(LogOutport, p.key), Resubmit{CheckLoopback}})
 			}
 		}
-		if len(acts) == 0 {
+		if len(members) == 0 {
 			continue
 		}
-		out = append(out, Flow{Stage: LocalOutput, Priority: prioHigh, Cookie: SwitchCookie(FeatureL2, dp),
-			Match: dpMatch(dp).With(LogOutport, uint64(g.key)), Actions: acts})
+		gs, acts := chunkedGroups(fmt.Sprintf("%s-local/%d", mg.name, dp), floodChunk, members)
+		groups = append(groups, gs...)
+		flows = append(flows, Flow{Stage: LocalOutput, Priority: prioHigh, Cookie: SwitchCookie(FeatureL2, dp),
+			Match: dpMatch(dp).With(LogOutport, uint64(mg.key)), Actions: acts})
 	}
-	return out
+	return flows, groups
 }
 
 // ---------------------------------------------------------------- tunnels
@@ -454,14 +528,15 @@ func remoteDelivery(p *portView, tun uint32) Flow {
 // remoteMulticast sends one copy of a flooded (or unknown-unicast) packet
 // to each other chassis that hosts members of the group, then delivers
 // to the local members.
-func remoteMulticast(sw *swView, tun uint32) []Flow {
+func remoteMulticast(sw *swView, tun uint32) ([]Flow, []Group) {
 	dp := sw.sw.Key
-	var out []Flow
-	for _, g := range multicastGroups {
+	var flows []Flow
+	var groups []Group
+	for _, mg := range multicastGroups {
 		seen := map[string]bool{}
 		var ips []net.IP
 		for _, p := range sw.ports {
-			if p.remote != nil && p.enabled() && g.member(p) && !seen[p.remote.String()] {
+			if p.remote != nil && p.enabled() && mg.member(p) && !seen[p.remote.String()] {
 				seen[p.remote.String()] = true
 				ips = append(ips, p.remote)
 			}
@@ -470,12 +545,15 @@ func remoteMulticast(sw *swView, tun uint32) []Flow {
 			continue
 		}
 		sort.Slice(ips, func(i, j int) bool { return binary.BigEndian.Uint32(ips[i]) < binary.BigEndian.Uint32(ips[j]) })
-		acts := encapsulate(dp, g.key)
-		for _, ip := range ips {
-			acts = append(acts, toChassis(ip, tun)...)
+		members := make([][]Action, len(ips))
+		for i, ip := range ips {
+			members[i] = toChassis(ip, tun)
 		}
-		out = append(out, Flow{Stage: RemoteOutput, Priority: prioHigh, Cookie: SwitchCookie(FeatureTunnel, dp),
-			Match: dpMatch(dp).With(LogOutport, uint64(g.key)), Actions: append(acts, Goto{LocalOutput})})
+		gs, acts := chunkedGroups(fmt.Sprintf("%s-remote/%d", mg.name, dp), remoteChunk, members)
+		groups = append(groups, gs...)
+		acts = append(encapsulate(dp, mg.key), acts...)
+		flows = append(flows, Flow{Stage: RemoteOutput, Priority: prioHigh, Cookie: SwitchCookie(FeatureTunnel, dp),
+			Match: dpMatch(dp).With(LogOutport, uint64(mg.key)), Actions: append(acts, Goto{LocalOutput})})
 	}
-	return out
+	return flows, groups
 }

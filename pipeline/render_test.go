@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -42,20 +43,25 @@ func l2Model() pipeline.Input {
 	}
 }
 
-func render(t *testing.T, in pipeline.Input) []pipeline.Flow {
+func render(t *testing.T, in pipeline.Input) *pipeline.Tables {
 	t.Helper()
-	flows, err := pipeline.Render(in)
+	tables, err := pipeline.Render(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return flows
+	return tables
 }
 
-func golden(t *testing.T, name string, flows []pipeline.Flow) {
+// golden compares the flows, then the groups, with testdata/NAME.flows.
+func golden(t *testing.T, name string, tables *pipeline.Tables) {
 	t.Helper()
 	var b strings.Builder
-	for _, f := range flows {
+	for _, f := range tables.Flows {
 		b.WriteString(f.String())
+		b.WriteString("\n")
+	}
+	for _, g := range tables.Groups {
+		b.WriteString(g.Name + ": " + g.String())
 		b.WriteString("\n")
 	}
 	path := filepath.Join("testdata", name+".flows")
@@ -116,7 +122,7 @@ func TestOnlyLocalPortsGetPortFlows(t *testing.T) {
 	in.Model.Chassis = []topology.Chassis{{Name: "hv2", Encap: "geneve", IP: "192.0.2.2"}}
 	in.Model.Ports[1].Options = map[string]string{"requested-chassis": "hv2"}
 	delete(in.OFPorts, "p3")
-	for _, f := range render(t, in) {
+	for _, f := range render(t, in).Flows {
 		if f.Stage == pipeline.PhyToLog {
 			if in, _ := f.Match.Get(pipeline.FieldInPort); in.Uint() == 2 || in.Uint() == 3 {
 				t.Errorf("flow for a non-local port: %s", f)
@@ -186,5 +192,44 @@ func TestEgressPortSecurity(t *testing.T) {
 	r := run(t, in, sim.Frame(2, mac2, "02:00:00:00:00:77"))
 	if !reflect.DeepEqual(r.Ports(), []uint32{3}) {
 		t.Errorf("outputs %v, want only p3 (p1's port security allows %s only); trace:\n%s", r.Ports(), mac1, r)
+	}
+}
+
+// A switch with 3,000 local ports: a broadcast reaches every other port,
+// in chunks that each stay within one OVS translation's 4,096 lookups
+// (the simulator enforces the limit), resumed by chainwired in between.
+func TestLargeFloodIsChunked(t *testing.T) {
+	const n = 3000
+	m := &topology.Model{Switches: []topology.Switch{{Name: "big", Key: 7}}}
+	ofports := map[string]uint32{}
+	for i := 1; i <= n; i++ {
+		name := fmt.Sprintf("p%d", i)
+		m.Ports = append(m.Ports, topology.Port{Name: name, Switch: "big", Key: uint32(i),
+			Addresses: []string{fmt.Sprintf("02:00:00:00:%02x:%02x", i>>8, i&0xff)}})
+		ofports[name] = uint32(i)
+	}
+	tables := render(t, pipeline.Input{Model: m, Chassis: "hv1", OFPorts: ofports})
+	r := run(t, pipeline.Input{Model: m, Chassis: "hv1", OFPorts: ofports}, sim.Frame(1, "02:00:00:00:00:01", "ff:ff:ff:ff:ff:ff"))
+	seen := map[uint32]bool{}
+	for _, p := range r.Ports() {
+		if seen[p] {
+			t.Fatalf("port %d got the broadcast twice", p)
+		}
+		seen[p] = true
+	}
+	if len(seen) != n-1 || seen[1] {
+		t.Fatalf("broadcast reached %d ports (sender included: %v), want the %d others", len(seen), seen[1], n-1)
+	}
+	chunks := 0
+	for _, g := range tables.Groups {
+		if strings.HasPrefix(g.Name, "flood-local/7/") {
+			chunks++
+			if len(g.Buckets) > 300 {
+				t.Errorf("group %s has %d buckets", g.Name, len(g.Buckets))
+			}
+		}
+	}
+	if chunks < 2 || r.Pauses != chunks-1 {
+		t.Errorf("%d chunks with %d pauses; want several chunks, one pause between each two", chunks, r.Pauses)
 	}
 }

@@ -122,6 +122,7 @@ func TestTunnelIsolation(t *testing.T) {
 	}
 }
 
+// golden files list groups after flows, each as "NAME: group_id=...".
 func TestGoldenTunnel(t *testing.T) {
 	m := threeHosts()
 	golden(t, "tunnel-hv1", render(t, pipeline.Input{Model: m, Chassis: "hv1",

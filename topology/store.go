@@ -15,7 +15,8 @@ type Store interface {
 	Update(fn func(*Model) error) (*Model, error)
 	// Watch calls fn with every new model and with every model that could
 	// not be read (err != nil), starting with the current one, until ctx
-	// ends.
+	// ends. Once a good model was delivered, a model that would shrink the
+	// world by accident (gone, empty, older) is an error, never a model.
 	Watch(ctx context.Context, fn func(m *Model, err error))
 	// PublishStatus records what an agent has applied.
 	PublishStatus(Status) error
@@ -23,12 +24,37 @@ type Store interface {
 	Statuses() ([]Status, error)
 }
 
-// Status is what an agent reports after each reconciliation.
+// Status is what an agent reports after each reconciliation and at every
+// heartbeat.
 type Status struct {
 	Chassis    string    `json:"chassis"`
 	Generation uint64    `json:"generation"` // last generation fully applied
-	Connected  bool      `json:"connected"`  // OpenFlow session up
+	Connected  bool      `json:"connected"`  // OpenFlow session up and in sync
 	Flows      int       `json:"flows"`      // flows installed
 	Error      string    `json:"error,omitempty"`
+	Warnings   []string  `json:"warnings,omitempty"`
+	Hostname   string    `json:"hostname,omitempty"`
+	PID        int       `json:"pid,omitempty"`
+	Heartbeat  Seconds   `json:"heartbeat_seconds,omitempty"` // how often the agent publishes
 	Updated    time.Time `json:"updated"`
+}
+
+// Seconds is a duration stored as a number of seconds.
+type Seconds float64
+
+// Duration converts to a time.Duration.
+func (s Seconds) Duration() time.Duration { return time.Duration(float64(s) * float64(time.Second)) }
+
+// StaleAfter is how many heartbeats an agent may miss before its status
+// is shown as stale.
+const StaleAfter = 3
+
+// Stale reports whether the agent stopped publishing: its last status is
+// older than StaleAfter heartbeats (a killed agent never says goodbye).
+func (s Status) Stale(now time.Time) bool {
+	hb := s.Heartbeat.Duration()
+	if hb <= 0 {
+		hb = 5 * time.Second
+	}
+	return now.Sub(s.Updated) > StaleAfter*hb
 }

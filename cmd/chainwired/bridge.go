@@ -21,14 +21,13 @@ const geneveName = "geneve0"
 type bridgeSetup struct {
 	bridge    string
 	db        string // --ovs-db
-	ofSocket  string
 	geneve    string // name of the Geneve port
 	log       *logrus.Entry
 	ovsClient *ovs.Client
 }
 
 func newBridgeSetup(cfg *config, log *logrus.Entry) *bridgeSetup {
-	b := &bridgeSetup{bridge: cfg.Bridge, db: cfg.OVSDB, ofSocket: cfg.OFSocket, geneve: geneveName, log: log}
+	b := &bridgeSetup{bridge: cfg.Bridge, db: cfg.OVSDB, geneve: geneveName, log: log}
 	b.ovsClient = ovs.New(ovs.Timeout(10), ovs.Exec(b.execOVS))
 	return b
 }
@@ -79,7 +78,7 @@ func (b *bridgeSetup) ensure() error {
 	if err := b.ensureGeneve(); err != nil {
 		return err
 	}
-	return b.ensureController()
+	return b.dropLegacyController()
 }
 
 // ensureColumn sets table:record:column to value unless it already is.
@@ -153,22 +152,38 @@ func (b *bridgeSetup) ensureGeneve() error {
 	return err
 }
 
-// ensureController points the bridge at our socket. Adding or removing
-// the first controller makes OVS flush the flow table, so an unchanged
-// target is left alone; this runs before any flow is installed.
-func (b *bridgeSetup) ensureController() error {
-	target := "unix:" + b.ofSocket
+// dropLegacyController removes the Controller that earlier chainwired
+// versions set (a unix socket of theirs): chainwired now dials the
+// bridge's management socket and sets none. Removing the last primary
+// controller makes OVS flush the flow table, so flow-restore-wait is set
+// first: the datapath keeps forwarding with its cached flows until the
+// agent has installed the flows again and clears it. Any other
+// controller is left alone, with a warning.
+func (b *bridgeSetup) dropLegacyController() error {
 	cur, err := b.ovsClient.VSwitch.GetController(b.bridge)
-	if err != nil {
-		return fmt.Errorf("get-controller %s: %w", b.bridge, err)
+	if err != nil || cur == "" {
+		return err
 	}
-	if cur != target {
-		b.log.Infof("pointing %s's controller at %s (was %q)", b.bridge, target, cur)
-		if err := b.ovsClient.VSwitch.SetController(b.bridge, target); err != nil {
-			return fmt.Errorf("set-controller %s %s: %w", b.bridge, target, err)
-		}
+	if !strings.HasPrefix(cur, "unix:") || !strings.HasSuffix(cur, ".sock") {
+		b.log.Warnf("bridge %s has controller %s; chainwired does not use one and leaves it alone, but it may change flows", b.bridge, cur)
+		return nil
 	}
-	// Reconnect within a second of an agent restart (OVS's default
-	// backoff grows to 8 s).
-	return b.ensureColumn("controller", b.bridge, "max_backoff", "1000")
+	b.log.Infof("removing controller %s left by an earlier chainwired (it now uses %s.mgmt); flows are restored under flow-restore-wait", cur, b.bridge)
+	if _, err := b.vsctl("set", "open_vswitch", ".", "other_config:flow-restore-wait=true"); err != nil {
+		return err
+	}
+	_, err = b.vsctl("del-controller", b.bridge)
+	return err
+}
+
+// ClearFlowRestoreWait lets ovs-vswitchd forward with the flows just
+// installed; nothing happens if flow-restore-wait is not set.
+func (b *bridgeSetup) ClearFlowRestoreWait() error {
+	cur, err := b.vsctl("--if-exists", "get", "open_vswitch", ".", "other_config:flow-restore-wait")
+	if err != nil || strings.Trim(cur, `"`) != "true" {
+		return err
+	}
+	b.log.Info("flows installed; clearing flow-restore-wait")
+	_, err = b.vsctl("remove", "open_vswitch", ".", "other_config", "flow-restore-wait")
+	return err
 }

@@ -6,9 +6,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/chainwire/chainwire/cmd/chainwired/agent"
 	"github.com/sirupsen/logrus"
 )
 
@@ -30,7 +32,7 @@ type iface struct {
 
 // run reports the full binding (iface-id -> ofport) after every change,
 // reconnecting with backoff until ctx ends.
-func (m *ifaceMonitor) run(ctx context.Context, report func(map[string]uint32, map[string]uint32)) {
+func (m *ifaceMonitor) run(ctx context.Context, report func(agent.Bindings)) {
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {
 		err := m.session(ctx, report)
@@ -61,7 +63,7 @@ type rowUpdates map[string]map[string]struct {
 	New map[string]json.RawMessage `json:"new"`
 }
 
-func (m *ifaceMonitor) session(ctx context.Context, report func(map[string]uint32, map[string]uint32)) error {
+func (m *ifaceMonitor) session(ctx context.Context, report func(agent.Bindings)) error {
 	network, addr, ok := strings.Cut(m.target, ":")
 	if !ok || (network != "unix" && network != "tcp") {
 		return fmt.Errorf("bad OVSDB target %q (want unix:PATH or tcp:HOST:PORT)", m.target)
@@ -129,19 +131,41 @@ func (m *ifaceMonitor) session(ctx context.Context, report func(map[string]uint3
 				rows[uuid] = ifc
 			}
 		}
-		report(bindings(rows, func(i iface) string { return i.IfaceID }),
-			bindings(tunnels, func(i iface) string { return i.Name }))
+		report(bindings(rows, tunnels))
 	}
 }
 
-func bindings(rows map[string]iface, key func(iface) string) map[string]uint32 {
-	out := map[string]uint32{}
+// bindings maps each iface-id to its interface's OpenFlow port. Two
+// interfaces claiming one logical port are a configuration error: the
+// lowest OpenFlow port wins, always the same one whatever order OVSDB
+// reports them in, and a warning names both.
+func bindings(rows, tunnels map[string]iface) agent.Bindings {
+	b := agent.Bindings{Ports: map[string]uint32{}}
+	claims := map[string][]iface{}
 	for _, r := range rows {
-		if k := key(r); k != "" && r.OFPort > 0 {
-			out[k] = uint32(r.OFPort)
+		if r.IfaceID != "" && r.OFPort > 0 {
+			claims[r.IfaceID] = append(claims[r.IfaceID], r)
 		}
 	}
-	return out
+	for id, ifs := range claims {
+		sort.Slice(ifs, func(i, j int) bool { return ifs[i].OFPort < ifs[j].OFPort })
+		b.Ports[id] = uint32(ifs[0].OFPort)
+		if len(ifs) > 1 {
+			var names []string
+			for _, i := range ifs {
+				names = append(names, fmt.Sprintf("%s (ofport %d)", i.Name, i.OFPort))
+			}
+			b.Warnings = append(b.Warnings, fmt.Sprintf("interfaces %s all have iface-id %q; using %s",
+				strings.Join(names, ", "), id, ifs[0].Name))
+		}
+	}
+	sort.Strings(b.Warnings)
+	for _, t := range tunnels {
+		if t.Name == geneveName && t.OFPort > 0 {
+			b.Tunnel = uint32(t.OFPort)
+		}
+	}
+	return b
 }
 
 // parseIface reads OVSDB's JSON encoding of the columns we monitor: an

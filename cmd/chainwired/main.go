@@ -4,16 +4,21 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
+	"reflect"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/chainwire/chainwire/cmd/chainwired/agent"
+	"github.com/chainwire/chainwire/controller"
 	"github.com/chainwire/chainwire/topology"
 	"github.com/sirupsen/logrus"
 	"gopkg.in/yaml.v3"
@@ -26,7 +31,6 @@ type config struct {
 	Bridge    string `yaml:"bridge"`
 	OVSDB     string `yaml:"ovs-db"`
 	OVSRundir string `yaml:"ovs-rundir"`
-	OFSocket  string `yaml:"of-socket"`
 	DB        string `yaml:"db"`
 	LogLevel  string `yaml:"log-level"`
 	LogFormat string `yaml:"log-format"`
@@ -52,8 +56,7 @@ func loadConfig(args []string) (*config, error) {
 	fs.StringVar(&flagCfg.Chassis, "chassis", "", "this hypervisor's chassis name (default: hostname)")
 	fs.StringVar(&flagCfg.Bridge, "bridge", "", "integration bridge (default br-int)")
 	fs.StringVar(&flagCfg.OVSDB, "ovs-db", "", "local OVSDB (default unix:/var/run/openvswitch/db.sock)")
-	fs.StringVar(&flagCfg.OVSRundir, "ovs-rundir", "", "ovs-vswitchd's run directory (default /var/run/openvswitch; accepted for tools that pass it, not needed yet)")
-	fs.StringVar(&flagCfg.OFSocket, "of-socket", "", "unix socket the bridge's controller connects to (default /run/chainwire/BRIDGE.sock)")
+	fs.StringVar(&flagCfg.OVSRundir, "ovs-rundir", "", "ovs-vswitchd's run directory, where BRIDGE.mgmt is (default /var/run/openvswitch)")
 	fs.StringVar(&flagCfg.DB, "db", "", "model store (default $CHAINWIRE_DB or /var/lib/chainwire/nb.json)")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
 	fs.StringVar(&flagCfg.LogFormat, "log-format", "", "text or json (default text)")
@@ -66,7 +69,7 @@ func loadConfig(args []string) (*config, error) {
 	explicit := false
 	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
 	if b, err := os.ReadFile(*cfgPath); err == nil {
-		if err := yaml.Unmarshal(b, &cfg); err != nil {
+		if err := decodeConfig(b, &cfg); err != nil {
 			return nil, fmt.Errorf("%s: %w", *cfgPath, err)
 		}
 	} else if explicit || !errors.Is(err, os.ErrNotExist) {
@@ -74,20 +77,35 @@ func loadConfig(args []string) (*config, error) {
 	}
 	for _, o := range []struct{ dst, src *string }{
 		{&cfg.Chassis, &flagCfg.Chassis}, {&cfg.Bridge, &flagCfg.Bridge}, {&cfg.OVSDB, &flagCfg.OVSDB},
-		{&cfg.OVSRundir, &flagCfg.OVSRundir}, {&cfg.OFSocket, &flagCfg.OFSocket}, {&cfg.DB, &flagCfg.DB},
+		{&cfg.OVSRundir, &flagCfg.OVSRundir}, {&cfg.DB, &flagCfg.DB},
 		{&cfg.LogLevel, &flagCfg.LogLevel}, {&cfg.LogFormat, &flagCfg.LogFormat},
 	} {
 		if *o.src != "" {
 			*o.dst = *o.src
 		}
 	}
-	if cfg.OFSocket == "" {
-		cfg.OFSocket = filepath.Join("/run/chainwire", cfg.Bridge+".sock")
-	}
 	if err := topology.CheckName("chassis", cfg.Chassis); err != nil {
 		return nil, fmt.Errorf("--chassis: %w", err)
 	}
 	return &cfg, nil
+}
+
+// decodeConfig reads the YAML file; a key it does not know is an error
+// that lists the keys it does (a typo must not silently fall back to a
+// default).
+func decodeConfig(b []byte, cfg *config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	err := dec.Decode(cfg)
+	if err == nil || errors.Is(err, io.EOF) {
+		return nil
+	}
+	var known []string
+	t := reflect.TypeOf(*cfg)
+	for i := 0; i < t.NumField(); i++ {
+		known = append(known, t.Field(i).Tag.Get("yaml"))
+	}
+	return fmt.Errorf("%v (known keys: %s)", err, strings.Join(known, ", "))
 }
 
 func newLogger(cfg *config) (*logrus.Entry, error) {
@@ -110,6 +128,9 @@ func newLogger(cfg *config) (*logrus.Entry, error) {
 
 func main() {
 	cfg, err := loadConfig(os.Args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chainwired:", err)
 		os.Exit(2)
@@ -119,12 +140,32 @@ func main() {
 		fmt.Fprintln(os.Stderr, "chainwired:", err)
 		os.Exit(2)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	a := newAgent(cfg, log, topology.NewFileStore(cfg.DB))
-	if err := a.run(ctx); err != nil {
+	if err := run(cfg, log); err != nil {
 		log.WithError(err).Error("agent stopped")
 		os.Exit(1)
 	}
 	log.Info("agent stopped; flows stay installed")
+}
+
+func run(cfg *config, log *logrus.Entry) error {
+	unlock, err := agent.LockBridge(cfg.OVSRundir, cfg.Bridge)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	setup := newBridgeSetup(cfg, log)
+	if err := setup.ensure(); err != nil {
+		return fmt.Errorf("bridge setup: %w", err)
+	}
+	acfg := agent.Config{Chassis: cfg.Chassis, Bridge: cfg.Bridge, OVSRundir: cfg.OVSRundir}
+	dial := func(ctx context.Context) (*controller.Conn, error) {
+		return controller.Dial(ctx, "unix:"+acfg.MgmtSocket())
+	}
+	a := agent.New(acfg, log, topology.NewFileStore(cfg.DB), dial, setup)
+	mon := &ifaceMonitor{target: cfg.OVSDB, log: log}
+	go mon.run(ctx, func(b agent.Bindings) { a.SetBindings(ctx, b) })
+	log.Infof("model %s", cfg.DB)
+	return a.Run(ctx)
 }

@@ -79,6 +79,10 @@ type Output struct {
 type Result struct {
 	Outputs []Output
 	Trace   []string // "table priority" of every flow hit, in order
+	// Pauses counts controller actions that paused the pipeline and were
+	// resumed (chainwired resumes OpContinue at once).
+	Pauses  int
+	lookups int
 }
 
 // Ports lists the output ports in order.
@@ -90,17 +94,25 @@ func (r Result) Ports() []uint32 {
 	return ps
 }
 
-// Switch holds flows by table, highest priority first.
+// Switch holds flows by table, highest priority first, and groups by ID.
 type Switch struct {
 	tables map[uint8][]pipeline.Flow
+	groups map[uint32]pipeline.Group
 }
 
-// New loads flows; flows with the same key are an error (as in OVS, the
-// second would replace the first, which a renderer must not rely on).
-func New(flows []pipeline.Flow) (*Switch, error) {
-	s := &Switch{tables: map[uint8][]pipeline.Flow{}}
+// New loads a bridge's flows and groups; flows with the same key are an
+// error (as in OVS, the second would replace the first, which a renderer
+// must not rely on), and so are groups with the same ID.
+func New(t *pipeline.Tables) (*Switch, error) {
+	s := &Switch{tables: map[uint8][]pipeline.Flow{}, groups: map[uint32]pipeline.Group{}}
+	for _, g := range t.Groups {
+		if _, dup := s.groups[g.ID]; dup {
+			return nil, fmt.Errorf("sim: duplicate group %d", g.ID)
+		}
+		s.groups[g.ID] = g
+	}
 	seen := map[string]bool{}
-	for _, f := range flows {
+	for _, f := range t.Flows {
 		if seen[f.Key()] {
 			return nil, fmt.Errorf("sim: duplicate flow %s", f)
 		}
@@ -114,7 +126,13 @@ func New(flows []pipeline.Flow) (*Switch, error) {
 	return s, nil
 }
 
-const maxDepth = 64 // OVS's resubmit depth limit
+// OVS's limits on one translation: resubmit depth, and table lookups
+// (resubmits and gotos alike) in total. A paused controller action ends a
+// translation; the resumed one starts afresh.
+const (
+	maxDepth     = 64
+	maxResubmits = 4096
+)
 
 // Run sends a packet into table 0.
 func (s *Switch) Run(p Packet) (Result, error) {
@@ -127,6 +145,9 @@ func (s *Switch) table(t uint8, p Packet, r *Result, depth int) error {
 	if depth > maxDepth {
 		return fmt.Errorf("sim: resubmit depth over %d", maxDepth)
 	}
+	if r.lookups++; r.lookups > maxResubmits {
+		return fmt.Errorf("sim: over %d table lookups in one translation (OVS drops the packet)", maxResubmits)
+	}
 	f, err := s.lookup(t, p)
 	if err != nil || f == nil {
 		if f == nil && err == nil {
@@ -135,7 +156,12 @@ func (s *Switch) table(t uint8, p Packet, r *Result, depth int) error {
 		return err
 	}
 	r.Trace = append(r.Trace, fmt.Sprintf("%s %d", f.Stage.Name(), f.Priority))
-	for _, a := range f.Actions {
+	return s.actions(f.Actions, t, p, r, depth)
+}
+
+// actions runs an action list found in table t (0xff for a group bucket).
+func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, depth int) error {
+	for _, a := range acts {
 		switch a := a.(type) {
 		case pipeline.Load:
 			if err := load(p, a.Dst, a.Ofs, a.Bits, a.Value); err != nil {
@@ -161,6 +187,16 @@ func (s *Switch) table(t uint8, p Packet, r *Result, depth int) error {
 			}
 		case pipeline.Conjunction:
 			return fmt.Errorf("sim: conjunction action outside a conjunctive match in %s", stageName(t))
+		case pipeline.ToGroup:
+			if err := s.group(a.ID, p, r, depth); err != nil {
+				return err
+			}
+		case pipeline.Controller:
+			if !a.Pause || len(a.Userdata) == 0 || a.Userdata[0] != pipeline.OpContinue {
+				return fmt.Errorf("sim: %s sends the packet to the controller (%s)", stageName(t), pipeline.ActionsString([]pipeline.Action{a}, false))
+			}
+			r.Pauses++
+			r.lookups = 0
 		case pipeline.Goto:
 			if a.Stage.Table() <= t {
 				return fmt.Errorf("sim: goto_table:%s from %s goes backwards", a.Stage, stageName(t))
@@ -168,6 +204,23 @@ func (s *Switch) table(t uint8, p Packet, r *Result, depth int) error {
 			return s.table(a.Stage.Table(), p, r, depth)
 		default:
 			return fmt.Errorf("sim: unknown action %T", a)
+		}
+	}
+	return nil
+}
+
+// group runs every bucket of an all group on its own copy of the packet.
+func (s *Switch) group(id uint32, p Packet, r *Result, depth int) error {
+	g, ok := s.groups[id]
+	if !ok {
+		return fmt.Errorf("sim: group %d does not exist", id)
+	}
+	if g.Type != pipeline.GroupAll {
+		return fmt.Errorf("sim: group %d is of type %s, which the simulator does not run", id, g.Type)
+	}
+	for _, b := range g.Buckets {
+		if err := s.actions(b.Actions, 0xff, p.clone(), r, depth); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -1,0 +1,401 @@
+// Package agent is chainwired's run loop: it keeps one bridge's flows and
+// groups equal to what the model and the local bindings call for. One
+// goroutine owns all state; the store watcher, the OpenFlow session and
+// the OVSDB interface monitor only post events to it, so no state is
+// shared and slow work never runs on the OpenFlow reader.
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/chainwire/chainwire/controller"
+	"github.com/chainwire/chainwire/pipeline"
+	"github.com/chainwire/chainwire/topology"
+	"github.com/sirupsen/logrus"
+)
+
+// Config is what the agent knows about its hypervisor.
+type Config struct {
+	Chassis string
+	Bridge  string
+	// OVSRundir is ovs-vswitchd's run directory: the bridge's management
+	// socket <OVSRundir>/<Bridge>.mgmt and the agent's lock live there.
+	OVSRundir string
+	// Heartbeat is how often the status is published even if nothing
+	// changed (default 2 s); three missed heartbeats make it stale.
+	Heartbeat time.Duration
+	// Probe is the OpenFlow echo interval that detects a hung switch
+	// (default 5 s).
+	Probe time.Duration
+	// PacketInRate bounds the packet-ins handled per second (default
+	// 2000); the rest are dropped and counted.
+	PacketInRate int
+}
+
+func (c *Config) setDefaults() {
+	if c.Heartbeat == 0 {
+		c.Heartbeat = 2 * time.Second
+	}
+	if c.Probe == 0 {
+		c.Probe = 5 * time.Second
+	}
+	if c.PacketInRate == 0 {
+		c.PacketInRate = 2000
+	}
+}
+
+// MgmtSocket is the bridge's management socket, the agent's OpenFlow
+// target (as for ovn-controller and ovs-ofctl).
+func (c Config) MgmtSocket() string { return filepath.Join(c.OVSRundir, c.Bridge+".mgmt") }
+
+// Bindings is what the local OVSDB says: which OpenFlow port each local
+// logical port is on, and the Geneve port.
+type Bindings struct {
+	Ports  map[string]uint32 // logical port (iface-id) -> ofport
+	Tunnel uint32            // the Geneve port's ofport; 0 while it has none
+	// Warnings about the interfaces, e.g. two with the same iface-id.
+	Warnings []string
+}
+
+// Host is what the agent needs from the local OVS besides OpenFlow.
+type Host interface {
+	// ClearFlowRestoreWait lets ovs-vswitchd forward with the new flows
+	// once they are installed (other_config:flow-restore-wait, set by
+	// ovs-ctl across a restart); nothing to do if it is not set.
+	ClearFlowRestoreWait() error
+}
+
+// Dialer connects to the switch, retrying until ctx ends.
+type Dialer func(ctx context.Context) (*controller.Conn, error)
+
+// Agent serves one bridge.
+type Agent struct {
+	cfg   Config
+	log   *logrus.Entry
+	store topology.Store
+	dial  Dialer
+	host  Host
+
+	events chan func()
+	rec    *controller.Reconciler
+
+	model    *topology.Model // last model that was read and validated
+	modelErr error           // why the newest model could not be used
+	bind     Bindings
+	haveBind bool
+
+	conn       *controller.Conn
+	synced     bool // conn's tables were read back and the monitor runs
+	repairs    int  // drift repairs (for status and tests)
+	dirty      bool // something changed since the last reconcile
+	groupDrift bool // re-read groups before the next apply
+	restoreOK  bool // flow-restore-wait was cleared on this connection
+
+	applied   uint64
+	flows     int
+	lastErr   string
+	conflicts []string
+	published topology.Status
+	hostname  string
+
+	pktins *packetIns
+}
+
+// New returns an agent; Run starts it.
+func New(cfg Config, log *logrus.Entry, store topology.Store, dial Dialer, host Host) *Agent {
+	cfg.setDefaults()
+	host0, _ := os.Hostname()
+	return &Agent{cfg: cfg, log: log, store: store, dial: dial, host: host, hostname: host0,
+		events: make(chan func(), 256), rec: controller.NewReconciler(), model: &topology.Model{},
+		pktins: newPacketIns(cfg.PacketInRate, log)}
+}
+
+// post hands a state change to the run loop.
+func (a *Agent) post(ctx context.Context, fn func()) {
+	select {
+	case a.events <- fn:
+	case <-ctx.Done():
+	}
+}
+
+// SetBindings reports the local interfaces (from the OVSDB monitor).
+func (a *Agent) SetBindings(ctx context.Context, b Bindings) {
+	a.post(ctx, func() {
+		if fmt.Sprint(b.Warnings) != fmt.Sprint(a.bind.Warnings) {
+			for _, w := range b.Warnings {
+				a.log.Warn(w)
+			}
+		}
+		a.bind, a.haveBind, a.dirty = b, true, true
+	})
+}
+
+// Run serves the bridge until ctx ends. Flows stay installed when it
+// returns.
+func (a *Agent) Run(ctx context.Context) error {
+	go a.store.Watch(ctx, func(m *topology.Model, err error) {
+		a.post(ctx, func() { a.onModel(m, err) })
+	})
+	go a.connectLoop(ctx)
+	a.log.Infof("agent started: bridge %s via %s", a.cfg.Bridge, a.cfg.MgmtSocket())
+	tick := time.NewTicker(a.cfg.Heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			a.stop()
+			return nil
+		case fn := <-a.events:
+			fn()
+		case <-tick.C:
+			a.publish(true)
+		}
+		a.drain()
+		if a.dirty {
+			a.reconcile(ctx)
+		}
+		a.publish(false)
+	}
+}
+
+// drain applies whatever else is already queued, so a burst of changes
+// costs one reconciliation.
+func (a *Agent) drain() {
+	for {
+		select {
+		case fn := <-a.events:
+			fn()
+		default:
+			return
+		}
+	}
+}
+
+// stop says goodbye in the status: a stopped agent is not connected.
+func (a *Agent) stop() {
+	if a.conn != nil {
+		a.conn.Close()
+	}
+	a.conn, a.synced = nil, false
+	a.lastErr = "agent stopped"
+	a.publish(true)
+}
+
+func (a *Agent) onModel(m *topology.Model, err error) {
+	if err == nil && m.Generation < a.model.Generation {
+		err = fmt.Errorf("model generation %d is older than the applied %d: refusing to go back", m.Generation, a.model.Generation)
+	}
+	if err != nil {
+		a.modelErr = err
+		a.log.WithError(err).Error("cannot use the model; keeping the flows of the last good one")
+		return
+	}
+	a.modelErr = nil
+	if m.Generation == 0 {
+		a.log.Info("no model yet; waiting for one")
+	}
+	a.model, a.dirty = m, true
+}
+
+// connectLoop keeps an OpenFlow session to the bridge up: it dials (at
+// most 100 ms between attempts), hands the session to the run loop and
+// waits for it to end.
+func (a *Agent) connectLoop(ctx context.Context) {
+	for ctx.Err() == nil {
+		cn, err := a.dial(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.log.WithError(err).Warn("cannot reach the switch")
+			}
+			continue
+		}
+		a.post(ctx, func() { a.onConnect(cn) })
+		go cn.Keepalive(ctx, a.cfg.Probe)
+		go a.pktins.serve(ctx, cn)
+		go a.watchMonitor(ctx, cn)
+		select {
+		case <-cn.Done():
+		case <-ctx.Done():
+			cn.Close()
+			return
+		}
+		a.post(ctx, func() { a.onDisconnect(cn) })
+	}
+}
+
+func (a *Agent) onConnect(cn *controller.Conn) {
+	if a.conn != nil {
+		a.conn.Close()
+	}
+	a.log.Infof("switch connected (dpid %016x)", cn.DPID)
+	a.conn, a.synced, a.restoreOK, a.dirty = cn, false, false, true
+}
+
+func (a *Agent) onDisconnect(cn *controller.Conn) {
+	if a.conn != cn {
+		return
+	}
+	a.log.WithError(cn.Err()).Warn("switch disconnected; flows stay, reconnecting")
+	a.conn, a.synced = nil, false
+}
+
+// watchMonitor forwards flow monitor events of one session.
+func (a *Agent) watchMonitor(ctx context.Context, cn *controller.Conn) {
+	for {
+		select {
+		case ev := <-cn.Monitor():
+			a.post(ctx, func() { a.onMonitor(cn, ev) })
+		case <-cn.Done():
+			return
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// onMonitor learns a change somebody else made to the flow table.
+func (a *Agent) onMonitor(cn *controller.Conn, ev controller.MonitorEvent) {
+	if cn != a.conn || !a.synced {
+		return
+	}
+	if ev.Kind == controller.MonitorPaused || ev.Kind == controller.MonitorResumed || cn.MonitorLost() {
+		a.log.Warnf("flow monitor: %s; reading the tables back", ev.Describe())
+		a.synced, a.dirty = false, true
+		return
+	}
+	drift, err := a.rec.Observe(ev)
+	if err != nil {
+		a.log.WithError(err).Warn("flow monitor: cannot follow a change; reading the tables back")
+		a.synced, a.dirty = false, true
+		return
+	}
+	if drift {
+		a.log.Warnf("flow table changed behind our back (%s); repairing", ev.Describe())
+		a.dirty, a.groupDrift = true, true
+		a.repairs++
+	}
+}
+
+// reconcile brings the switch in line with the current model and bindings.
+func (a *Agent) reconcile(ctx context.Context) {
+	if a.conn == nil || !a.haveBind {
+		return
+	}
+	cn := a.conn
+	rctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	if !a.synced {
+		if err := a.sync(rctx, cn); err != nil {
+			a.fail(err, "switch sync")
+			cn.Close()
+			return
+		}
+	}
+	if a.groupDrift {
+		if err := a.rec.ResyncGroups(rctx, cn); err != nil {
+			a.fail(err, "read-back of groups")
+			cn.Close()
+			return
+		}
+		a.groupDrift = false
+	}
+	tables, err := pipeline.Render(pipeline.Input{Model: a.model, Chassis: a.cfg.Chassis, OFPorts: a.bind.Ports,
+		TunnelOFPort: a.bind.Tunnel})
+	if err != nil {
+		a.fail(err, "render")
+		a.dirty = false
+		return
+	}
+	start := time.Now()
+	ch, conflicts, err := a.rec.Apply(rctx, cn, tables)
+	if err != nil {
+		var be *controller.BundleError
+		var tl *controller.TooLargeError
+		if !errors.As(err, &be) && !errors.As(err, &tl) {
+			cn.Close() // the session is broken; a new one resyncs
+		}
+		a.fail(err, "apply")
+		a.dirty = false
+		return
+	}
+	a.dirty = false
+	if fmt.Sprint(conflicts) != fmt.Sprint(a.conflicts) {
+		for _, c := range conflicts {
+			a.log.Warn(c + "; leaving it alone")
+		}
+	}
+	a.conflicts = conflicts
+	if ch.Total() > 0 {
+		a.log.WithFields(logrus.Fields{"generation": a.model.Generation, "flows": len(tables.Flows),
+			"groups": len(tables.Groups), "took": time.Since(start).Round(time.Microsecond)}).Infof("flows updated: %s", ch)
+	}
+	if !a.restoreOK {
+		if err := a.host.ClearFlowRestoreWait(); err != nil {
+			a.fail(err, "clear flow-restore-wait")
+			a.dirty = true
+			return
+		}
+		a.restoreOK = true
+	}
+	a.applied, a.flows = a.model.Generation, a.rec.Installed()
+	a.lastErr = ""
+	if a.modelErr != nil {
+		a.lastErr = a.modelErr.Error()
+	}
+}
+
+// sync prepares a fresh session: the TLV map, the read-back of what is
+// installed, and the flow monitor that reports later drift.
+func (a *Agent) sync(ctx context.Context, cn *controller.Conn) error {
+	if err := cn.EnsureTLVMap(ctx); err != nil {
+		return err
+	}
+	if err := cn.StartMonitor(ctx); err != nil {
+		return err
+	}
+	// Started first, the monitor misses nothing that happens during the
+	// read-back; what it reports from before is already in it, and
+	// observing it again is harmless.
+	cn.MonitorLost()
+	if err := a.rec.Resync(ctx, cn); err != nil {
+		return err
+	}
+	a.synced, a.groupDrift = true, false
+	a.log.Infof("read back %d installed flows of ours", a.rec.Installed()+a.rec.Stale())
+	if n := a.rec.Stale(); n > 0 {
+		a.log.Warnf("%d installed flows or groups could not be decoded and will be rewritten (first: %s)", n, a.rec.StaleReason)
+	}
+	return nil
+}
+
+func (a *Agent) fail(err error, what string) {
+	a.lastErr = fmt.Sprintf("%s: %v", what, err)
+	a.log.WithError(err).Errorf("%s failed; installed flows left as they were", what)
+}
+
+// publish writes the agent's status if it changed, or always at a
+// heartbeat.
+func (a *Agent) publish(heartbeat bool) {
+	warnings := append(append([]string(nil), a.bind.Warnings...), a.conflicts...)
+	if n := a.pktins.dropped(); n > 0 {
+		warnings = append(warnings, fmt.Sprintf("%d packet-ins dropped (over %d/s)", n, a.cfg.PacketInRate))
+	}
+	sort.Strings(warnings)
+	st := topology.Status{Chassis: a.cfg.Chassis, Generation: a.applied, Connected: a.conn != nil && a.synced,
+		Flows: a.flows, Error: a.lastErr, Warnings: warnings, Hostname: a.hostname, PID: os.Getpid(),
+		Heartbeat: topology.Seconds(a.cfg.Heartbeat.Seconds())}
+	if !heartbeat && fmt.Sprint(st) == fmt.Sprint(a.published) {
+		return
+	}
+	a.published = st
+	st.Updated = time.Now().UTC()
+	if err := a.store.PublishStatus(st); err != nil {
+		a.log.WithError(err).Warn("cannot publish status")
+	}
+}
