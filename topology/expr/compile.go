@@ -64,7 +64,7 @@ const (
 	MaxFlows = 65536
 	// maxPairs bounds the pairs of terms that the &&s of one match
 	// combine, all together.
-	maxPairs = 1 << 18
+	maxPairs = 1 << 16
 )
 
 func errTooBig(col int, what string) *SyntaxError {

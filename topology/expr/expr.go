@@ -22,7 +22,7 @@
 // counted as the renderer makes them (Term.Flows: a term whose fields
 // have several value/masks becomes a conjunctive match, one flow per
 // value/mask plus one). The bound holds for every subexpression as it is
-// compiled (and one && may combine at most 262144 pairs of alternatives),
+// compiled (and one && may combine at most 65536 pairs of alternatives),
 // so a match over the bound is refused early and cheaply, with the column
 // where it grew too big. Parentheses and negations nest at most 128 deep.
 //
