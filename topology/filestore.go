@@ -75,35 +75,52 @@ func (s *FileStore) errorf(format string, args ...any) error {
 	return &Error{What: "model " + s.Path, Why: fmt.Sprintf(format, args...)}
 }
 
-// readFile reads the model file without ever blocking: it is opened
-// non-blocking and must be a regular file (a FIFO or a device in its
-// place is refused, not read), of at most MaxModelSize bytes.
+// readFile reads the model file without ever blocking (readRegular).
 func (s *FileStore) readFile() ([]byte, error) {
-	fd, err := syscall.Open(s.Path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	b, err := readRegular(s.Path)
+	var re *readError
+	if errors.As(err, &re) {
+		return nil, s.errorf("%s", re.why)
+	}
+	return b, err
+}
+
+// readError is a file that cannot be read, and why.
+type readError struct{ why string }
+
+func (e *readError) Error() string { return e.why }
+
+// readRegular reads a file without ever blocking: it is opened
+// non-blocking and must be a regular file (a FIFO or a device in its
+// place is refused, not read) of at most MaxModelSize bytes. A missing
+// file (or directory) is errMissing.
+func readRegular(path string) ([]byte, error) {
+	fd, err := syscall.Open(path, syscall.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ENOTDIR) {
 		return nil, errMissing
 	}
 	if err != nil {
-		return nil, s.errorf("%v", err)
+		return nil, &readError{err.Error()}
 	}
-	f := os.NewFile(uintptr(fd), s.Path)
+	f := os.NewFile(uintptr(fd), path)
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, s.errorf("%v", err)
+		return nil, &readError{err.Error()}
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, s.errorf("not a regular file (%s)", fileKind(fi.Mode()))
+		return nil, &readError{"not a regular file (" + fileKind(fi.Mode()) + ")"}
 	}
+	tooBig := &readError{fmt.Sprintf("the file is larger than %d MiB", MaxModelSize>>20)}
 	if fi.Size() > MaxModelSize {
-		return nil, s.errorf("the file is larger than %d MiB", MaxModelSize>>20)
+		return nil, tooBig
 	}
 	b, err := io.ReadAll(io.LimitReader(f, MaxModelSize+1))
 	if err != nil {
-		return nil, s.errorf("%v", err)
+		return nil, &readError{err.Error()}
 	}
 	if len(b) > MaxModelSize {
-		return nil, s.errorf("the file is larger than %d MiB", MaxModelSize>>20)
+		return nil, tooBig
 	}
 	return b, nil
 }
@@ -367,7 +384,7 @@ func (s *FileStore) Statuses() ([]Status, error) {
 		if !strings.HasSuffix(e.Name(), ".json") || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
-		b, err := os.ReadFile(filepath.Join(s.statusDir(), e.Name()))
+		b, err := readRegular(filepath.Join(s.statusDir(), e.Name()))
 		if err != nil {
 			continue
 		}

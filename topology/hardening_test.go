@@ -266,3 +266,22 @@ func TestOversizedModelRefused(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// A FIFO among the published statuses is skipped, never read.
+func TestStatusesSkipFIFO(t *testing.T) {
+	s := NewFileStore(filepath.Join(t.TempDir(), "nb.json"))
+	if err := s.PublishStatus(Status{Chassis: "hv1", Generation: 3}); err != nil {
+		t.Fatal(err)
+	}
+	syscall.Mkfifo(filepath.Join(s.statusDir(), "hv2.json"), 0o644)
+	done := make(chan []Status, 1)
+	go func() { sts, _ := s.Statuses(); done <- sts }()
+	select {
+	case sts := <-done:
+		if len(sts) != 1 || sts[0].Chassis != "hv1" {
+			t.Errorf("got %+v", sts)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Statuses hangs on a FIFO")
+	}
+}
