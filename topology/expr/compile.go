@@ -166,17 +166,20 @@ func (c *compiler) junction(kids []node, neg, conj bool) (dnf, error) {
 // imply it, and only the operands with several terms multiply.
 func (c *compiler) conjunction(ops []op) (dnf, error) {
 	acc := newAccum()
-	var multi []dnf
+	type operand struct {
+		d   dnf
+		col int
+	}
+	var multi []operand
 	var pres []string
-	col := 1
-	add := func(d dnf) {
+	add := func(d dnf, col int) {
 		switch len(d) {
 		case 0:
 			acc.ok = false
 		case 1:
-			acc.add(d[0])
+			acc.add(d[0], col)
 		default:
-			multi = append(multi, d)
+			multi = append(multi, operand{d, col})
 		}
 	}
 	for _, o := range ops {
@@ -190,35 +193,33 @@ func (c *compiler) conjunction(ops []op) (dnf, error) {
 					pres = append(pres, p)
 				}
 			}
-			add(lit)
-			col = n.col
+			add(lit, n.col)
 			continue
 		}
 		d, err := c.compile(o.n, o.neg)
 		if err != nil {
 			return nil, err
 		}
-		add(d)
+		add(d, colOf(o.n))
 	}
 	for _, p := range pres {
 		d, err := predicate(p, false)
 		if err != nil {
 			return nil, err
 		}
-		add(d)
+		add(d, 1)
 	}
-	t, ok := acc.term()
+	t, ok, err := acc.term()
 	if !ok {
-		return dnf{}, nil
+		return dnf{}, err
 	}
 	out := dnf{t}
-	slices.SortStableFunc(multi, func(a, b dnf) int { return len(a) - len(b) })
+	slices.SortStableFunc(multi, func(a, b operand) int { return len(a.d) - len(b.d) })
 	for i, m := range multi {
-		if i > 0 && &m[0] == &multi[i-1][0] {
+		if i > 0 && &m.d[0] == &multi[i-1].d[0] {
 			continue // the same predicate twice
 		}
-		var err error
-		if out, err = c.and(out, m, col); err != nil || len(out) == 0 {
+		if out, err = c.and(out, m.d, m.col); err != nil || len(out) == 0 {
 			return out, err
 		}
 	}

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"fmt"
 	"slices"
 )
 
@@ -202,13 +203,17 @@ func (t term) meets(o term) bool {
 type accum struct {
 	sets map[Field][]set
 	pat  map[Field][2]u128
+	col  map[Field]int // the column of the last conjunct on the field
 	ok   bool
 }
 
-func newAccum() *accum { return &accum{sets: map[Field][]set{}, pat: map[Field][2]u128{}, ok: true} }
+func newAccum() *accum {
+	return &accum{sets: map[Field][]set{}, pat: map[Field][2]u128{}, col: map[Field]int{}, ok: true}
+}
 
-func (a *accum) add(t term) {
+func (a *accum) add(t term, col int) {
 	for _, x := range t {
+		a.col[x.f] = col
 		a.sets[x.f] = append(a.sets[x.f], x.c.s)
 		if x.c.m.isZero() {
 			continue
@@ -222,9 +227,11 @@ func (a *accum) add(t term) {
 }
 
 // term is the conjunction of everything added; false if it contradicts.
-func (a *accum) term() (term, bool) {
+// A field whose set alone takes more than MaxFlows value/masks is an
+// error at the column of its last conjunct.
+func (a *accum) term() (term, bool, error) {
 	if !a.ok {
-		return nil, false
+		return nil, false, nil
 	}
 	fs := make([]Field, 0, len(a.sets))
 	for f := range a.sets {
@@ -237,13 +244,16 @@ func (a *accum) term() (term, bool) {
 		p := a.pat[f]
 		c := newCons(intersectAll(a.sets[f], w), p[0], p[1], w)
 		if !c.nonEmpty(w) {
-			return nil, false
+			return nil, false, nil
+		}
+		if n := c.count(w); n > MaxFlows {
+			return nil, false, errTooBig(a.col[f], fmt.Sprintf("%s takes %d value/masks here", f, n))
 		}
 		if !c.unconstrained(w) {
 			out = append(out, fc{f, c})
 		}
 	}
-	return out, true
+	return out, true, nil
 }
 
 // mergeSimilar joins terms that differ in one field's set only (x ∈ A ∧

@@ -153,8 +153,8 @@ func CompileEnv(s string, env *Env) (*Expr, error) {
 		return nil, errTooBig(1, "its prerequisite fields take too many values")
 	}
 	e := &Expr{d: d}
-	if n := e.Flows(); n > MaxFlows {
-		return nil, errTooBig(1, fmt.Sprintf("it expands to %d OpenFlow flows", n))
+	if e.Flows() > MaxFlows {
+		return nil, errTooBig(1, fmt.Sprintf("its terms together take more than %d OpenFlow flows", MaxFlows))
 	}
 	return e, nil
 }

@@ -92,6 +92,7 @@ func TestTooBigIsRefusedFast(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("the bound is %d OpenFlow flows per match", MaxFlows)) || !strings.HasPrefix(err.Error(), "column ") {
 			t.Errorf("%.60s...: got %v", s, err)
 		}
+		t.Logf("%.40s...: refused in %v: %v", s, d, err)
 		if d > 100*time.Millisecond {
 			t.Errorf("%.60s...: refused after %v", s, d)
 		}
