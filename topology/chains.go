@@ -134,30 +134,30 @@ func freeKey(used map[uint32]bool, kind string) (uint32, error) {
 }
 
 // validateChains checks port pairs, groups, chains and classifiers.
-func (m *Model) validateChains(ix *index, dup func(kind, name string) bool) error {
+func (m *Model) validateChains(ix *index, dup func(kind, name string) bool, changed map[string]bool) error {
 	inOut := map[[2]string]string{}
 	for i := range m.PortPairs {
 		pp := &m.PortPairs[i]
 		if err := CheckName("port pair", pp.Name); err != nil {
 			return err
 		}
-		what := fmt.Sprintf("port pair %q", pp.Name)
+		what := fmt.Sprintf("port pair %s", Quote(pp.Name))
 		if dup("pair", pp.Name) {
 			return errf(what, "already exists")
 		}
 		if ix.switches[pp.Switch] == nil {
-			return errf(what, "switch %q does not exist", pp.Switch)
+			return errf(what, "switch %s does not exist", Quote(pp.Switch))
 		}
 		for _, role := range []struct{ name, port string }{{"in port", pp.InPort}, {"out port", pp.OutPort}} {
 			p := ix.ports[role.port]
 			if p == nil {
-				return errf(what, "%s %q does not exist", role.name, role.port)
+				return errf(what, "%s %s does not exist", role.name, Quote(role.port))
 			}
 			if p.Switch != pp.Switch {
-				return errf(what, "%s %q is on switch %q, not %q", role.name, role.port, p.Switch, pp.Switch)
+				return errf(what, "%s %s is on switch %s, not %s", role.name, Quote(role.port), Quote(p.Switch), Quote(pp.Switch))
 			}
 			if len(p.PortSecurity) > 0 {
-				return errf(what, "%s %q has port security, but a VNF port forwards frames with other ports' MACs", role.name, role.port)
+				return errf(what, "%s %s has port security, but a VNF port forwards frames with other ports' MACs", role.name, Quote(role.port))
 			}
 		}
 		if pp.Weight < 1 || pp.Weight > MaxWeight {
@@ -165,7 +165,7 @@ func (m *Model) validateChains(ix *index, dup func(kind, name string) bool) erro
 		}
 		k := [2]string{pp.InPort, pp.OutPort}
 		if other, ok := inOut[k]; ok {
-			return errf(what, "port pair %q already has in port %q and out port %q", other, pp.InPort, pp.OutPort)
+			return errf(what, "port pair %s already has in port %s and out port %s", Quote(other), Quote(pp.InPort), Quote(pp.OutPort))
 		}
 		inOut[k] = pp.Name
 	}
@@ -177,12 +177,12 @@ func (m *Model) validateChains(ix *index, dup func(kind, name string) bool) erro
 		if err := CheckName("chain", c.Name); err != nil {
 			return err
 		}
-		what := fmt.Sprintf("chain %q", c.Name)
+		what := fmt.Sprintf("chain %s", Quote(c.Name))
 		if dup("chain", c.Name) {
 			return errf(what, "already exists")
 		}
 		if ix.switches[c.Switch] == nil {
-			return errf(what, "switch %q does not exist", c.Switch)
+			return errf(what, "switch %s does not exist", Quote(c.Switch))
 		}
 		if c.Key < 1 || c.Key > MaxChainKey {
 			return errf(what, "key %d is out of range 1..%d", c.Key, MaxChainKey)
@@ -191,15 +191,15 @@ func (m *Model) validateChains(ix *index, dup func(kind, name string) bool) erro
 			return errf(what, "has %d port pair groups; at most %d are supported", len(c.Groups), MaxChainGroups)
 		}
 		if other, ok := chainKeys[c.Key]; ok {
-			return errf(what, "key %d is already used by chain %q", c.Key, other)
+			return errf(what, "key %d is already used by chain %s", c.Key, Quote(other))
 		}
 		chainKeys[c.Key] = c.Name
 		for _, g := range c.Groups {
 			if ix.groups[g] == nil {
-				return errf(what, "port pair group %q does not exist", g)
+				return errf(what, "port pair group %s does not exist", Quote(g))
 			}
 			if other, ok := groupChain[g]; ok {
-				return errf(what, "port pair group %q already belongs to chain %q", g, other)
+				return errf(what, "port pair group %s already belongs to chain %s", Quote(g), Quote(other))
 			}
 			groupChain[g] = c.Name
 		}
@@ -211,7 +211,7 @@ func (m *Model) validateChains(ix *index, dup func(kind, name string) bool) erro
 		if err := CheckName("port pair group", g.Name); err != nil {
 			return err
 		}
-		what := fmt.Sprintf("port pair group %q", g.Name)
+		what := fmt.Sprintf("port pair group %s", Quote(g.Name))
 		if dup("group", g.Name) {
 			return errf(what, "already exists")
 		}
@@ -222,14 +222,14 @@ func (m *Model) validateChains(ix *index, dup func(kind, name string) bool) erro
 		for _, p := range g.Pairs {
 			pp := ix.pairs[p]
 			if pp == nil {
-				return errf(what, "port pair %q does not exist", p)
+				return errf(what, "port pair %s does not exist", Quote(p))
 			}
 			if other, ok := pairGroup[p]; ok {
-				return errf(what, "port pair %q is already in group %q", p, other)
+				return errf(what, "port pair %s is already in group %s", Quote(p), Quote(other))
 			}
 			pairGroup[p] = g.Name
 			if pp.Switch != chain.Switch {
-				return errf(what, "port pair %q is on switch %q, but chain %q is on %q", p, pp.Switch, chain.Name, chain.Switch)
+				return errf(what, "port pair %s is on switch %s, but chain %s is on %s", Quote(p), Quote(pp.Switch), Quote(chain.Name), Quote(chain.Switch))
 			}
 		}
 	}
@@ -246,7 +246,7 @@ func (m *Model) validateChains(ix *index, dup func(kind, name string) bool) erro
 				}
 				for _, port := range ports {
 					if other, ok := seen[port]; ok {
-						return errf(fmt.Sprintf("chain %q", c.Name), "port %q is used by port pairs %q and %q: traffic would loop", port, other, p)
+						return errf(fmt.Sprintf("chain %s", Quote(c.Name)), "port %s is used by port pairs %s and %s: traffic would loop", Quote(port), Quote(other), Quote(p))
 					}
 					seen[port] = p
 				}
@@ -260,41 +260,43 @@ func (m *Model) validateChains(ix *index, dup func(kind, name string) bool) erro
 		if err := CheckName("classifier", c.Name); err != nil {
 			return err
 		}
-		what := fmt.Sprintf("classifier %q", c.Name)
+		what := fmt.Sprintf("classifier %s", Quote(c.Name))
 		if dup("classifier", c.Name) {
 			return errf(what, "already exists")
 		}
 		if ix.switches[c.Switch] == nil {
-			return errf(what, "switch %q does not exist", c.Switch)
+			return errf(what, "switch %s does not exist", Quote(c.Switch))
 		}
 		chain := ix.chains[c.Chain]
 		if chain == nil {
-			return errf(what, "chain %q does not exist", c.Chain)
+			return errf(what, "chain %s does not exist", Quote(c.Chain))
 		}
 		if chain.Switch != c.Switch {
-			return errf(what, "chain %q is on switch %q, not %q", c.Chain, chain.Switch, c.Switch)
+			return errf(what, "chain %s is on switch %s, not %s", Quote(c.Chain), Quote(chain.Switch), Quote(c.Switch))
 		}
 		p := ix.ports[c.Port]
 		if p == nil {
-			return errf(what, "port %q does not exist", c.Port)
+			return errf(what, "port %s does not exist", Quote(c.Port))
 		}
 		if p.Switch != c.Switch {
-			return errf(what, "port %q is on switch %q, not %q", c.Port, p.Switch, c.Switch)
+			return errf(what, "port %s is on switch %s, not %s", Quote(c.Port), Quote(p.Switch), Quote(c.Switch))
 		}
 		if pp := ix.pairOfPort[c.Port]; pp != nil {
-			return errf(what, "port %q is a VNF port (port pair %q) and cannot be classified", c.Port, pp.Name)
+			return errf(what, "port %s is a VNF port (port pair %s) and cannot be classified", Quote(c.Port), Quote(pp.Name))
 		}
 		if mac := m.portMAC(p); mac == "" {
-			return errf(what, "port %q has no MAC address (lsp-set-addresses): chains steer by the port's MAC", c.Port)
+			return errf(what, "port %s has no MAC address (lsp-set-addresses): chains steer by the port's MAC", Quote(c.Port))
 		}
 		if c.Direction != EntryLport && c.Direction != ExitLport {
-			return errf(what, "direction %q: want %s or %s", c.Direction, EntryLport, ExitLport)
+			return errf(what, "direction %s: want %s or %s", Quote(c.Direction), EntryLport, ExitLport)
 		}
 		if c.Path != Bidirectional && c.Path != Unidirectional {
-			return errf(what, "path %q: want %s or %s", c.Path, Bidirectional, Unidirectional)
+			return errf(what, "path %s: want %s or %s", Quote(c.Path), Bidirectional, Unidirectional)
 		}
-		if err := expr.Check(c.Match); err != nil {
-			return errf(what, "match %q: %v", c.Match, err)
+		if changed == nil || changed[c.Name] {
+			if err := checkMatch(c.Match); err != nil {
+				return errf(what, "match %s: %v", Quote(c.Match), err)
+			}
 		}
 		if c.Priority < 0 || c.Priority > MaxClassifierPriority {
 			return errf(what, "priority %d is out of range 0..%d", c.Priority, MaxClassifierPriority)
@@ -303,11 +305,26 @@ func (m *Model) validateChains(ix *index, dup func(kind, name string) bool) erro
 			return errf(what, "key %d is out of range 1..%d", c.Key, MaxChainKey)
 		}
 		if other, ok := clsKeys[c.Key]; ok {
-			return errf(what, "key %d is already used by classifier %q", c.Key, other)
+			return errf(what, "key %d is already used by classifier %s", c.Key, Quote(other))
 		}
 		clsKeys[c.Key] = c.Name
 	}
-	return m.checkOverlaps()
+	return m.checkOverlaps(changed)
+}
+
+// checkMatch compiles a classifier's match (memoized by expr.Compile) and
+// refuses fields that the chain renderer cannot match on.
+func checkMatch(match string) error {
+	e, err := expr.Compile(match)
+	if err != nil {
+		return err
+	}
+	for _, f := range e.Fields() {
+		if f > expr.ICMP6Type {
+			return fmt.Errorf("%s cannot select a chain's traffic (classifiers match Ethernet, IP, TCP, UDP and ICMP type fields)", f)
+		}
+	}
+	return nil
 }
 
 // steering is one direction of traffic a classifier steers: towards its
@@ -336,32 +353,66 @@ func (c *Classifier) steerings() []steering {
 // would both steer some packet in the same direction (towards or from
 // the port): the switch could pick either chain. A bi-directional
 // classifier's reply direction counts, so an entry-lport and an exit-lport
-// classifier on one port must select disjoint traffic too.
-func (m *Model) checkOverlaps() error {
+// classifier on one port must select disjoint traffic too. Only
+// classifiers of one port and priority are paired, and, when changed is
+// not nil, only pairs with a changed classifier.
+func (m *Model) checkOverlaps(changed map[string]bool) error {
+	type portPrio struct {
+		port string
+		prio int
+	}
+	same := map[portPrio][]int{}
+	for i := range m.Classifiers {
+		k := portPrio{m.Classifiers[i].Port, m.Classifiers[i].Priority}
+		same[k] = append(same[k], i)
+	}
 	for i := range m.Classifiers {
 		a := &m.Classifiers[i]
-		for j := i + 1; j < len(m.Classifiers); j++ {
+		for _, j := range same[portPrio{a.Port, a.Priority}] {
 			b := &m.Classifiers[j]
-			if a.Port != b.Port || a.Priority != b.Priority {
+			if j <= i || changed != nil && !changed[a.Name] && !changed[b.Name] {
 				continue
 			}
-			for _, sa := range a.steerings() {
-				for _, sb := range b.steerings() {
-					if sa.toward != sb.toward || !sa.expr.Overlaps(sb.expr) {
-						continue
-					}
-					dir := "from"
-					if sa.toward {
-						dir = "towards"
-					}
-					return errf(fmt.Sprintf("classifier %q", b.Name),
-						"overlaps classifier %q: both steer traffic %s port %q at priority %d; use disjoint matches or a different --priority",
-						a.Name, dir, a.Port, a.Priority)
-				}
+			if err := overlap(a, b); err != nil {
+				return err
 			}
 		}
 	}
 	return nil
+}
+
+func overlap(a, b *Classifier) error {
+	for _, sa := range a.steerings() {
+		for _, sb := range b.steerings() {
+			if sa.toward != sb.toward || !sa.expr.Overlaps(sb.expr) {
+				continue
+			}
+			dir := "from"
+			if sa.toward {
+				dir = "towards"
+			}
+			return errf("classifier "+Quote(b.Name),
+				"overlaps classifier %s: both steer traffic %s port %s at priority %d; use disjoint matches or a different --priority",
+				Quote(a.Name), dir, Quote(a.Port), a.Priority)
+		}
+	}
+	return nil
+}
+
+// changedClassifiers names the classifiers of next that are new or differ
+// from before's.
+func changedClassifiers(before, next *Model) map[string]bool {
+	old := make(map[string]Classifier, len(before.Classifiers))
+	for _, c := range before.Classifiers {
+		old[c.Name] = c
+	}
+	out := map[string]bool{}
+	for _, c := range next.Classifiers {
+		if o, ok := old[c.Name]; !ok || o != c {
+			out[c.Name] = true
+		}
+	}
+	return out
 }
 
 // portMAC is the port's first MAC address, if it has one.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
+
+	"github.com/chainwire/chainwire/topology/expr"
 )
 
 // Error is a validation error: what is wrong, and why.
@@ -18,18 +20,26 @@ func errf(what, format string, args ...any) *Error {
 	return &Error{What: what, Why: fmt.Sprintf(format, args...)}
 }
 
-// CheckName enforces the naming rule shared by every object kind.
+// Quote is how errors echo a value the user gave: quoted, and cut to 64
+// bytes with its length told ("aaaa…" (50000000 bytes)).
+func Quote(s string) string { return expr.Quote(s) }
+
+// CheckName enforces the naming rule shared by every object kind: 1 to 63
+// of [A-Za-z0-9_.:-], and not "." or "..", so that a name is safe as a
+// file name (status/<chassis>.json) and in a log line.
 func CheckName(kind, name string) error {
-	what := fmt.Sprintf("%s %q", kind, name)
-	if len(name) == 0 || len(name) > 63 {
-		return errf(what, "a name must be 1 to 63 characters long")
+	what := kind + " " + Quote(name)
+	if name == "." || name == ".." {
+		return errf(what, `a name cannot be "." or ".."`)
 	}
-	for _, c := range []byte(name) {
-		if c < 0x21 || c > 0x7e {
-			return errf(what, "a name may hold only printable ASCII characters without whitespace")
-		}
+	if len(name) == 0 || len(name) > 63 || strings.IndexFunc(name, func(r rune) bool { return !nameChar(r) }) >= 0 {
+		return errf(what, "a name may hold only letters, digits and _ . : - (1 to 63 of them)")
 	}
 	return nil
+}
+
+func nameChar(r rune) bool {
+	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("_.:-", r)
 }
 
 // Address is one parsed entry of a port's addresses.
@@ -56,7 +66,7 @@ func ParseAddress(s string) (Address, error) {
 	for _, ipText := range f[1:] {
 		ip := net.ParseIP(ipText)
 		if ip == nil {
-			return Address{}, fmt.Errorf("%q is not an IP address", ipText)
+			return Address{}, fmt.Errorf("%s is not an IP address", Quote(ipText))
 		}
 		a.IPs = append(a.IPs, ip)
 	}
@@ -67,7 +77,7 @@ func ParseAddress(s string) (Address, error) {
 func ParseUnicastMAC(s string) (net.HardwareAddr, error) {
 	mac, err := net.ParseMAC(s)
 	if err != nil || len(mac) != 6 {
-		return nil, fmt.Errorf("%q is not an Ethernet address (want xx:xx:xx:xx:xx:xx)", s)
+		return nil, fmt.Errorf("%s is not an Ethernet address (want xx:xx:xx:xx:xx:xx)", Quote(s))
 	}
 	if mac[0]&1 != 0 {
 		return nil, fmt.Errorf("%s is a multicast or broadcast address", s)
@@ -96,7 +106,7 @@ func ParseSecurity(s string) (Security, error) {
 		if !strings.Contains(t, "/") {
 			ip := net.ParseIP(t)
 			if ip == nil {
-				return Security{}, fmt.Errorf("%q is not an IP address or prefix", t)
+				return Security{}, fmt.Errorf("%s is not an IP address or prefix", Quote(t))
 			}
 			bits := 128
 			if ip.To4() != nil {
@@ -107,7 +117,7 @@ func ParseSecurity(s string) (Security, error) {
 		}
 		_, n, err := net.ParseCIDR(t)
 		if err != nil {
-			return Security{}, fmt.Errorf("%q is not an IP address or prefix", t)
+			return Security{}, fmt.Errorf("%s is not an IP address or prefix", Quote(t))
 		}
 		sec.Nets = append(sec.Nets, n)
 	}
@@ -158,7 +168,13 @@ func (m *Model) index() *index {
 }
 
 // Validate checks the whole model; the first violation is returned.
-func (m *Model) Validate() error {
+func (m *Model) Validate() error { return m.validate(nil) }
+
+// validate checks the model; the costly checks of classifiers (compiling
+// the match, overlaps with the classifiers of the same port and priority)
+// run only for those changed says changed (all if changed is nil): the
+// others passed them when they were stored.
+func (m *Model) validate(changed map[string]bool) error {
 	ix := m.index()
 	seen := map[string]bool{}
 	dup := func(kind, name string) bool {
@@ -173,19 +189,19 @@ func (m *Model) Validate() error {
 		if err := CheckName("chassis", c.Name); err != nil {
 			return err
 		}
-		what := fmt.Sprintf("chassis %q", c.Name)
+		what := fmt.Sprintf("chassis %s", Quote(c.Name))
 		if dup("chassis", c.Name) {
 			return errf(what, "already exists")
 		}
 		if c.Encap != "geneve" {
-			return errf(what, "encapsulation %q is not supported (only geneve)", c.Encap)
+			return errf(what, "encapsulation %s is not supported (only geneve)", Quote(c.Encap))
 		}
 		ip := net.ParseIP(c.IP)
 		if ip == nil || ip.To4() == nil {
-			return errf(what, "encap IP %q is not an IPv4 address", c.IP)
+			return errf(what, "encap IP %s is not an IPv4 address", Quote(c.IP))
 		}
 		if other, dup := chassisIP[ip.String()]; dup {
-			return errf(what, "encap IP %s is already used by chassis %q", c.IP, other)
+			return errf(what, "encap IP %s is already used by chassis %s", c.IP, Quote(other))
 		}
 		chassisIP[ip.String()] = c.Name
 	}
@@ -196,7 +212,7 @@ func (m *Model) Validate() error {
 		if err := CheckName("switch", s.Name); err != nil {
 			return err
 		}
-		what := fmt.Sprintf("switch %q", s.Name)
+		what := fmt.Sprintf("switch %s", Quote(s.Name))
 		if dup("switch", s.Name) {
 			return errf(what, "already exists")
 		}
@@ -204,7 +220,7 @@ func (m *Model) Validate() error {
 			return errf(what, "tunnel key %d is out of range 1..%d", s.Key, MaxSwitchKey)
 		}
 		if other, dup := switchKeys[s.Key]; dup {
-			return errf(what, "tunnel key %d is already used by switch %q", s.Key, other)
+			return errf(what, "tunnel key %d is already used by switch %s", s.Key, Quote(other))
 		}
 		switchKeys[s.Key] = s.Name
 	}
@@ -217,25 +233,25 @@ func (m *Model) Validate() error {
 		if err := CheckName("port", p.Name); err != nil {
 			return err
 		}
-		what := fmt.Sprintf("port %q", p.Name)
+		what := fmt.Sprintf("port %s", Quote(p.Name))
 		if dup("port", p.Name) {
 			return errf(what, "already exists")
 		}
 		if ix.switches[p.Switch] == nil {
-			return errf(what, "switch %q does not exist", p.Switch)
+			return errf(what, "switch %s does not exist", Quote(p.Switch))
 		}
 		if p.Key < 1 || p.Key > MaxPortKey {
 			return errf(what, "tunnel key %d is out of range 1..%d", p.Key, MaxPortKey)
 		}
 		k := swScoped{p.Switch, fmt.Sprint(p.Key)}
 		if other, dup := portKeys[k]; dup {
-			return errf(what, "tunnel key %d is already used by port %q on switch %q", p.Key, other, p.Switch)
+			return errf(what, "tunnel key %d is already used by port %s on switch %s", p.Key, Quote(other), Quote(p.Switch))
 		}
 		portKeys[k] = p.Name
 		claim := func(id string) error {
 			k := swScoped{p.Switch, id}
 			if other, dup := owners[k]; dup && other != p.Name {
-				return errf(what, "address %s already belongs to port %q on switch %q", id, other, p.Switch)
+				return errf(what, "address %s already belongs to port %s on switch %s", id, Quote(other), Quote(p.Switch))
 			}
 			owners[k] = p.Name
 			return nil
@@ -243,7 +259,7 @@ func (m *Model) Validate() error {
 		for _, a := range p.Addresses {
 			addr, err := ParseAddress(a)
 			if err != nil {
-				return errf(what, "address %q: %v", a, err)
+				return errf(what, "address %s: %v", Quote(a), err)
 			}
 			if addr.Unknown {
 				continue
@@ -259,19 +275,19 @@ func (m *Model) Validate() error {
 		}
 		for _, s := range p.PortSecurity {
 			if _, err := ParseSecurity(s); err != nil {
-				return errf(what, "port security %q: %v", s, err)
+				return errf(what, "port security %s: %v", Quote(s), err)
 			}
 		}
 		for k := range p.Options {
 			if k != "requested-chassis" {
-				return errf(what, "option %q is not supported (known: requested-chassis)", k)
+				return errf(what, "option %s is not supported (known: requested-chassis)", Quote(k))
 			}
 		}
 		if rc := p.RequestedChassis(); rc != "" && ix.chassis[rc] == nil {
-			return errf(what, "requested-chassis %q does not exist", rc)
+			return errf(what, "requested-chassis %s does not exist", Quote(rc))
 		}
 	}
-	return m.validateChains(ix, dup)
+	return m.validateChains(ix, dup, changed)
 }
 
 // FreeSwitchKey returns the smallest unused switch key.
@@ -299,5 +315,5 @@ func (m *Model) FreePortKey(sw string) (uint32, error) {
 			return k, nil
 		}
 	}
-	return 0, fmt.Errorf("every port tunnel key of switch %q is in use", sw)
+	return 0, fmt.Errorf("every port tunnel key of switch %s is in use", Quote(sw))
 }

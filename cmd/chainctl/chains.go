@@ -33,11 +33,11 @@ func init() {
 }
 
 func exists(kind, name string) error {
-	return &topology.Error{What: fmt.Sprintf("%s %q", kind, name), Why: "already exists"}
+	return &topology.Error{What: fmt.Sprintf("%s %s", kind, topology.Quote(name)), Why: "already exists"}
 }
 
 func inUse(kind, name, why string) error {
-	return &topology.Error{What: fmt.Sprintf("%s %q", kind, name), Why: why}
+	return &topology.Error{What: fmt.Sprintf("%s %s", kind, topology.Quote(name)), Why: why}
 }
 
 func pairAdd(c *call, m *topology.Model) error {
@@ -54,7 +54,7 @@ func pairAdd(c *call, m *topology.Model) error {
 	weight := uint32(1)
 	if w, ok := c.verbFlags["weight"]; ok {
 		var err error
-		if weight, err = parseWeight("--weight "+w, w); err != nil {
+		if weight, err = parseWeight("--weight "+topology.Quote(w), w); err != nil {
 			return err
 		}
 	}
@@ -63,7 +63,7 @@ func pairAdd(c *call, m *topology.Model) error {
 			return notFound("port", p)
 		}
 		if cl := classifierOfPort(m, p); cl != nil {
-			return inUse("port", p, fmt.Sprintf("classifier %q classifies it; a classified port cannot be a VNF port", cl.Name))
+			return inUse("port", p, fmt.Sprintf("classifier %s classifies it; a classified port cannot be a VNF port", topology.Quote(cl.Name)))
 		}
 	}
 	m.PortPairs = append(m.PortPairs, topology.PortPair{Name: name, Switch: sw, InPort: in, OutPort: out, Weight: weight})
@@ -92,7 +92,7 @@ func pairSetWeight(c *call, m *topology.Model) error {
 	if pp == nil {
 		return notFound("port pair", c.args[0])
 	}
-	w, err := parseWeight("weight "+c.args[1], c.args[1])
+	w, err := parseWeight("weight "+topology.Quote(c.args[1]), c.args[1])
 	if err != nil {
 		return err
 	}
@@ -106,7 +106,7 @@ func pairDel(c *call, m *topology.Model) error {
 		return notFound("port pair", name)
 	}
 	if g := m.GroupOfPair(name); g != nil {
-		return inUse("port pair", name, fmt.Sprintf("port pair group %q still holds it", g.Name))
+		return inUse("port pair", name, fmt.Sprintf("port pair group %s still holds it", topology.Quote(g.Name)))
 	}
 	m.PortPairs = remove(m.PortPairs, func(p topology.PortPair) bool { return p.Name == name })
 	return nil
@@ -139,7 +139,7 @@ func chainDel(c *call, m *topology.Model) error {
 	}
 	for _, cl := range m.Classifiers {
 		if cl.Chain == name {
-			return inUse("chain", name, fmt.Sprintf("classifier %q uses it", cl.Name))
+			return inUse("chain", name, fmt.Sprintf("classifier %s uses it", topology.Quote(cl.Name)))
 		}
 	}
 	groups := map[string]bool{}
@@ -190,7 +190,7 @@ func groupPairAdd(c *call, m *topology.Model) error {
 		return notFound("port pair", pair)
 	}
 	if other := m.GroupOfPair(pair); other != nil {
-		return inUse("port pair", pair, fmt.Sprintf("is already in group %q (a pair serves one group)", other.Name))
+		return inUse("port pair", pair, fmt.Sprintf("is already in group %s (a pair serves one group)", topology.Quote(other.Name)))
 	}
 	g.Pairs = append(g.Pairs, pair)
 	return nil
@@ -205,7 +205,7 @@ func groupPairDel(c *call, m *topology.Model) error {
 	n := len(g.Pairs)
 	g.Pairs = remove(g.Pairs, func(p string) bool { return p == pair })
 	if len(g.Pairs) == n {
-		return inUse("port pair", pair, fmt.Sprintf("is not in group %q", group))
+		return inUse("port pair", pair, fmt.Sprintf("is not in group %s", topology.Quote(group)))
 	}
 	return nil
 }
@@ -231,7 +231,7 @@ func classifierAdd(c *call, m *topology.Model) error {
 	if p, ok := c.verbFlags["priority"]; ok {
 		n, err := strconv.Atoi(p)
 		if err != nil || n < 0 || n > topology.MaxClassifierPriority {
-			return &topology.Error{What: "--priority " + p, Why: fmt.Sprintf("must be a number in 0..%d", topology.MaxClassifierPriority)}
+			return &topology.Error{What: "--priority " + topology.Quote(p), Why: fmt.Sprintf("must be a number in 0..%d", topology.MaxClassifierPriority)}
 		}
 		prio = n
 	}

@@ -1,6 +1,6 @@
 // Command chainctl edits the chainwire model with ovn-nbctl's verbs.
 //
-//	chainctl [--db PATH] [--wait] [--wait-timeout D] [-o text|json] VERB ARGS... [-- VERB ARGS...]
+//	chainctl [--db PATH] [--wait] [--wait-timeout D] [--lock-timeout D] [-o text|json] VERB ARGS... [-- VERB ARGS...]
 //
 // Commands joined with "--" are one transaction.
 // Every change is validated as a whole; a refused command prints one line
@@ -29,6 +29,7 @@ type opts struct {
 	db          string
 	wait        bool
 	waitTimeout time.Duration
+	lockTimeout time.Duration // how long a write waits for the model's lock
 	output      string
 	cmds        []command
 }
@@ -48,7 +49,7 @@ var (
 )
 
 func parseArgs(argv []string) (*opts, error) {
-	o := &opts{db: os.Getenv("CHAINWIRE_DB"), waitTimeout: 10 * time.Second, output: "text"}
+	o := &opts{db: os.Getenv("CHAINWIRE_DB"), waitTimeout: 10 * time.Second, lockTimeout: 10 * time.Second, output: "text"}
 	if o.db == "" {
 		o.db = "/var/lib/chainwire/nb.json"
 	}
@@ -80,7 +81,7 @@ func parseArgs(argv []string) (*opts, error) {
 		}
 		if !hasVal {
 			if i+1 >= len(argv) {
-				return nil, &usageError{a, "needs a value"}
+				return nil, &usageError{topology.Quote(a), "needs a value"}
 			}
 			i++
 			val = argv[i]
@@ -90,23 +91,29 @@ func parseArgs(argv []string) (*opts, error) {
 			o.db = val
 		case name == "output":
 			if val != "text" && val != "json" {
-				return nil, &usageError{"-o " + val, "want text or json"}
+				return nil, &usageError{"-o " + topology.Quote(val), "want text or json"}
 			}
 			o.output = val
 		case name == "wait-timeout":
 			d, err := time.ParseDuration(val)
 			if err != nil {
-				return nil, &usageError{"--wait-timeout " + val, "not a duration (e.g. 10s)"}
+				return nil, &usageError{"--wait-timeout " + topology.Quote(val), "not a duration (e.g. 10s)"}
 			}
 			o.waitTimeout = d
+		case name == "lock-timeout":
+			d, err := time.ParseDuration(val)
+			if err != nil || d <= 0 {
+				return nil, &usageError{"--lock-timeout " + topology.Quote(val), "not a positive duration (e.g. 10s)"}
+			}
+			o.lockTimeout = d
 		case verbFlagNames[name]:
 			cur.verbFlags[name] = val
 		default:
-			return nil, &usageError{a, "unknown option"}
+			return nil, &usageError{topology.Quote(a), "unknown option"}
 		}
 	}
 	if len(cur.args) == 0 {
-		return nil, &usageError{"usage", "chainctl [--db PATH] [--wait] [-o text|json] VERB ARGS... [-- VERB ARGS...] (try 'chainctl help')"}
+		return nil, &usageError{"usage", "chainctl [--db PATH] [--wait] [--lock-timeout D] [-o text|json] VERB ARGS... [-- VERB ARGS...] (try 'chainctl help')"}
 	}
 	o.cmds = append(o.cmds, cur)
 	return o, nil
@@ -135,7 +142,7 @@ func run(argv []string, out io.Writer) error {
 		name := cmd.args[0]
 		v, ok := verbs[name]
 		if !ok {
-			return &usageError{name, "unknown command (try 'chainctl help')"}
+			return &usageError{topology.Quote(name), "unknown command (try 'chainctl help')"}
 		}
 		args := cmd.args[1:]
 		if len(args) < v.min || (v.max >= 0 && len(args) > v.max) {
@@ -151,7 +158,7 @@ func run(argv []string, out io.Writer) error {
 		}
 		calls[i] = &call{opts: o, args: args, out: out, verb: name, verbFlags: cmd.verbFlags, v: v}
 	}
-	store := topology.NewFileStore(o.db)
+	store := &topology.FileStore{Path: o.db, LockTimeout: o.lockTimeout}
 	if c := calls[0]; c.v.read != nil {
 		m, err := store.Snapshot()
 		if err != nil {
@@ -216,7 +223,7 @@ func printHelp(out io.Writer) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fmt.Fprintln(out, "usage: chainctl [--db PATH] [--wait] [--wait-timeout D] [-o text|json] VERB ARGS... [-- VERB ARGS...]")
+	fmt.Fprintln(out, "usage: chainctl [--db PATH] [--wait] [--wait-timeout D] [--lock-timeout D] [-o text|json] VERB ARGS... [-- VERB ARGS...]")
 	fmt.Fprintln(out, "commands joined with -- apply together or not at all")
 	for _, n := range names {
 		fmt.Fprintf(out, "  %-28s %s\n", n+" "+verbs[n].usage, verbs[n].help)
@@ -225,5 +232,5 @@ func printHelp(out io.Writer) {
 
 // notFound is the error for a reference to a missing object.
 func notFound(kind, name string) error {
-	return &topology.Error{What: fmt.Sprintf("%s %q", kind, name), Why: "does not exist"}
+	return &topology.Error{What: fmt.Sprintf("%s %s", kind, topology.Quote(name)), Why: "does not exist"}
 }

@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func ctl(t *testing.T, db string, args ...string) (string, error) {
@@ -56,11 +58,11 @@ func TestErrorsLeaveModelByteIdentical(t *testing.T) {
 		{[]string{"lsp-set-addresses", "p2", "02:00:00:00:00:01"}, `address 02:00:00:00:00:01 already belongs to port "p1"`},
 		{[]string{"lsp-set-addresses", "p2", "02:00:00:00:00:02 10.0.0.1"}, `address 10.0.0.1 already belongs to port "p1"`},
 		{[]string{"lsp-set-port-security", "p2", "02:00:00:00:00:02 10.0.0.0/99"}, `port security "02:00:00:00:00:02 10.0.0.0/99"`},
-		{[]string{"ls-add", "sw2", "--tunnel-key", "16777216"}, `--tunnel-key 16777216: must be a number in 1..16777215`},
+		{[]string{"ls-add", "sw2", "--tunnel-key", "16777216"}, `--tunnel-key "16777216": must be a number in 1..16777215`},
 		{[]string{"ls-add", "sw2", "--tunnel-key", "7"}, `switch "sw2": tunnel key 7 is already used by switch "sw1"`},
 		{[]string{"lsp-add", "sw0", "p3", "--tunnel-key", "32768"}, `must be a number in 1..32767`},
 		{[]string{"lsp-add", "sw0", "p3", "--tunnel-key", "9"}, `tunnel key 9 is already used by port "p2"`},
-		{[]string{"lsp-add", "sw0", "bad name"}, `a name may hold only printable ASCII`},
+		{[]string{"lsp-add", "sw0", "bad name"}, `port "bad name": a name may hold only letters, digits and _ . : - (1 to 63 of them)`},
 		{[]string{"ls-del", "sw0"}, `switch "sw0": port "p1" still uses it`},
 		{[]string{"chassis-del", "hv1"}, `chassis "hv1": port "p2" requests it`},
 		{[]string{"chassis-add", "hv2", "vxlan", "192.0.2.2"}, `encapsulation "vxlan" is not supported`},
@@ -172,7 +174,7 @@ func TestChainValidationErrors(t *testing.T) {
 		{[]string{"lsp-pair-add", "SW0", "x1", "y1", "PPx"}, `port pair "PPx": out port "y1" is on switch "sw1", not "SW0"`},
 		{[]string{"lsp-pair-add", "SW0", "p2", "p3", "PPx"}, `port pair "PP1" already has in port "p2" and out port "p3"`},
 		{[]string{"lsp-pair-add", "SW0", "app2", "x1", "PPx"}, `classifier "PCC1" classifies it`},
-		{[]string{"lsp-pair-add", "SW0", "x1", "x1", "PPx", "--weight", "0"}, `--weight 0: must be a number in 1..1000`},
+		{[]string{"lsp-pair-add", "SW0", "x1", "x1", "PPx", "--weight", "0"}, `--weight "0": must be a number in 1..1000`},
 		{[]string{"lsp-pair-group-port-pair-add", "PG2", "PP1"}, `port pair "PP1": is already in group "PG1"`},
 		{[]string{"lsp-pair-group-port-pair-add", "PG9", "PP1"}, `port pair group "PG9": does not exist`},
 		{[]string{"lsp-pair-group-port-pair-add", "PG1", "PP9"}, `port pair "PP9": does not exist`},
@@ -184,7 +186,7 @@ func TestChainValidationErrors(t *testing.T) {
 		{[]string{"lsp-chain-classifier", "SW0", "PC1", "app1", "sideways", "bi-directional", "C", ""}, `direction "sideways"`},
 		{[]string{"lsp-chain-classifier", "SW0", "PC1", "app1", "entry-lport", "both", "C", ""}, `path "both"`},
 		{[]string{"lsp-chain-classifier", "SW0", "PC1", "app1", "entry-lport", "bi-directional", "C", "ip4 && tcp.dst =="}, `match "ip4 && tcp.dst ==": column 18: expected a value after "=="`},
-		{[]string{"lsp-chain-classifier", "SW0", "PC1", "app1", "entry-lport", "bi-directional", "C", "", "--priority", "50"}, `--priority 50: must be a number in 0..49`},
+		{[]string{"lsp-chain-classifier", "SW0", "PC1", "app1", "entry-lport", "bi-directional", "C", "", "--priority", "50"}, `--priority "50": must be a number in 0..49`},
 		{[]string{"lsp-chain-classifier", "sw1", "PC1", "y1", "entry-lport", "bi-directional", "C", ""}, `chain "PC1" is on switch "SW0", not "sw1"`},
 		{[]string{"lsp-chain-classifier", "SW0", "PC1", "app1", "entry-lport", "bi-directional", "PCC1", ""}, `classifier "PCC1": already exists`},
 		{[]string{"lsp-pair-del", "PP1"}, `port pair "PP1": port pair group "PG1" still holds it`},
@@ -194,7 +196,7 @@ func TestChainValidationErrors(t *testing.T) {
 		{[]string{"ls-del", "SW0"}, `switch "SW0": port "app1" still uses it`},
 		{[]string{"lsp-set-port-security", "p2", "02:00:00:00:00:22"}, `in port "p2" has port security`},
 		{[]string{"lsp-chain-classifier-del", "nope"}, `classifier "nope": does not exist`},
-		{[]string{"lsp-pair-set-weight", "PP1", "1001"}, `weight 1001: must be a number in 1..1000`},
+		{[]string{"lsp-pair-set-weight", "PP1", "1001"}, `weight "1001": must be a number in 1..1000`},
 		{[]string{"lsp-pair-set-weight", "PPx", "2"}, `port pair "PPx": does not exist`},
 		{[]string{"lsp-chain-classifier", "SW0", "PC1", "app2", "entry-lport", "bi-directional", "PCC2", "ip4 && tcp.dst == 80"},
 			`overlaps classifier "PCC1": both steer traffic towards port "app2" at priority 0`},
@@ -302,5 +304,72 @@ func TestClassifiersOnOnePort(t *testing.T) {
 	if _, err := ctl(t, db, "lsp-chain-classifier", "SW0", "PC1", "app2", "exit-lport", "uni-directional", "x", "tcp.src == 80", "--priority", "10"); err == nil ||
 		!strings.Contains(err.Error(), `overlaps classifier "web": both steer traffic from port "app2" at priority 10`) {
 		t.Errorf("got %v", err)
+	}
+}
+
+// A writer gives up after --lock-timeout, naming the lock's holder.
+func TestLockTimeout(t *testing.T) {
+	db := baseModel(t)
+	f, err := os.OpenFile(db+".lock", os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	f.WriteAt([]byte("4321\n"), 0)
+	for _, args := range [][]string{{"--lock-timeout=150ms", "ls-add", "x"}, {"ls-add", "x", "--lock-timeout", "150ms"}} {
+		start := time.Now()
+		_, err := ctl(t, db, args...)
+		if err == nil || err.Error() != "model "+db+": locked by PID 4321 for 150ms" {
+			t.Errorf("%v: got %v", args, err)
+		}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Errorf("%v: gave up after %v", args, d)
+		}
+	}
+	if _, err := ctl(t, db, "--lock-timeout", "soon", "ls-add", "x"); err == nil || !strings.Contains(err.Error(), `--lock-timeout "soon": not a positive duration`) {
+		t.Errorf("got %v", err)
+	}
+}
+
+// Names that are not safe as file names are refused; huge values are
+// echoed cut.
+func TestNamesAndEchoes(t *testing.T) {
+	db := baseModel(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"ls-add", "a/b"}, `switch "a/b": a name may hold only letters, digits and _ . : - (1 to 63 of them)`},
+		{[]string{"chassis-add", "../../x", "geneve", "192.0.2.9"}, `chassis "../../x": a name may hold only`},
+		{[]string{"ls-add", ".."}, `switch "..": a name cannot be "." or ".."`},
+		{[]string{"lsp-del", strings.Repeat("p", 1_000_000)}, `port "pppp`},
+		{[]string{"ls-add", "sw9", "--tunnel-key", strings.Repeat("9", 1_000_000)}, `(1000000 bytes): must be a number`},
+		{[]string{strings.Repeat("v", 1_000_000)}, `(1000000 bytes): unknown command`},
+	} {
+		_, err := ctl(t, db, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || len(err.Error()) > 300 {
+			t.Errorf("%.80v: got %.400v, want %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// Reading a model that is a FIFO fails at once.
+func TestReadFIFOFails(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "nb.json")
+	if err := syscall.Mkfifo(db, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := ctl(t, db, "show"); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "not a regular file (a named pipe)") {
+			t.Errorf("got %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("chainctl show hangs on a FIFO")
 	}
 }

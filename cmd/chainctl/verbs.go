@@ -39,7 +39,7 @@ func (c *call) keyFlag(max uint32) (uint32, bool, error) {
 	}
 	n, err := strconv.ParseUint(v, 10, 32)
 	if err != nil || n < 1 || n > uint64(max) {
-		return 0, false, &topology.Error{What: "--tunnel-key " + v, Why: fmt.Sprintf("must be a number in 1..%d", max)}
+		return 0, false, &topology.Error{What: "--tunnel-key " + topology.Quote(v), Why: fmt.Sprintf("must be a number in 1..%d", max)}
 	}
 	return uint32(n), true, nil
 }
@@ -50,7 +50,7 @@ func lsAdd(c *call, m *topology.Model) error {
 		return err
 	}
 	if m.Switch(name) != nil {
-		return &topology.Error{What: fmt.Sprintf("switch %q", name), Why: "already exists"}
+		return &topology.Error{What: fmt.Sprintf("switch %s", topology.Quote(name)), Why: "already exists"}
 	}
 	key, given, err := c.keyFlag(topology.MaxSwitchKey)
 	if err != nil {
@@ -71,11 +71,11 @@ func lsDel(c *call, m *topology.Model) error {
 		return notFound("switch", name)
 	}
 	if ports := m.PortsOf(name); len(ports) > 0 {
-		return &topology.Error{What: fmt.Sprintf("switch %q", name), Why: fmt.Sprintf("port %q still uses it", ports[0].Name)}
+		return &topology.Error{What: fmt.Sprintf("switch %s", topology.Quote(name)), Why: fmt.Sprintf("port %s still uses it", topology.Quote(ports[0].Name))}
 	}
 	for _, ch := range m.PortChains {
 		if ch.Switch == name {
-			return &topology.Error{What: fmt.Sprintf("switch %q", name), Why: fmt.Sprintf("chain %q still uses it", ch.Name)}
+			return &topology.Error{What: fmt.Sprintf("switch %s", topology.Quote(name)), Why: fmt.Sprintf("chain %s still uses it", topology.Quote(ch.Name))}
 		}
 	}
 	for i := range m.Switches {
@@ -96,7 +96,7 @@ func lspAdd(c *call, m *topology.Model) error {
 		return err
 	}
 	if p := m.Port(name); p != nil {
-		return &topology.Error{What: fmt.Sprintf("port %q", name), Why: fmt.Sprintf("already exists on switch %q", p.Switch)}
+		return &topology.Error{What: fmt.Sprintf("port %s", topology.Quote(name)), Why: fmt.Sprintf("already exists on switch %s", topology.Quote(p.Switch))}
 	}
 	key, given, err := c.keyFlag(topology.MaxPortKey)
 	if err != nil {
@@ -114,10 +114,10 @@ func lspAdd(c *call, m *topology.Model) error {
 func lspDel(c *call, m *topology.Model) error {
 	name := c.args[0]
 	if pp := m.PairOfPort(name); pp != nil {
-		return &topology.Error{What: fmt.Sprintf("port %q", name), Why: fmt.Sprintf("port pair %q uses it", pp.Name)}
+		return &topology.Error{What: fmt.Sprintf("port %s", topology.Quote(name)), Why: fmt.Sprintf("port pair %s uses it", topology.Quote(pp.Name))}
 	}
 	if cl := classifierOfPort(m, name); cl != nil {
-		return &topology.Error{What: fmt.Sprintf("port %q", name), Why: fmt.Sprintf("classifier %q uses it", cl.Name)}
+		return &topology.Error{What: fmt.Sprintf("port %s", topology.Quote(name)), Why: fmt.Sprintf("classifier %s uses it", topology.Quote(cl.Name))}
 	}
 	for i := range m.Ports {
 		if m.Ports[i].Name == name {
@@ -163,7 +163,7 @@ func lspSetOptions(c *call, m *topology.Model) error {
 	for _, kv := range c.args[1:] {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return &topology.Error{What: fmt.Sprintf("option %q", kv), Why: "want KEY=VALUE"}
+			return &topology.Error{What: fmt.Sprintf("option %s", topology.Quote(kv)), Why: "want KEY=VALUE"}
 		}
 		opts[k] = v
 	}
@@ -186,7 +186,7 @@ func lspSetEnabled(c *call, m *topology.Model) error {
 		f := false
 		p.Enabled = &f
 	default:
-		return &topology.Error{What: fmt.Sprintf("state %q", c.args[1]), Why: "want enabled or disabled"}
+		return &topology.Error{What: fmt.Sprintf("state %s", topology.Quote(c.args[1])), Why: "want enabled or disabled"}
 	}
 	return nil
 }
@@ -197,7 +197,7 @@ func chassisAdd(c *call, m *topology.Model) error {
 		return err
 	}
 	if m.ChassisByName(name) != nil {
-		return &topology.Error{What: fmt.Sprintf("chassis %q", name), Why: "already exists"}
+		return &topology.Error{What: fmt.Sprintf("chassis %s", topology.Quote(name)), Why: "already exists"}
 	}
 	m.Chassis = append(m.Chassis, topology.Chassis{Name: name, Encap: encap, IP: ip})
 	return nil
@@ -210,7 +210,7 @@ func chassisDel(c *call, m *topology.Model) error {
 	}
 	for _, p := range m.Ports {
 		if p.RequestedChassis() == name {
-			return &topology.Error{What: fmt.Sprintf("chassis %q", name), Why: fmt.Sprintf("port %q requests it", p.Name)}
+			return &topology.Error{What: fmt.Sprintf("chassis %s", topology.Quote(name)), Why: fmt.Sprintf("port %s requests it", topology.Quote(p.Name))}
 		}
 	}
 	for i := range m.Chassis {

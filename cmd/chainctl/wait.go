@@ -88,9 +88,9 @@ func waitApplied(store topology.Store, before, after *topology.Model, timeout ti
 			st, ok := have[ch]
 			switch {
 			case !ok:
-				lag = append(lag, fmt.Sprintf("chassis %q has not reported", ch))
+				lag = append(lag, fmt.Sprintf("chassis %s has not reported", topology.Quote(ch)))
 			case st.Generation < after.Generation:
-				msg := fmt.Sprintf("chassis %q is at generation %d", ch, st.Generation)
+				msg := fmt.Sprintf("chassis %s is at generation %d", topology.Quote(ch), st.Generation)
 				if st.Error != "" {
 					msg += " (" + st.Error + ")"
 				}

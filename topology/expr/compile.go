@@ -1,279 +1,273 @@
 package expr
 
 import (
-	"encoding/binary"
 	"fmt"
+	"math/big"
 	"net"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
-// Field is a header field an expression can test.
-type Field int
+// Resolver looks up the names a logical-flow match refers to (OVN's
+// inport/outport names, @port_group and $address_set).
+type Resolver interface {
+	// PortKey is the tunnel key of the logical port with that name.
+	PortKey(name string) (uint32, bool)
+	// PortGroup is the tunnel keys of a port group's ports (on the
+	// datapath being compiled for).
+	PortGroup(name string) ([]uint32, bool)
+	// AddressSet is the addresses (or prefixes) of an address set. OVN's
+	// derived sets of a port group's addresses, $PG_ip4 and $PG_ip6, are
+	// asked for by those names.
+	AddressSet(name string) ([]string, bool)
+}
 
+// Env is what a match is compiled against.
+type Env struct {
+	// Resolver names ports, port groups and address sets; without one,
+	// inport, outport, @ and $ are refused.
+	Resolver Resolver
+	// EmptyOK lets a match that can never match (say, a reference to an
+	// empty port group) compile to no terms instead of failing.
+	EmptyOK bool
+}
+
+// Names is a Resolver backed by maps.
+type Names struct {
+	Ports       map[string]uint32
+	PortGroups  map[string][]uint32
+	AddressSets map[string][]string
+}
+
+func (n *Names) PortKey(name string) (uint32, bool) {
+	k, ok := n.Ports[name]
+	return k, ok
+}
+
+func (n *Names) PortGroup(name string) ([]uint32, bool) {
+	k, ok := n.PortGroups[name]
+	return k, ok
+}
+
+func (n *Names) AddressSet(name string) ([]string, bool) {
+	a, ok := n.AddressSets[name]
+	return a, ok
+}
+
+// The bounds on what a match may cost.
 const (
-	EthSrc Field = iota
-	EthDst
-	EthType
-	IPProto
-	IP4Src
-	IP4Dst
-	IP6Src
-	IP6Dst
-	TCPSrc
-	TCPDst
-	UDPSrc
-	UDPDst
-	ICMP4Type
-	ICMP6Type
+	// MaxFlows bounds the OpenFlow flows the renderer makes of one match:
+	// the sum over its terms of Term.Flows. It applies to every
+	// subexpression as it is compiled, so nothing grows past it on the way.
+	MaxFlows = 65536
+	// maxPairs bounds the pairs of terms that the &&s of one match
+	// combine, all together.
+	maxPairs = 1 << 16
 )
 
-type kind int
-
-const (
-	kInt kind = iota
-	kMAC
-	kIP4
-	kIP6
-)
-
-type fieldDef struct {
-	f      Field
-	kind   kind
-	bits   int
-	prereq string // expression the field implies, as in OVN
+func errTooBig(col int, what string) *SyntaxError {
+	return errAt(col, "the expression is too big: %s (the bound is %d OpenFlow flows per match)", what, MaxFlows)
 }
 
-var fields = map[string]fieldDef{
-	"eth.src":    {EthSrc, kMAC, 48, ""},
-	"eth.dst":    {EthDst, kMAC, 48, ""},
-	"eth.type":   {EthType, kInt, 16, ""},
-	"ip.proto":   {IPProto, kInt, 8, "ip"},
-	"ip4.src":    {IP4Src, kIP4, 32, "ip4"},
-	"ip4.dst":    {IP4Dst, kIP4, 32, "ip4"},
-	"ip6.src":    {IP6Src, kIP6, 128, "ip6"},
-	"ip6.dst":    {IP6Dst, kIP6, 128, "ip6"},
-	"tcp.src":    {TCPSrc, kInt, 16, "tcp"},
-	"tcp.dst":    {TCPDst, kInt, 16, "tcp"},
-	"udp.src":    {UDPSrc, kInt, 16, "udp"},
-	"udp.dst":    {UDPDst, kInt, 16, "udp"},
-	"icmp4.type": {ICMP4Type, kInt, 8, "icmp4"},
-	"icmp6.type": {ICMP6Type, kInt, 8, "icmp6"},
+// compiler compiles one expression.
+type compiler struct {
+	env   *Env
+	pairs int // pairs of terms combined so far, against maxPairs
 }
 
-var fieldBits = func() map[Field]int {
-	m := map[Field]int{}
-	for _, d := range fields {
-		m[d.f] = d.bits
-	}
-	return m
-}()
-
-// predicates are symbols defined by other expressions, as in OVN.
-var predicates = map[string]string{
-	"ip4":   "eth.type == 0x800",
-	"ip6":   "eth.type == 0x86dd",
-	"ip":    "ip4 || ip6",
-	"arp":   "eth.type == 0x806",
-	"tcp":   "ip.proto == 6",
-	"udp":   "ip.proto == 17",
-	"icmp4": "ip4 && ip.proto == 1",
-	"icmp6": "ip6 && ip.proto == 58",
-	"icmp":  "icmp4 || icmp6",
+// op is one operand of a junction, with the negation it is under.
+type op struct {
+	n   node
+	neg bool
 }
 
-// VM is a value and mask, big-endian, as wide as the field; a nil Mask is
-// an exact match.
-type VM struct {
-	Value, Mask []byte
-}
-
-// Match is one conjunction of field matches: one OpenFlow match.
-type Match map[Field]VM
-
-// Fields lists the fields of a match in a fixed order.
-func (m Match) Fields() []Field {
-	var fs []Field
-	for f := range m {
-		fs = append(fs, f)
-	}
-	sort.Slice(fs, func(i, j int) bool { return fs[i] < fs[j] })
-	return fs
-}
-
-func (m Match) String() string {
-	var parts []string
-	for _, f := range m.Fields() {
-		vm := m[f]
-		s := fmt.Sprintf("%d=%x", f, vm.Value)
-		if vm.Mask != nil {
-			s += fmt.Sprintf("/%x", vm.Mask)
+func (c *compiler) compile(n node, neg bool) (dnf, error) {
+	switch n := n.(type) {
+	case andNode:
+		return c.junction(n.kids, neg, !neg)
+	case orNode:
+		return c.junction(n.kids, neg, neg)
+	case notNode:
+		return c.compile(n.kid, !neg)
+	case predNode:
+		if symbols[n.name].pred == "" {
+			return c.compile(boolCmp(n), neg)
 		}
-		parts = append(parts, s)
-	}
-	return strings.Join(parts, ",")
-}
-
-// Expr is a compiled expression: a disjunction of terms.
-type Expr struct {
-	d dnf
-}
-
-// Term is one conjunction of field matches. Fixed fields have one
-// value/mask; each Alt field may take any of several (the prefix cover of
-// an integer range). A term with one Alt or none is a set of plain
-// OpenFlow matches; with more, it is a conjunctive match (one clause per
-// Alt) rather than the cross product of the covers.
-type Term struct {
-	Fixed Match
-	Alts  []Alt
-}
-
-// Alt is a field that matches any of several value/masks.
-type Alt struct {
-	Field  Field
-	Values []VM
-}
-
-// Compile parses and compiles an expression. The empty expression is one
-// empty term (everything).
-func Compile(s string) (*Expr, error) {
-	n, err := parse(s)
-	if err != nil {
-		return nil, err
-	}
-	d, err := compile(n, false)
-	if err != nil {
-		return nil, err
-	}
-	if len(d) == 0 {
-		return nil, &SyntaxError{1, "the expression can never match"}
-	}
-	e := &Expr{d: d}
-	if len(e.Matches()) > maxTerms {
-		return nil, errTooBig
-	}
-	return e, nil
-}
-
-// Check reports whether an expression parses and can match.
-func Check(s string) error {
-	_, err := Compile(s)
-	return err
-}
-
-// Terms returns the expression's conjunctions with integer ranges covered
-// by prefixes.
-func (e *Expr) Terms() []Term {
-	var out []Term
-	for _, t := range e.d {
-		term := Term{Fixed: Match{}}
-		for _, f := range sortedFields(t) {
-			vms := t[f].cover(f)
-			if len(vms) == 1 {
-				term.Fixed[f] = vms[0]
-			} else {
-				term.Alts = append(term.Alts, Alt{Field: f, Values: vms})
+		return predicate(n.name, neg)
+	case cmpNode:
+		pre, lit, err := c.cmp(n, neg)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range pre {
+			d, err := predicate(p, false)
+			if err != nil {
+				return nil, err
+			}
+			if lit, err = c.and(lit, d, n.col); err != nil {
+				return nil, err
 			}
 		}
-		out = append(out, term)
+		return lit, nil
+	}
+	panic(fmt.Sprintf("expr: unknown node %T", n))
+}
+
+// boolCmp turns a one-bit field used alone (ct.new) into ct.new == 1.
+func boolCmp(n predNode) cmpNode {
+	return cmpNode{name: n.name, op: "==", values: []token{{"value", "1", n.col}}, col: n.col}
+}
+
+// flatten lists the operands of nested junctions of one kind (a && (b
+// && !(c || d))), through negations, so that one junction sees them all.
+func flatten(kids []node, neg, conj bool, out []op) []op {
+	for _, k := range kids {
+		kneg := neg
+		for {
+			nn, ok := k.(notNode)
+			if !ok {
+				break
+			}
+			k, kneg = nn.kid, !kneg
+		}
+		switch kk := k.(type) {
+		case andNode:
+			if !kneg == conj {
+				out = flatten(kk.kids, kneg, conj, out)
+				continue
+			}
+		case orNode:
+			if kneg == conj {
+				out = flatten(kk.kids, kneg, conj, out)
+				continue
+			}
+		case predNode:
+			if symbols[kk.name].pred == "" {
+				k = boolCmp(kk)
+			}
+		}
+		out = append(out, op{k, kneg})
 	}
 	return out
 }
 
-// Matches expands every term into plain OpenFlow matches (cross products
-// included), without duplicates.
-func (e *Expr) Matches() []Match {
-	seen := map[string]bool{}
-	var out []Match
-	for _, t := range e.Terms() {
-		for _, m := range t.Expand() {
-			if k := m.String(); !seen[k] {
-				seen[k] = true
-				out = append(out, m)
-			}
-		}
+func (c *compiler) junction(kids []node, neg, conj bool) (dnf, error) {
+	ops := flatten(kids, neg, conj, nil)
+	if conj {
+		return c.conjunction(ops)
 	}
-	return out
+	return c.disjunction(ops)
 }
 
-// Expand is the cross product of a term's alternatives.
-func (t Term) Expand() []Match {
-	ms := []Match{t.Fixed}
-	for _, a := range t.Alts {
-		var next []Match
-		for _, m := range ms {
-			for _, vm := range a.Values {
-				n := Match{}
-				for k, v := range m {
-					n[k] = v
+// conjunction: the single-term operands (most comparisons) meet in one
+// accum, each prerequisite is joined once however many comparisons
+// imply it, and only the operands with several terms multiply.
+func (c *compiler) conjunction(ops []op) (dnf, error) {
+	acc := newAccum()
+	type operand struct {
+		d   dnf
+		col int
+	}
+	var multi []operand
+	var pres []string
+	add := func(d dnf, col int) {
+		switch len(d) {
+		case 0:
+			acc.ok = false
+		case 1:
+			acc.add(d[0], col)
+		default:
+			multi = append(multi, operand{d, col})
+		}
+	}
+	for _, o := range ops {
+		if n, ok := o.n.(cmpNode); ok {
+			pre, lit, err := c.cmp(n, o.neg)
+			if err != nil {
+				return nil, err
+			}
+			for _, p := range pre {
+				if !slices.Contains(pres, p) {
+					pres = append(pres, p)
 				}
-				n[a.Field] = vm
-				next = append(next, n)
 			}
+			add(lit, n.col)
+			continue
 		}
-		ms = next
-	}
-	return ms
-}
-
-var mirrored = map[Field]Field{EthSrc: EthDst, EthDst: EthSrc, IP4Src: IP4Dst, IP4Dst: IP4Src,
-	IP6Src: IP6Dst, IP6Dst: IP6Src, TCPSrc: TCPDst, TCPDst: TCPSrc, UDPSrc: UDPDst, UDPDst: UDPSrc}
-
-// Mirror swaps source and destination fields: the expression of the reply
-// direction of a bi-directional path.
-func (e *Expr) Mirror() *Expr {
-	out := &Expr{}
-	for _, t := range e.d {
-		m := term{}
-		for f, c := range t {
-			if g, ok := mirrored[f]; ok {
-				f = g
-			}
-			m[f] = c
+		d, err := c.compile(o.n, o.neg)
+		if err != nil {
+			return nil, err
 		}
-		out.d = append(out.d, m)
+		add(d, colOf(o.n))
 	}
-	return out
-}
-
-// Overlaps reports whether some packet matches both expressions.
-func (e *Expr) Overlaps(o *Expr) bool {
-	for _, a := range e.d {
-		for _, b := range o.d {
-			if _, ok := merge(a, b); ok {
-				return true
-			}
+	for _, p := range pres {
+		d, err := predicate(p, false)
+		if err != nil {
+			return nil, err
+		}
+		add(d, 1)
+	}
+	t, ok, err := acc.term()
+	if !ok {
+		return dnf{}, err
+	}
+	out := dnf{t}
+	slices.SortStableFunc(multi, func(a, b operand) int { return len(a.d) - len(b.d) })
+	for i, m := range multi {
+		if i > 0 && &m.d[0] == &multi[i-1].d[0] {
+			continue // the same predicate twice
+		}
+		if out, err = c.and(out, m.d, m.col); err != nil || len(out) == 0 {
+			return out, err
 		}
 	}
-	return false
+	return out, nil
 }
 
-// ---------------------------------------------------------------- DNF
-
-// constraint on one field within a conjunction: an interval for integer
-// fields (so ranges intersect exactly and expand minimally at the end),
-// a value/mask for addresses.
-type constraint struct {
-	lo, hi      uint64
-	value, mask []byte
+func (c *compiler) disjunction(ops []op) (dnf, error) {
+	var out dnf
+	merged := 0
+	for _, o := range ops {
+		d, err := c.compile(o.n, o.neg)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, d...)
+		if len(out) > 2*merged+64 {
+			out = mergeSimilar(out)
+			merged = len(out)
+			if len(out) > MaxFlows {
+				return nil, errTooBig(colOf(o.n), fmt.Sprintf("more than %d alternatives", MaxFlows))
+			}
+		}
+	}
+	return mergeSimilar(out), nil
 }
 
-type term map[Field]constraint
+func colOf(n node) int {
+	switch n := n.(type) {
+	case cmpNode:
+		return n.col
+	case predNode:
+		return n.col
+	case notNode:
+		return colOf(n.kid)
+	case andNode:
+		if len(n.kids) > 0 {
+			return colOf(n.kids[0])
+		}
+	case orNode:
+		return colOf(n.kids[0])
+	}
+	return 1
+}
 
-// dnf is a disjunction of conjunctions; empty = false, [{}] = true.
-type dnf []term
-
-// maxTerms bounds the work an expression may cause (each term becomes at
-// least one flow per chain hop).
-const maxTerms = 4096
-
-var errTooBig = &SyntaxError{1, fmt.Sprintf("the expression expands to more than %d OpenFlow matches", maxTerms)}
-
-func and(a, b dnf) (dnf, error) {
-	if len(a)*len(b) > maxTerms*4 {
-		return nil, errTooBig
+// and is the conjunction of two disjunctions, bounded before any work.
+func (c *compiler) and(a, b dnf, col int) (dnf, error) {
+	if c.pairs += len(a) * len(b); c.pairs > maxPairs {
+		return nil, errTooBig(col, fmt.Sprintf("its &&s combine more than %d pairs of alternatives", maxPairs))
 	}
 	var out dnf
 	for _, x := range a {
@@ -283,311 +277,382 @@ func and(a, b dnf) (dnf, error) {
 			}
 		}
 	}
+	if len(out) > MaxFlows {
+		return nil, errTooBig(col, fmt.Sprintf("more than %d alternatives", MaxFlows))
+	}
 	return out, nil
 }
 
-func merge(x, y term) (term, bool) {
-	t := term{}
-	for f, c := range x {
-		t[f] = c
+// predicate compiles a predicate (or a one-bit field standing alone),
+// once per process and polarity: predicates never change.
+func predicate(name string, neg bool) (dnf, error) {
+	key := predKey{name, neg}
+	predMu.Lock()
+	d, ok := predMemo[key]
+	predMu.Unlock()
+	if ok {
+		return d, nil
 	}
-	for f, c := range y {
-		old, ok := t[f]
-		if !ok {
-			t[f] = c
-			continue
+	sym := symbols[name]
+	var n node = predNode{name, 1}
+	if sym.pred != "" {
+		var err error
+		if n, err = parse(sym.pred); err != nil {
+			panic(fmt.Sprintf("expr: predicate %s: %v", name, err))
 		}
-		if old.value == nil { // interval
-			lo, hi := max(old.lo, c.lo), min(old.hi, c.hi)
-			if lo > hi {
-				return nil, false
-			}
-			t[f] = constraint{lo: lo, hi: hi}
-			continue
-		}
-		v, m := make([]byte, len(c.value)), make([]byte, len(c.value))
-		for i := range v {
-			both := old.mask[i] & c.mask[i]
-			if old.value[i]&both != c.value[i]&both {
-				return nil, false
-			}
-			m[i] = old.mask[i] | c.mask[i]
-			v[i] = (old.value[i] & old.mask[i]) | (c.value[i] & c.mask[i])
-		}
-		t[f] = constraint{value: v, mask: m}
 	}
-	return t, true
+	d, err := (&compiler{}).compile(n, neg)
+	if err != nil {
+		panic(fmt.Sprintf("expr: predicate %s: %v", name, err))
+	}
+	predMu.Lock()
+	predMemo[key] = d
+	predMu.Unlock()
+	return d, nil
 }
 
-func compile(n node, neg bool) (dnf, error) {
-	switch n := n.(type) {
-	case andNode, orNode:
-		var kids []node
-		isAnd := false
-		if a, ok := n.(andNode); ok {
-			kids, isAnd = a.kids, true
-		} else {
-			kids = n.(orNode).kids
-		}
-		conj := isAnd != neg // De Morgan
-		acc := dnf{}
-		if conj {
-			acc = dnf{term{}}
-		}
-		for _, k := range kids {
-			d, err := compile(k, neg)
-			if err != nil {
-				return nil, err
-			}
-			if conj {
-				if acc, err = and(acc, d); err != nil {
-					return nil, err
-				}
-			} else {
-				acc = append(acc, d...)
-			}
-			if len(acc) > maxTerms {
-				return nil, errTooBig
-			}
-		}
-		return acc, nil
-	case notNode:
-		return compile(n.kid, !neg)
-	case predNode:
-		sub, err := parse(predicates[n.name])
-		if err != nil {
-			panic(err)
-		}
-		return compile(sub, neg)
-	case cmpNode:
-		return compileCmp(n, neg)
-	}
-	panic(fmt.Sprintf("expr: unknown node %T", n))
+type predKey struct {
+	name string
+	neg  bool
 }
+
+var (
+	predMu   sync.Mutex
+	predMemo = map[predKey]dnf{}
+)
 
 var negOp = map[string]string{"==": "!=", "!=": "==", "<": ">=", ">=": "<", "<=": ">", ">": "<="}
 
-// compileCmp compiles field OP value(s). Prerequisites stay outside a
-// negation: !(tcp.dst == 80) is tcp && tcp.dst != 80, as in OVN.
-func compileCmp(n cmpNode, neg bool) (dnf, error) {
-	def := fields[n.field]
-	pre := dnf{term{}}
-	if def.prereq != "" {
-		p, err := parse(def.prereq)
-		if err != nil {
-			panic(err)
-		}
-		if pre, err = compile(p, false); err != nil {
-			return nil, err
-		}
+// cmp compiles symbol OP value(s) into the comparison itself (lit) and
+// the prerequisites it implies, which stay outside any negation:
+// !(tcp.dst == 80) is tcp && tcp.dst != 80, as in OVN.
+func (c *compiler) cmp(n cmpNode, neg bool) (pre []string, lit dnf, err error) {
+	sym := symbols[n.name]
+	def := sym.def
+	if def.kind == kPort && (c.env == nil || c.env.Resolver == nil) {
+		return nil, nil, errAt(n.col, "%s is not allowed here: this match cannot name logical ports", n.name)
 	}
 	op := n.op
 	if neg {
 		op = negOp[op]
 	}
-	if len(n.values) > 1 && op != "==" && op != "!=" {
-		return nil, &SyntaxError{n.col, fmt.Sprintf("a set of values needs == or !=, not %s", op)}
+	if op != "==" && op != "!=" {
+		lit, err := c.ordering(sym, n, op)
+		return sym.prereq, lit, err
 	}
-	var lit dnf
+	vals, err := c.values(sym, n)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := def.bits
+	var spans []set
+	var pats [][2]u128
+	for _, v := range vals {
+		if isPrefixMask(v.m, w) {
+			spans = append(spans, set{{v.v, v.v.or(ones(w).andNot(v.m))}})
+		} else {
+			pats = append(pats, [2]u128{v.v, v.m})
+		}
+	}
 	if op == "==" {
-		for _, v := range n.values {
-			d, err := atom(def, "==", v)
-			if err != nil {
-				return nil, err
-			}
-			lit = append(lit, d...)
+		if len(spans) > 0 {
+			lit = append(lit, single(def.f, newCons(unionAll(spans), u128{}, u128{}, w)))
 		}
-	} else {
-		lit = dnf{term{}}
-		for _, v := range n.values {
-			d, err := atom(def, op, v)
-			if err != nil {
-				return nil, err
-			}
-			if lit, err = and(lit, d); err != nil {
-				return nil, err
-			}
+		for _, p := range pats {
+			lit = append(lit, single(def.f, newCons(fullSet(w), p[0], p[1], w)))
+		}
+		return sym.prereq, lit, nil
+	}
+	s := fullSet(w)
+	if len(spans) > 0 {
+		if s = unionAll(spans).complement(w); len(s) == 0 {
+			return sym.prereq, dnf{}, nil
 		}
 	}
-	return and(pre, lit)
+	lit = dnf{single(def.f, newCons(s, u128{}, u128{}, w))}
+	for _, p := range pats {
+		if lit, err = c.and(lit, notPattern(def.f, p[0], p[1]), n.col); err != nil {
+			return nil, nil, err
+		}
+	}
+	return sym.prereq, lit, nil
 }
 
-// atom compiles one comparison of a field with one value.
-func atom(def fieldDef, op string, v token) (dnf, error) {
-	if def.kind == kInt {
-		n, err := strconv.ParseUint(v.text, 0, 64)
-		maxv := uint64(1)<<def.bits - 1
-		if err != nil || n > maxv {
-			return nil, &SyntaxError{v.col, fmt.Sprintf("%q is not a number in 0..%d", v.text, maxv)}
-		}
-		iv := func(lo, hi uint64) term { return term{def.f: {lo: lo, hi: hi}} }
-		var d dnf
-		switch op {
-		case "==":
-			d = dnf{iv(n, n)}
-		case "!=":
-			if n > 0 {
-				d = append(d, iv(0, n-1))
-			}
-			if n < maxv {
-				d = append(d, iv(n+1, maxv))
-			}
-		case "<":
-			if n > 0 {
-				d = dnf{iv(0, n-1)}
-			}
-		case "<=":
-			d = dnf{iv(0, n)}
-		case ">":
-			if n < maxv {
-				d = dnf{iv(n+1, maxv)}
-			}
-		case ">=":
-			d = dnf{iv(n, maxv)}
-		}
-		return d, nil
+// single is the one-field term, or the true term for an unconstrained
+// field.
+func single(f Field, c *cons) term {
+	if c.unconstrained(f.Bits()) {
+		return term{}
 	}
-	if op != "==" && op != "!=" {
-		return nil, &SyntaxError{v.col, fmt.Sprintf("addresses compare with == or != only, not %s", op)}
+	return term{{f, c}}
+}
+
+// notPattern is x&m != v: some masked bit differs. One term per masked
+// bit, highest first: the bits above it equal, it differs. A one-bit
+// pattern (!ct.new) is one term: the bit is 0.
+func notPattern(f Field, v, m u128) dnf {
+	w := f.Bits()
+	var d dnf
+	above := u128{}
+	for i := w - 1; i >= 0; i-- {
+		if !m.has(i) {
+			continue
+		}
+		b := bit(i)
+		d = append(d, single(f, newCons(fullSet(w), v.and(above).or(b.andNot(v)), above.or(b), w)))
+		above = above.or(b)
 	}
-	value, mask, err := parseAddress(def, v)
+	return d
+}
+
+// ordering compiles <, <=, > and >= on an integer field.
+func (c *compiler) ordering(sym symbol, n cmpNode, op string) (dnf, error) {
+	switch {
+	case sym.def.kind == kPort:
+		return nil, errAt(n.col, "ports compare with == or != only, not %s", n.op)
+	case sym.def.kind != kInt:
+		return nil, errAt(n.col, "addresses compare with == or != only, not %s", n.op)
+	case sym.sub != nil:
+		return nil, errAt(n.col, "%s compares with == or != only, not %s", n.name, n.op)
+	}
+	if len(n.values) != 1 {
+		return nil, errAt(n.col, "a set of values needs == or !=, not %s", n.op)
+	}
+	w := sym.def.bits
+	v, err := c.value(sym, n.values[0])
 	if err != nil {
 		return nil, err
 	}
-	if op == "==" {
-		return dnf{term{def.f: {value: value, mask: mask}}}, nil
+	if len(v) != 1 || v[0].m != ones(w) {
+		return nil, errAt(n.values[0].col, "%s needs a plain number, not a masked one", n.op)
 	}
-	// != value/mask: some masked bit differs. One term per masked bit i:
-	// the masked bits before i equal, bit i flipped.
-	var d dnf
-	prefix := make([]byte, len(mask))
-	for bit := 0; bit < len(mask)*8; bit++ {
-		byteI, bm := bit/8, byte(0x80>>(bit%8))
-		if mask[byteI]&bm == 0 {
-			continue
+	x, max := v[0].v, ones(w)
+	var s set
+	switch op {
+	case "<":
+		if !x.isZero() {
+			s = set{{u128{}, x.sub1()}}
 		}
-		m := append([]byte(nil), prefix...)
-		m[byteI] |= bm
-		val := make([]byte, len(value))
-		for i := range val {
-			val[i] = value[i] & m[i]
+	case "<=":
+		s = set{{u128{}, x}}
+	case ">":
+		if x != max {
+			s = set{{x.add1(), max}}
 		}
-		val[byteI] ^= bm
-		d = append(d, term{def.f: {value: val, mask: m}})
-		prefix[byteI] |= bm
+	case ">=":
+		s = set{{x, max}}
 	}
-	return d, nil
+	if len(s) == 0 {
+		return dnf{}, nil
+	}
+	return dnf{single(sym.def.f, newCons(s, u128{}, u128{}, w))}, nil
 }
 
-func parseAddress(def fieldDef, v token) (value, mask []byte, err error) {
-	bad := func(what string) error { return &SyntaxError{v.col, fmt.Sprintf("%q is not %s", v.text, what)} }
+// vm is a value and mask of a field, right-aligned.
+type vm struct{ v, m u128 }
+
+// values resolves the values of a comparison, on the whole field (a
+// subfield's value shifted into place).
+func (c *compiler) values(sym symbol, n cmpNode) ([]vm, error) {
+	var out []vm
+	for _, t := range n.values {
+		vs, err := c.value(sym, t)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, vs...)
+	}
+	return out, nil
+}
+
+func (c *compiler) value(sym symbol, t token) ([]vm, error) {
+	def := sym.def
+	switch t.kind {
+	case "string":
+		if def.kind != kPort {
+			return nil, errAt(t.col, "%s takes %s, not the string %s", def.name, kindWhat(def), t.show())
+		}
+		k, ok := c.env.Resolver.PortKey(t.text)
+		if !ok {
+			return nil, errAt(t.col, "unknown port %s", Quote(t.text))
+		}
+		return portKeys(def, t, []uint32{k})
+	case "@":
+		if def.kind != kPort {
+			return nil, errAt(t.col, "%s takes %s, not the port group %s", def.name, kindWhat(def), t.show())
+		}
+		if c.env == nil || c.env.Resolver == nil {
+			return nil, errAt(t.col, "port group %s is not allowed here", t.show())
+		}
+		keys, ok := c.env.Resolver.PortGroup(t.text)
+		if !ok {
+			return nil, errAt(t.col, "unknown port group %s", Quote(t.text))
+		}
+		return portKeys(def, t, keys)
+	case "$":
+		if c.env == nil || c.env.Resolver == nil {
+			return nil, errAt(t.col, "address set %s is not allowed here", t.show())
+		}
+		if def.kind != kMAC && def.kind != kIP4 && def.kind != kIP6 || sym.sub != nil {
+			return nil, errAt(t.col, "%s takes %s, not the address set %s", def.name, kindWhat(def), t.show())
+		}
+		addrs, ok := c.env.Resolver.AddressSet(t.text)
+		if !ok {
+			return nil, errAt(t.col, "unknown address set %s", Quote(t.text))
+		}
+		out := make([]vm, 0, len(addrs))
+		for _, a := range addrs {
+			v, m, err := parseAddress(def, a)
+			if err != nil {
+				return nil, errAt(t.col, "address set %s holds %s, which is not %s", Quote(t.text), Quote(a), kindWhat(def))
+			}
+			out = append(out, vm{v, m})
+		}
+		return out, nil
+	}
+	if def.kind == kPort {
+		return nil, errAt(t.col, "%s takes a quoted port name or @port_group, not %s", def.name, t.show())
+	}
+	if sym.sub != nil {
+		x, ok := parseInt(t.text, sym.sub.bits)
+		if !ok {
+			return nil, errAt(t.col, "%s is not a number in 0..%s", t.show(), maxOf(sym.sub.bits))
+		}
+		m := ones(sym.sub.bits).shl(sym.sub.lsb)
+		return []vm{{x.shl(sym.sub.lsb), m}}, nil
+	}
+	if def.kind == kInt {
+		text, mask, masked := strings.Cut(t.text, "/")
+		x, ok := parseInt(text, def.bits)
+		m := ones(def.bits)
+		if ok && masked {
+			m, ok = parseInt(mask, def.bits)
+		}
+		if !ok {
+			return nil, errAt(t.col, "%s is not a number in 0..%s", t.show(), maxOf(def.bits))
+		}
+		return []vm{{x.and(m), m}}, nil
+	}
+	v, m, err := parseAddress(def, t.text)
+	if err != nil {
+		return nil, errAt(t.col, "%s is not %s", t.show(), kindWhat(def))
+	}
+	return []vm{{v, m}}, nil
+}
+
+func portKeys(def *fieldDef, t token, keys []uint32) ([]vm, error) {
+	out := make([]vm, 0, len(keys))
+	for _, k := range keys {
+		if k == 0 || uint64(k) > ones(def.bits).lo {
+			return nil, errAt(t.col, "%s resolves to key %d, outside %s's 1..%s", t.show(), k, def.name, maxOf(def.bits))
+		}
+		out = append(out, vm{fromUint(uint64(k)), ones(def.bits)})
+	}
+	return out, nil
+}
+
+func kindWhat(def *fieldDef) string {
 	switch def.kind {
 	case kMAC:
-		addr, m, hasMask := strings.Cut(v.text, "/")
+		return "an Ethernet address"
+	case kIP4:
+		return "an IPv4 address or prefix"
+	case kIP6:
+		return "an IPv6 address or prefix"
+	case kPort:
+		return "a quoted port name or @port_group"
+	}
+	return "a number"
+}
+
+func maxOf(bits int) string {
+	b := new(big.Int).Lsh(big.NewInt(1), uint(bits))
+	return b.Sub(b, big.NewInt(1)).String()
+}
+
+// parseInt reads a decimal, 0x hexadecimal or 0o/0 octal number that fits
+// the width.
+func parseInt(s string, bits int) (u128, bool) {
+	if s == "" || len(s) > 64 {
+		return u128{}, false
+	}
+	x, ok := new(big.Int).SetString(s, 0)
+	if !ok || x.Sign() < 0 || x.BitLen() > bits {
+		return u128{}, false
+	}
+	var b [16]byte
+	x.FillBytes(b[:])
+	return fromBytes(b[:]), true
+}
+
+// parseAddress reads an address, a prefix (addr/len) or an address with
+// an arbitrary mask (addr/mask) into value and mask.
+func parseAddress(def *fieldDef, s string) (value, mask u128, err error) {
+	addr, m, hasMask := strings.Cut(s, "/")
+	bad := fmt.Errorf("not %s", kindWhat(def))
+	if def.kind == kMAC {
 		mac, err := net.ParseMAC(addr)
 		if err != nil || len(mac) != 6 {
-			return nil, nil, bad("an Ethernet address")
+			return u128{}, u128{}, bad
 		}
-		mask := net.HardwareAddr{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+		mask := ones(48)
 		if hasMask {
-			if mask, err = net.ParseMAC(m); err != nil || len(mask) != 6 {
-				return nil, nil, bad("an Ethernet address with a mask")
+			mm, err := net.ParseMAC(m)
+			if err != nil || len(mm) != 6 {
+				return u128{}, u128{}, bad
 			}
+			mask = fromBytes(mm)
 		}
-		return andBytes(mac, mask), mask, nil
-	case kIP4, kIP6:
-		bits := 32
-		what := "an IPv4 address or prefix"
-		if def.kind == kIP6 {
-			bits, what = 128, "an IPv6 address or prefix"
-		}
-		text := v.text
-		if !strings.Contains(text, "/") {
-			text += "/" + strconv.Itoa(bits)
-		}
-		ip, n, err := net.ParseCIDR(text)
-		if err != nil || (def.kind == kIP4) != (ip.To4() != nil) {
-			return nil, nil, bad(what)
-		}
-		if def.kind == kIP4 {
-			return []byte(n.IP.To4()), []byte(n.Mask), nil
-		}
-		return []byte(n.IP.To16()), []byte(n.Mask), nil
+		return fromBytes(mac).and(mask), mask, nil
 	}
-	panic("expr: not an address field")
+	bits := 32
+	if def.kind == kIP6 {
+		bits = 128
+	}
+	ip := parseIP(addr, bits)
+	if ip == nil {
+		return u128{}, u128{}, bad
+	}
+	mask = ones(bits)
+	switch {
+	case !hasMask:
+	case isDigits(m):
+		n, err := strconv.Atoi(m)
+		if err != nil || n > bits {
+			return u128{}, u128{}, bad
+		}
+		mask = ones(bits).andNot(ones(bits - n))
+	default:
+		mm := parseIP(m, bits)
+		if mm == nil {
+			return u128{}, u128{}, bad
+		}
+		mask = fromBytes(mm)
+	}
+	return fromBytes(ip).and(mask), mask, nil
 }
 
-func andBytes(a, b []byte) []byte {
-	out := make([]byte, len(a))
-	for i := range a {
-		out[i] = a[i] & b[i]
+// parseIP reads an address of one family (IPv6 is written with colons),
+// in 4 or 16 bytes.
+func parseIP(s string, bits int) net.IP {
+	ip := net.ParseIP(s)
+	if ip == nil || strings.Contains(s, ":") != (bits == 128) {
+		return nil
 	}
-	return out
+	if bits == 32 {
+		return ip.To4()
+	}
+	return ip.To16()
 }
 
-// ---------------------------------------------------------------- expansion
-
-func sortedFields(t term) []Field {
-	fs := make([]Field, 0, len(t))
-	for f := range t {
-		fs = append(fs, f)
+func isDigits(s string) bool {
+	if s == "" || len(s) > 3 {
+		return false
 	}
-	sort.Slice(fs, func(i, j int) bool { return fs[i] < fs[j] })
-	return fs
-}
-
-// cover turns a constraint into value/masks: an address as it is, an
-// integer interval as its minimal cover by prefixes.
-func (c constraint) cover(f Field) []VM {
-	if c.value != nil {
-		vm := VM{Value: c.value, Mask: c.mask}
-		if allOnes(c.mask) {
-			vm.Mask = nil
-		}
-		return []VM{vm}
-	}
-	return RangeCover(c.lo, c.hi, fieldBits[f])
-}
-
-func allOnes(b []byte) bool {
-	for _, x := range b {
-		if x != 0xff {
+	for _, c := range s {
+		if c < '0' || c > '9' {
 			return false
 		}
 	}
 	return true
-}
-
-// RangeCover returns the fewest prefix-aligned value/mask pairs whose
-// union is exactly [lo, hi] on a field of the given width (a full-width
-// exact value has a nil mask; the whole range is one zero mask).
-func RangeCover(lo, hi uint64, bits int) []VM {
-	width := uint64(1)<<bits - 1
-	nbytes := (bits + 7) / 8
-	enc := func(v uint64) []byte {
-		var b [8]byte
-		binary.BigEndian.PutUint64(b[:], v)
-		return append([]byte(nil), b[8-nbytes:]...)
-	}
-	var out []VM
-	for {
-		// the largest aligned block starting at lo that stays within hi
-		size := uint64(1)
-		for size <= width && lo&(size*2-1) == 0 && lo+size*2-1 <= hi && size*2-1 < width {
-			size *= 2
-		}
-		if lo == 0 && hi == width {
-			size = width + 1 // the whole field: a zero mask
-		}
-		mask := width &^ (size - 1)
-		vm := VM{Value: enc(lo & mask), Mask: enc(mask)}
-		if mask == width {
-			vm.Mask = nil
-		}
-		out = append(out, vm)
-		if lo+(size-1) >= hi {
-			return out
-		}
-		lo += size
-	}
 }

@@ -116,7 +116,7 @@ func TestSyntaxErrorsSayWhere(t *testing.T) {
 		{"ip4 tcp", "column 5: unexpected \"tcp\""},
 		{"ip4 && ip6", "can never match"},
 		{"tcp.dst", "needs a comparison"},
-		{"ip4 # x", "column 5: unexpected character '#'"},
+		{"ip4 # x", `column 5: unexpected character "#"`},
 	} {
 		err := Check(tc.expr)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -145,6 +145,7 @@ func FuzzCompile(f *testing.F) {
 			return
 		}
 		Compile(s) // must not panic or hang
+		CompileEnv(s, env)
 	})
 }
 

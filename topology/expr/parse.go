@@ -1,12 +1,3 @@
-// Package expr parses OVN-style match expressions (ovn-sb(5), Logical_Flow
-// match) and compiles them into disjunctions of field constraints that map
-// one to one onto OpenFlow matches.
-//
-//	ip4 && tcp.dst == 80
-//	ip4.src == 10.0.0.0/24 && !(udp.dst == {53, 123})
-//	tcp.dst >= 1000 && tcp.dst <= 1999
-//
-// The empty expression matches everything.
 package expr
 
 import (
@@ -23,6 +14,10 @@ type SyntaxError struct {
 
 func (e *SyntaxError) Error() string { return fmt.Sprintf("column %d: %s", e.Col, e.Msg) }
 
+func errAt(col int, format string, args ...any) *SyntaxError {
+	return &SyntaxError{col, fmt.Sprintf(format, args...)}
+}
+
 // node is the parsed expression.
 type node interface{}
 
@@ -30,25 +25,29 @@ type andNode struct{ kids []node }
 type orNode struct{ kids []node }
 type notNode struct{ kid node }
 
-// predNode is a bare symbol such as ip4 or tcp.
+// predNode is a bare symbol such as ip4, tcp or ct.new.
 type predNode struct {
 	name string
 	col  int
 }
 
-// cmpNode is field OP value or field OP {set}.
+// cmpNode is symbol OP value or symbol OP {set}.
 type cmpNode struct {
-	field  string
+	name   string
 	op     string
 	values []token
 	col    int
 }
 
 type token struct {
-	kind string // "ident", "value", "op", "(", ")", "{", "}", ",", "!", "&&", "||", "eof"
-	text string
+	kind string // "ident", "value", "string", "@", "$", "op", "(", ")", "{", "}", ",", "!", "&&", "||", "eof"
+	text string // for "string", "@" and "$": the name alone
 	col  int
 }
+
+// maxDepth bounds the nesting of parentheses and negations, so that no
+// input can exhaust the stack.
+const maxDepth = 128
 
 func lex(s string) ([]token, error) {
 	var toks []token
@@ -56,7 +55,7 @@ func lex(s string) ([]token, error) {
 		c := s[i]
 		col := i + 1
 		switch {
-		case c == ' ' || c == '\t':
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
 			i++
 		case strings.HasPrefix(s[i:], "&&"), strings.HasPrefix(s[i:], "||"):
 			toks = append(toks, token{s[i : i+2], s[i : i+2], col})
@@ -74,6 +73,23 @@ func lex(s string) ([]token, error) {
 		case strings.ContainsRune("(){},", rune(c)):
 			toks = append(toks, token{string(c), string(c), col})
 			i++
+		case c == '"':
+			text, n, err := lexString(s[i:], col)
+			if err != nil {
+				return nil, err
+			}
+			toks = append(toks, token{"string", text, col})
+			i += n
+		case c == '@' || c == '$':
+			j := i + 1
+			for j < len(s) && isWordChar(rune(s[j])) {
+				j++
+			}
+			if j == i+1 {
+				return nil, errAt(col, "%q needs a name after it", c)
+			}
+			toks = append(toks, token{string(c), s[i+1 : j], col})
+			i = j
 		case isWordChar(rune(c)):
 			j := i
 			for j < len(s) && isWordChar(rune(s[j])) {
@@ -87,14 +103,32 @@ func lex(s string) ([]token, error) {
 			toks = append(toks, token{kind, w, col})
 			i = j
 		default:
-			return nil, &SyntaxError{col, fmt.Sprintf("unexpected character %q", c)}
+			return nil, errAt(col, "unexpected character %s", Quote(s[i:i+1]))
 		}
 	}
 	return append(toks, token{"eof", "", len(s) + 1}), nil
 }
 
+// lexString reads a double-quoted string with backslash escapes of " and
+// \; it returns the string and the bytes it took.
+func lexString(s string, col int) (string, int, error) {
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		switch s[i] {
+		case '"':
+			return b.String(), i + 1, nil
+		case '\\':
+			if i+1 < len(s) {
+				i++
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return "", 0, errAt(col, "the string that starts here has no closing '\"'")
+}
+
 func isWordChar(r rune) bool {
-	return unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._:/-", r)
+	return r < 0x80 && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._:/-", r))
 }
 
 // looksLikeAddress tells a MAC or IPv6 address that starts with a letter
@@ -102,8 +136,9 @@ func isWordChar(r rune) bool {
 func looksLikeAddress(w string) bool { return strings.Contains(w, ":") }
 
 type parser struct {
-	toks []token
-	pos  int
+	toks  []token
+	pos   int
+	depth int
 }
 
 func (p *parser) peek() token { return p.toks[p.pos] }
@@ -129,9 +164,20 @@ func parse(s string) (node, error) {
 		return nil, err
 	}
 	if t := p.peek(); t.kind != "eof" {
-		return nil, &SyntaxError{t.col, fmt.Sprintf("unexpected %q (expected && or || or the end)", t.text)}
+		return nil, errAt(t.col, "unexpected %s (expected && or || or the end)", t.show())
 	}
 	return n, nil
+}
+
+// show is a token as an error message quotes it.
+func (t token) show() string {
+	switch t.kind {
+	case "string":
+		return Quote(`"` + t.text + `"`)
+	case "@", "$":
+		return Quote(t.kind + t.text)
+	}
+	return Quote(t.text)
 }
 
 func (p *parser) or() (node, error) {
@@ -176,6 +222,12 @@ func (p *parser) and() (node, error) {
 
 func (p *parser) unary() (node, error) {
 	t := p.next()
+	if t.kind == "!" || t.kind == "(" {
+		if p.depth++; p.depth > maxDepth {
+			return nil, errAt(t.col, "parentheses and negations nest deeper than %d", maxDepth)
+		}
+		defer func() { p.depth-- }()
+	}
 	switch t.kind {
 	case "!":
 		k, err := p.unary()
@@ -189,57 +241,69 @@ func (p *parser) unary() (node, error) {
 			return nil, err
 		}
 		if c := p.next(); c.kind != ")" {
-			return nil, &SyntaxError{c.col, fmt.Sprintf("expected ')' to close the '(' at column %d", t.col)}
+			return nil, errAt(c.col, "expected ')' to close the '(' at column %d", t.col)
 		}
 		return n, nil
 	case "ident":
+		sym, known := symbols[t.text]
 		if op := p.peek(); op.kind == "op" {
 			p.next()
 			vals, err := p.values(op)
 			if err != nil {
 				return nil, err
 			}
-			if _, ok := fields[t.text]; !ok {
-				return nil, &SyntaxError{t.col, fmt.Sprintf("unknown field %q", t.text)}
+			if !known || sym.def == nil {
+				if known {
+					return nil, errAt(t.col, "%s is a predicate, not a field: it takes no comparison", Quote(t.text))
+				}
+				return nil, errAt(t.col, "unknown field %s", Quote(t.text))
 			}
-			return cmpNode{field: t.text, op: op.text, values: vals, col: t.col}, nil
+			return cmpNode{name: t.text, op: op.text, values: vals, col: t.col}, nil
 		}
-		if _, ok := predicates[t.text]; !ok {
-			if _, isField := fields[t.text]; isField {
-				return nil, &SyntaxError{p.peek().col, fmt.Sprintf("field %q needs a comparison (==, !=, <, <=, >, >=)", t.text)}
-			}
-			return nil, &SyntaxError{t.col, fmt.Sprintf("unknown symbol %q", t.text)}
+		if !known {
+			return nil, errAt(t.col, "unknown symbol %s", Quote(t.text))
+		}
+		if !sym.boolean() {
+			return nil, errAt(p.peek().col, "field %s needs a comparison (==, !=, <, <=, >, >=)", Quote(t.text))
 		}
 		return predNode{t.text, t.col}, nil
 	case "eof":
-		return nil, &SyntaxError{t.col, "unexpected end of expression"}
+		return nil, errAt(t.col, "unexpected end of expression")
 	}
-	return nil, &SyntaxError{t.col, fmt.Sprintf("unexpected %q", t.text)}
+	return nil, errAt(t.col, "unexpected %s", t.show())
+}
+
+func isValue(t token) bool {
+	switch t.kind {
+	case "value", "ident", "string", "@", "$":
+		return true
+	}
+	return false
 }
 
 // values reads one value or a {set} after a comparison operator.
 func (p *parser) values(op token) ([]token, error) {
 	t := p.next()
-	switch t.kind {
-	case "value", "ident":
+	if isValue(t) {
 		return []token{t}, nil
-	case "{":
-		var vals []token
-		for {
-			v := p.next()
-			if v.kind != "value" && v.kind != "ident" {
-				return nil, &SyntaxError{v.col, "expected a value in the set"}
-			}
-			vals = append(vals, v)
-			switch sep := p.next(); sep.kind {
-			case ",":
-				continue
-			case "}":
-				return vals, nil
-			default:
-				return nil, &SyntaxError{sep.col, "expected ',' or '}' in the set"}
-			}
+	}
+	if t.kind != "{" {
+		return nil, errAt(t.col, "expected a value after %q", op.text)
+	}
+	var vals []token
+	for {
+		v := p.next()
+		if !isValue(v) {
+			return nil, errAt(v.col, "expected a value in the set")
+		}
+		vals = append(vals, v)
+		switch sep := p.next(); sep.kind {
+		case ",":
+			continue
+		case "}":
+			return vals, nil
+		default:
+			return nil, errAt(sep.col, "expected ',' or '}' in the set")
 		}
 	}
-	return nil, &SyntaxError{t.col, fmt.Sprintf("expected a value after %q", op.text)}
 }
