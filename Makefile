@@ -8,10 +8,21 @@ PREFIX  ?= /usr/local
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-# Unit tests, then the end-to-end tests on real OVS (root; `make deps` first on a fresh machine).
+# Unit tests, the fuzzers for a few seconds each (input from the switch is
+# untrusted), then the end-to-end tests on real OVS (root; `make deps` first
+# on a fresh machine).
+FUZZTIME ?= 5s
+FUZZ := ./controller:FuzzSwitchMessage ./controller:FuzzReadBack ./geneve:FuzzDecodeFrame \
+	./topology/expr:FuzzCompile ./topology/expr:FuzzSemantics
+
 test: build
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	@for f in $(FUZZ); do \
+		echo "fuzz $${f#*:} ($(FUZZTIME))"; \
+		$(GO) test -run XXX -fuzz "^$${f#*:}\$$" -fuzztime $(FUZZTIME) $${f%%:*} >/dev/null || \
+		{ $(GO) test -run XXX -fuzz "^$${f#*:}\$$" -fuzztime 1x $${f%%:*}; exit 1; }; \
+	done
 
 unit:
 	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)
@@ -27,7 +38,9 @@ demo: deps build
 bench: deps build
 	mkdir -p bench
 	$(GO) test -run XXX -bench BenchmarkRender -benchmem -count 5 ./pipeline/ | tee bench/render.txt
-	$(BIN)/chainwire-lab bench --render bench/render.txt --out docs/BENCHMARKS.md --runs 5
+	$(GO) test -run XXX -bench 'BenchmarkCompile4000|BenchmarkRefuse|BenchmarkOverlaps' -count 5 ./topology/expr/ | tee bench/inputs.txt
+	$(GO) test -run XXX -bench BenchmarkUnrelatedWrite -count 5 ./topology/ | tee -a bench/inputs.txt
+	$(BIN)/chainwire-lab bench --render bench/render.txt --inputs bench/inputs.txt --out docs/BENCHMARKS.md --runs 5
 
 # Debian packages the lab and the tests drive.
 deps:

@@ -136,9 +136,12 @@ func handshake(ctx context.Context, c net.Conn) (*Conn, error) {
 func (cn *Conn) enablePacketIns(ctx context.Context) error {
 	async := make(rawMsg, 32)
 	async[0], async[1] = 4, openflow13.Type_SetAsync
-	// packet_in_mask[2] (master/equal, slave): reason OFPR_ACTION only.
-	be.PutUint32(async[8:], 1<<openflow13.R_ACTION)
-	be.PutUint32(async[12:], 1<<openflow13.R_ACTION)
+	// packet_in_mask[2] (master/equal, slave): OFPR_ACTION, and
+	// OFPR_NO_MATCH, which is how OVS reports a controller action in a
+	// table's priority-0 flow.
+	pin := uint32(1<<openflow13.R_ACTION | 1<<openflow13.R_NO_MATCH)
+	be.PutUint32(async[8:], pin)
+	be.PutUint32(async[12:], pin)
 	// port_status_mask and flow_removed_mask: nothing.
 	format := nxMessage(nxtSetPacketInFormat, []byte{0, 0, 0, nxpifPacketIn2})
 	x1, x2 := cn.nextXID(), cn.nextXID()

@@ -164,3 +164,32 @@ func splitLines(s string) []string {
 	}
 	return out
 }
+
+// The decoders issue 9 found panicking on short input (decodeNXAction,
+// decodeInstructions, parseError, the TLV reply) now return errors.
+func TestShortMessagesAreErrors(t *testing.T) {
+	nx := func(subtype uint16, n int) []byte {
+		a := make([]byte, n)
+		be.PutUint16(a, 0xffff)
+		be.PutUint16(a[2:], uint16(n))
+		be.PutUint32(a[4:], nxVendor)
+		be.PutUint16(a[8:], subtype)
+		return a
+	}
+	for _, subtype := range []uint16{6, 7, 10} { // reg move, reg load, multipath: 24 or 32 bytes
+		if _, err := decodeActions(nx(subtype, 16)); err == nil {
+			t.Errorf("a 16-byte Nicira action %d decoded", subtype)
+		}
+	}
+	for _, b := range [][]byte{{0, 4, 0, 4}, {0, 1, 0, 8, 0, 0, 0}, {0, 4, 0, 0xff, 0, 0, 0, 0}} {
+		if _, err := decodeInstructions(b); err == nil {
+			t.Errorf("instructions %x decoded", b)
+		}
+	}
+	if e := parseError([]byte{4, 1, 0, 8, 0, 0, 0, 1}); e.Type != 1 || e.Code != 6 {
+		t.Errorf("a header-only error decoded as %s", e.Name())
+	}
+	if _, err := tlvReplyMaps(nxMessage(nxtTLVTableReq+1, []byte{1, 2})); err == nil {
+		t.Error("a truncated TLV table reply decoded")
+	}
+}

@@ -1,6 +1,7 @@
 // Package e2e drives real ovs-vswitchd instances in network namespaces with
 // real packets. It needs root, Open vSwitch, iproute2, ethtool, tcpdump and
-// ping; .ci/run installs them.
+// ping; .ci/run installs them. Without them the tests fail; set
+// CHAINWIRE_SKIP_E2E=1 to skip them instead (the skip is printed).
 package e2e
 
 import (
@@ -16,13 +17,13 @@ import (
 var binDir string
 
 func TestMain(m *testing.M) {
-	if missing := prerequisites(); missing != "" {
-		if os.Getenv("CI") != "" {
-			fmt.Fprintln(os.Stderr, "e2e: cannot run in CI:", missing)
-			os.Exit(1)
-		}
-		fmt.Fprintln(os.Stderr, "e2e: skipping:", missing)
+	if os.Getenv("CHAINWIRE_SKIP_E2E") == "1" {
+		fmt.Println("e2e: SKIPPED (CHAINWIRE_SKIP_E2E=1): no end-to-end test ran")
 		os.Exit(0)
+	}
+	if missing := prerequisites(); missing != "" {
+		fmt.Fprintf(os.Stderr, "e2e: cannot run: %s (run `make deps` as root, or set CHAINWIRE_SKIP_E2E=1 to skip)\n", missing)
+		os.Exit(1)
 	}
 	dir, err := os.MkdirTemp("", "cwbin")
 	if err != nil {

@@ -439,18 +439,33 @@ func egressTables() int {
 	return n
 }
 
-// chunkedGroups renders members (bucket action lists) as groups of at
-// most size buckets and returns them with the actions that run them all:
-// group:1, controller(pause), group:2, ... so that no translation
-// exceeds OVS's limits.
-func chunkedGroups(name string, size int, members [][]Action) ([]Group, []Action) {
+// floodMember is one branch of a flood: a local port or a remote chassis,
+// keyed by port key or tunnel IP.
+type floodMember struct {
+	key  uint32
+	acts []Action
+}
+
+// chunkedGroups renders members as the groups of a flood and returns the
+// actions that run them all: one group if they fit in size; else one
+// group per range of size keys, run as group:1, controller(pause),
+// group:2, ... so that no translation exceeds OVS's limits. Ranges of
+// keys (not runs of members) keep a member's change to its own group.
+func chunkedGroups(name string, size int, members []floodMember) ([]Group, []Action) {
+	sort.Slice(members, func(i, j int) bool { return members[i].key < members[j].key })
 	var groups []Group
 	var acts []Action
-	for i := 0; i < len(members); i += size {
-		end := min(i+size, len(members))
-		g := Group{Name: fmt.Sprintf("%s/%d", name, i/size), Type: GroupAll}
-		for _, m := range members[i:end] {
-			g.Buckets = append(g.Buckets, Bucket{Actions: m})
+	chunk := func(m floodMember) uint32 {
+		if len(members) <= size {
+			return 0
+		}
+		return m.key / uint32(size)
+	}
+	for i := 0; i < len(members); {
+		c := chunk(members[i])
+		g := Group{Name: fmt.Sprintf("%s/%d", name, c), Type: GroupAll}
+		for ; i < len(members) && chunk(members[i]) == c; i++ {
+			g.Buckets = append(g.Buckets, Bucket{Actions: members[i].acts})
 		}
 		if len(groups) > 0 {
 			acts = append(acts, Controller{Pause: true, Userdata: []byte{OpContinue}})
@@ -468,10 +483,10 @@ func localMulticast(sw *swView) ([]Flow, []Group) {
 	var flows []Flow
 	var groups []Group
 	for _, mg := range multicastGroups {
-		var members [][]Action
+		var members []floodMember
 		for _, p := range sw.ports {
 			if p.local() && p.enabled() && mg.member(p) {
-				members = append(members, []Action{loadReg(LogOutport, p.key), Resubmit{CheckLoopback}})
+				members = append(members, floodMember{p.key, []Action{loadReg(LogOutport, p.key), Resubmit{CheckLoopback}}})
 			}
 		}
 		if len(members) == 0 {
@@ -544,10 +559,9 @@ func remoteMulticast(sw *swView, tun uint32) ([]Flow, []Group) {
 		if len(ips) == 0 {
 			continue
 		}
-		sort.Slice(ips, func(i, j int) bool { return binary.BigEndian.Uint32(ips[i]) < binary.BigEndian.Uint32(ips[j]) })
-		members := make([][]Action, len(ips))
+		members := make([]floodMember, len(ips))
 		for i, ip := range ips {
-			members[i] = toChassis(ip, tun)
+			members[i] = floodMember{binary.BigEndian.Uint32(ip), toChassis(ip, tun)}
 		}
 		gs, acts := chunkedGroups(fmt.Sprintf("%s-remote/%d", mg.name, dp), remoteChunk, members)
 		groups = append(groups, gs...)

@@ -107,20 +107,43 @@ func status(c *call, m *topology.Model, store topology.Store) error {
 	if err != nil {
 		return err
 	}
+	now := time.Now()
 	if c.output == "json" {
-		return c.printJSON(nonNil(sts))
+		type withState struct {
+			topology.Status
+			State string `json:"state"`
+		}
+		out := make([]withState, len(sts))
+		for i, st := range sts {
+			out[i] = withState{st, agentState(st, now)}
+		}
+		return c.printJSON(out)
 	}
 	for _, st := range sts {
-		state := "connected"
-		if !st.Connected {
-			state = "disconnected"
-		}
 		fmt.Fprintf(c.out, "%s: generation %d of %d, %s, %d flows, updated %s",
-			st.Chassis, st.Generation, m.Generation, state, st.Flows, st.Updated.Format(time.RFC3339))
+			st.Chassis, st.Generation, m.Generation, agentState(st, now), st.Flows, st.Updated.Format(time.RFC3339))
+		if st.Hostname != "" {
+			fmt.Fprintf(c.out, " on %s (pid %d)", st.Hostname, st.PID)
+		}
 		if st.Error != "" {
 			fmt.Fprintf(c.out, ", error: %s", st.Error)
+		}
+		for _, w := range st.Warnings {
+			fmt.Fprintf(c.out, ", warning: %s", w)
 		}
 		fmt.Fprintln(c.out)
 	}
 	return nil
+}
+
+// agentState is connected, disconnected, or stale: an agent that missed
+// three heartbeats may be dead, whatever it last said.
+func agentState(st topology.Status, now time.Time) string {
+	switch {
+	case st.Stale(now):
+		return fmt.Sprintf("stale (no heartbeat for %s)", now.Sub(st.Updated).Round(time.Second))
+	case st.Connected:
+		return "connected"
+	}
+	return "disconnected"
 }

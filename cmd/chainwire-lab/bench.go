@@ -21,7 +21,7 @@ import (
 
 // bench measures programming speed and data-plane cost side by side on
 // this machine and writes the report (make bench).
-func bench(renderFile, out string, runs int) error {
+func bench(renderFile, inputsFile, out string, runs int) error {
 	r := &report{runs: runs}
 	r.machine()
 	if renderFile != "" {
@@ -30,6 +30,13 @@ func bench(renderFile, out string, runs int) error {
 			return err
 		}
 		r.render = parseRender(string(b))
+	}
+	if inputsFile != "" {
+		b, err := os.ReadFile(inputsFile)
+		if err != nil {
+			return err
+		}
+		r.inputs = parseInputs(string(b))
 	}
 	steps := []struct {
 		name string
@@ -56,6 +63,7 @@ type report struct {
 	runs     int
 	machineT []string
 	render   []renderRow
+	inputs   []inputRow
 	prog     []progRow
 	incr     []incrRow
 	rss      []rssRow
@@ -74,6 +82,12 @@ type progRow struct {
 	agent, e2e, connect, ofctl time.Duration // medians
 	agentAll, ofctlAll         []time.Duration
 	e2eAll, connectAll         []time.Duration
+	// restart: agent restarted with its flows in place (nothing to send).
+	restart, restartConnect       time.Duration
+	restartAll, restartConnectAll []time.Duration
+	// drift: ovs-ofctl del-flows until the flow count is back.
+	drift, driftOne       time.Duration
+	driftAll, driftOneAll []time.Duration
 }
 
 type incrRow struct {
@@ -147,6 +161,48 @@ func parseRender(s string) []renderRow {
 			allocs: median(s["allocs/op"]), bytes: median(s["B/op"])})
 	}
 	return rows
+}
+
+// inputRow is one input-cost benchmark: its name and median time.
+type inputRow struct {
+	name    string
+	nsPerOp float64
+}
+
+var anyBenchLine = regexp.MustCompile(`^Benchmark(\S+?)(-\d+)?\s+\d+\s+([0-9.]+) ns/op`)
+
+// parseInputs reads go test -bench output, keeping each benchmark's
+// median ns/op in the order first seen.
+func parseInputs(s string) []inputRow {
+	samples := map[string][]float64{}
+	var order []string
+	for _, line := range strings.Split(s, "\n") {
+		m := anyBenchLine.FindStringSubmatch(strings.TrimSpace(line))
+		if m == nil {
+			continue
+		}
+		if samples[m[1]] == nil {
+			order = append(order, m[1])
+		}
+		v, _ := strconv.ParseFloat(m[3], 64)
+		samples[m[1]] = append(samples[m[1]], v)
+	}
+	var rows []inputRow
+	for _, name := range order {
+		rows = append(rows, inputRow{name, median(samples[name])})
+	}
+	return rows
+}
+
+// inputNames says what each input-cost benchmark measures.
+var inputNames = map[string]string{
+	"Compile4000":    "compile a classifier match of 4,000 `tcp.dst != N` terms (27 s before issue 9)",
+	"Refuse/0":       "refuse a match over the bound: 8,000 `ip4.src != ` scattered addresses",
+	"Refuse/1":       "refuse a match over the bound: 4,000 `ip6.dst != ` addresses",
+	"Refuse/2":       "refuse a match over the bound: 24 ORs of ct_mark/ct_label bits",
+	"Refuse/3":       "refuse a match over the bound: `eth.src != {3,000 masked MACs}`",
+	"Overlaps":       "overlap check of two 3,000-term classifiers",
+	"UnrelatedWrite": "an unrelated write (read, validate, write; one process) with a 3,000-term classifier in a 1k-port model (38 s before)",
 }
 
 func median(v []float64) float64 {
@@ -248,17 +304,43 @@ func (r *report) programming() error {
 			}
 			row.ofctlAll = append(row.ofctlAll, time.Since(start))
 		}
-		// The agent runs again for the next model (and the incremental step).
-		if err := l.StartAgent("hv1"); err != nil {
+		// The agent runs again, on the installed flows: a restart.
+		if _, err := l.Ofctl("hv1", "del-flows", "br-int"); err != nil {
 			return err
 		}
-		if err := waitApplied(l); err != nil {
+		if _, _, _, err := timeAgent(l, want.Generation); err != nil {
 			return err
+		}
+		for i := 0; i < r.runs; i++ {
+			if err := l.StopAgent("hv1"); err != nil {
+				return err
+			}
+			_, total, connect, err := timeAgent(l, want.Generation)
+			if err != nil {
+				return err
+			}
+			row.restartAll = append(row.restartAll, total)
+			row.restartConnectAll = append(row.restartConnectAll, connect)
+		}
+		// Drift: everything deleted behind the agent's back, or one flow.
+		for i := 0; i < r.runs; i++ {
+			all, err := timeRepair(l, row.flows, "del-flows", "br-int")
+			if err != nil {
+				return err
+			}
+			one, err := timeRepair(l, row.flows, "del-flows", "br-int", switchL2Flows)
+			if err != nil {
+				return err
+			}
+			row.driftAll, row.driftOneAll = append(row.driftAll, all), append(row.driftOneAll, one)
 		}
 		row.agent, row.ofctl = medianDur(row.agentAll), medianDur(row.ofctlAll)
 		row.e2e, row.connect = medianDur(row.e2eAll), medianDur(row.connectAll)
+		row.restart, row.restartConnect = medianDur(row.restartAll), medianDur(row.restartConnectAll)
+		row.drift, row.driftOne = medianDur(row.driftAll), medianDur(row.driftOneAll)
 		r.prog = append(r.prog, row)
-		fmt.Printf("  %s: %d flows, chainwired %s, ovs-ofctl --bundle %s\n", size.name, row.flows, row.agent, row.ofctl)
+		fmt.Printf("  %s: %d flows, chainwired %s, ovs-ofctl --bundle %s; restart to synced %s (connect %s); del-flows repaired in %s, one flow in %s\n",
+			size.name, row.flows, row.agent, row.ofctl, row.restart, row.restartConnect, row.drift, row.driftOne)
 		if size.spec.Chains > 0 {
 			if err := r.incremental(l, size.name); err != nil {
 				return err
@@ -348,6 +430,41 @@ func timeAgent(l *lab.Lab, gen uint64) (bundle, total, connect time.Duration, er
 	}
 	bundle, err = time.ParseDuration(last[4])
 	return bundle, total, connected.Sub(started), err
+}
+
+var flowCount = regexp.MustCompile(`flow_count=(\d+)`)
+
+// switchL2Flows selects the L2 lookup and flood flows of switch key 1.
+const switchL2Flows = "cookie=0xc704010000000001/-1"
+
+// timeRepair runs an ovs-ofctl command that deletes flows behind the
+// agent's back and returns the time until the bridge holds want flows
+// again (dump-aggregate, cheap at any table size).
+func timeRepair(l *lab.Lab, want int, cmd ...string) (time.Duration, error) {
+	if sel := cmd[len(cmd)-1]; strings.HasPrefix(sel, "cookie=") {
+		if out, err := l.Ofctl("hv1", "dump-flows", "br-int", sel); err != nil || !strings.Contains(out, "cookie=") {
+			return 0, fmt.Errorf("no flow matches %s to delete (%v)", sel, err)
+		}
+	}
+	start := time.Now()
+	if _, err := l.Ofctl("hv1", cmd...); err != nil {
+		return 0, err
+	}
+	err := lab.Eventually(30*time.Second, func() error {
+		out, err := l.Ofctl("hv1", "dump-aggregate", "br-int")
+		if err != nil {
+			return err
+		}
+		m := flowCount.FindStringSubmatch(out)
+		if m == nil {
+			return fmt.Errorf("no flow count in %q", out)
+		}
+		if n, _ := strconv.Atoi(m[1]); n != want {
+			return fmt.Errorf("%d flows of %d", n, want)
+		}
+		return nil
+	})
+	return time.Since(start), err
 }
 
 // dumpForAddFlows writes the bridge's flows in a form add-flows reads
@@ -609,6 +726,20 @@ func (r *report) markdown() string {
 			row.perPort, pc, row.allocs, row.bytes/1e6)
 	}
 	w("")
+	if len(r.inputs) > 0 {
+		w("### Input costs (Go benchmarks, `topology` and `topology/expr`)")
+		w("")
+		w("| what | time |")
+		w("|---|---|")
+		for _, in := range r.inputs {
+			what := inputNames[in.name]
+			if what == "" {
+				what = in.name
+			}
+			w("| %s | %s |", what, time.Duration(in.nsPerOp).Round(10*time.Microsecond))
+		}
+		w("")
+	}
 	w("## 2. Programming an empty br-int")
 	w("")
 	w("chainwired starting against an empty bridge: the time of its first bundle (sent, committed, barrier")
@@ -616,18 +747,32 @@ func (r *report) markdown() string {
 	w("`ovs-ofctl -O OpenFlow13 --bundle add-flows` of the identical flows (dump-flows output) into the same")
 	w("emptied bridge, the ingest limit of this OVS (process start and text parsing included).")
 	w("")
-	w("| model | flows | chainwired bundle | ovs-ofctl --bundle | ratio | chainwired start to synced | of which waiting for the switch to connect |")
+	w("| model | flows | chainwired bundle | ovs-ofctl --bundle | ratio | chainwired start to synced | of which connecting to the switch |")
 	w("|---|---|---|---|---|---|---|")
 	for _, p := range r.prog {
 		w("| %s | %d | %s | %s | %.2f | %s | %s |", p.model, p.flows, p.agent.Round(time.Millisecond),
 			p.ofctl.Round(time.Millisecond), float64(p.agent)/float64(p.ofctl), p.e2e.Round(time.Millisecond), p.connect.Round(time.Millisecond))
 	}
 	w("")
-	w("The wait for the switch is ovs-vswitchd reconnecting to the restarted agent's socket. The agent sets")
-	w("the controller's `max_backoff` to OVS's minimum of 1 s, and a single restart measured by hand")
-	w("reconnects in 1.0-1.5 s; the longer waits in this loop (stop, del-flows, add-flows, start in quick")
-	w("succession) are not explained yet. No traffic waits for it: the flows stay installed. The rest of")
-	w("start-to-synced is reading and validating the model, rendering, the bundle and the status.")
+	w("The agent dials the bridge's management socket (`br-int.mgmt`) itself, retrying at most 100 ms apart:")
+	w("connecting takes the time of one dial and the OpenFlow handshake. The rest of start-to-synced is")
+	w("reading and validating the model, rendering, reading back what is installed, the bundle and the")
+	w("status.")
+	w("")
+	w("### Restart and drift")
+	w("")
+	w("An agent restarted on a bridge whose flows are all in place reads them back, finds nothing to send,")
+	w("and reports the generation (start to synced). Drift: `ovs-ofctl del-flows br-int` (every flow), or")
+	w("of one switch's L2 flows (`" + switchL2Flows + "`), behind the agent's back; the flow monitor")
+	w("reports it and the agent puts back what is missing, until `dump-aggregate` counts all flows again")
+	w("(only the deleted flows are sent).")
+	w("")
+	w("| model | flows | restart to synced | of which connecting | del-flows repaired after | one flow repaired after |")
+	w("|---|---|---|---|---|---|")
+	for _, p := range r.prog {
+		w("| %s | %d | %s | %s | %s | %s |", p.model, p.flows, p.restart.Round(time.Millisecond), p.restartConnect.Round(time.Millisecond),
+			p.drift.Round(time.Millisecond), p.driftOne.Round(time.Millisecond))
+	}
 	w("")
 	w("## 3. Adding one chain")
 	w("")

@@ -7,7 +7,7 @@
 //	chainwire-lab down [--name NAME]             stop everything and remove it
 //	chainwire-lab demo                           the end-to-end demonstration (make demo)
 //	chainwire-lab decode FILE.pcap               decode the Geneve frames of an underlay capture
-//	chainwire-lab bench [--render F] [--out F]   measure programming and data plane (make bench)
+//	chainwire-lab bench [--render F] [--inputs F] [--out F]   measure programming and data plane (make bench)
 package main
 
 import (
@@ -44,6 +44,7 @@ func run(args []string) error {
 	file := fs.String("f", "", "lab description (YAML)")
 	baseFlag := fs.String("base", "", "state directory (default "+stateRoot+"/NAME; a test lab's is in its log)")
 	renderFile := fs.String("render", "", "bench: output of go test -bench BenchmarkRender to include")
+	inputsFile := fs.String("inputs", "", "bench: output of go test -bench for the input-cost benchmarks to include")
 	out := fs.String("out", "", "bench: write the report here")
 	runs := fs.Int("runs", 5, "bench: runs per measurement (the median is reported)")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -109,7 +110,7 @@ func run(args []string) error {
 	case "demo":
 		return demo()
 	case "bench":
-		return bench(*renderFile, *out, *runs)
+		return bench(*renderFile, *inputsFile, *out, *runs)
 	case "decode":
 		if fs.NArg() != 1 {
 			return usage()

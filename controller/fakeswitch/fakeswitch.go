@@ -39,6 +39,7 @@ type Switch struct {
 	tlv         bool
 	bundles     map[uint32][]controller.Op
 	Commits     int
+	Ops         int // flow and group mods committed
 	TLVMods     int
 	Connects    int
 	Resumes     int
@@ -502,6 +503,7 @@ func (s *Switch) bundleControl(cs *connState, xid uint32, msg []byte) {
 		if failed == nil {
 			s.flows, s.groups = flows, groups
 			s.Commits++
+			s.Ops += len(s.bundles[id])
 		}
 		delete(s.bundles, id)
 	case 6: // discard

@@ -365,19 +365,24 @@ func (l *Lab) warmUnderlay() error {
 }
 
 // AddDummyPorts attaches dummy interfaces (a lab with DummyPorts) bound
-// to the given logical ports, as if VMs were there.
+// to the given logical ports, as if VMs were there. They are added a few
+// hundred per ovs-vsctl call: one huge transaction costs ovs-vsctl
+// seconds of CPU.
 func (l *Lab) AddDummyPorts(host string, ports []string) error {
-	var args []string
-	for _, p := range ports {
-		l.dummies++
-		name := fmt.Sprintf("dm%d", l.dummies)
-		args = append(args, "--", "--may-exist", "add-port", "br-int", name, "--", "set", "interface", name,
-			"type=dummy", "external_ids:iface-id="+p)
+	const batch = 200
+	for i := 0; i < len(ports); i += batch {
+		var args []string
+		for _, p := range ports[i:min(i+batch, len(ports))] {
+			l.dummies++
+			name := fmt.Sprintf("dm%d", l.dummies)
+			args = append(args, "--", "--may-exist", "add-port", "br-int", name, "--", "set", "interface", name,
+				"type=dummy", "external_ids:iface-id="+p)
+		}
+		if err := l.Vsctl(host, args...); err != nil {
+			return err
+		}
 	}
-	if len(args) == 0 {
-		return nil
-	}
-	return l.Vsctl(host, args...)
+	return nil
 }
 
 // StartAgent runs chainwired for a host (inside the host's namespace).
@@ -390,7 +395,7 @@ func (l *Lab) StartAgent(host string) error {
 	defer logf.Close()
 	args := []string{"netns", "exec", l.ns(host), filepath.Join(l.BinDir, "chainwired"),
 		"--config", "/dev/null", "--chassis", host, "--ovs-db", l.OVSDB(host), "--ovs-rundir", r,
-		"--of-socket", filepath.Join(r, "chainwired.sock"), "--db", l.DB}
+		"--db", l.DB}
 	cmd := exec.Command("ip", append(args, l.AgentArgs...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -428,6 +433,64 @@ func (l *Lab) StopAgent(host string) error {
 	delete(l.waited, host)
 	l.mu.Unlock()
 	return l.save()
+}
+
+// KillAgent kills a host's chainwired with SIGKILL (a crash: no goodbye
+// in its status) and waits for it to be gone.
+func (l *Lab) KillAgent(host string) error {
+	key := host + "/chainwired"
+	l.mu.Lock()
+	pid, ok := l.PIDs[key]
+	done := l.waited[host]
+	l.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("no agent running on %s", host)
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+	if done != nil {
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			return fmt.Errorf("agent pid %d did not die", pid)
+		}
+	}
+	l.mu.Lock()
+	delete(l.PIDs, key)
+	delete(l.agents, host)
+	delete(l.waited, host)
+	l.mu.Unlock()
+	return l.save()
+}
+
+// AgentPID is the PID of a host's running chainwired (0 if none).
+func (l *Lab) AgentPID(host string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.PIDs[host+"/chainwired"]
+}
+
+// RestartVswitchd stops a host's ovs-vswitchd and starts it again, as
+// ovs-ctl restart does: with flowRestoreWait, other_config:flow-restore-wait
+// is set first, so the new daemon forwards only once the flows are back.
+// The TLV map and every flow are gone in the new daemon.
+func (l *Lab) RestartVswitchd(host string, flowRestoreWait bool) error {
+	key := host + "/ovs-vswitchd"
+	l.mu.Lock()
+	pid := l.PIDs[key]
+	l.mu.Unlock()
+	if flowRestoreWait {
+		if err := l.Vsctl(host, "set", "open_vswitch", ".", "other_config:flow-restore-wait=true"); err != nil {
+			return err
+		}
+	}
+	if err := stopPIDs([]int{pid}, nil); err != nil {
+		return err
+	}
+	args := []string{"unix:" + filepath.Join(l.RunDir(host), "db.sock")}
+	if l.DummyPorts {
+		args = append(args, "--enable-dummy")
+	}
+	return l.daemon(host, "ovs-vswitchd", args...)
 }
 
 // Down stops every process and removes every namespace and file of the lab.
@@ -523,7 +586,15 @@ func Load(base string) (*Lab, error) {
 func run(args ...string) error {
 	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("%s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("%s: %v: %s", shorten(strings.Join(args, " ")), err, strings.TrimSpace(string(out)))
 	}
 	return nil
+}
+
+// shorten cuts a command line for an error message.
+func shorten(s string) string {
+	if len(s) > 300 {
+		return s[:300] + fmt.Sprintf("… (%d bytes)", len(s))
+	}
+	return s
 }

@@ -23,7 +23,7 @@ func (l *Lab) VsctlOut(host string, args ...string) (string, error) {
 	full := append([]string{"--db=" + l.OVSDB(host), "--timeout=10"}, args...)
 	out, err := exec.Command("ovs-vsctl", full...).CombinedOutput()
 	if err != nil {
-		return "", fmt.Errorf("ovs-vsctl %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		return "", fmt.Errorf("ovs-vsctl %s: %v: %s", shorten(strings.Join(args, " ")), err, strings.TrimSpace(string(out)))
 	}
 	return strings.TrimSpace(string(out)), nil
 }

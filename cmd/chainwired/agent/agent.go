@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/chainwire/chainwire/controller"
@@ -95,6 +96,8 @@ type Agent struct {
 	repairs    int  // drift repairs (for status and tests)
 	dirty      bool // something changed since the last reconcile
 	groupDrift bool // re-read groups before the next apply
+	repair     *time.Timer
+	repairing  bool // a repair is scheduled; reconcile when it fires
 	restoreOK  bool // flow-restore-wait was cleared on this connection
 
 	applied   uint64
@@ -146,6 +149,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	a.log.Infof("agent started: bridge %s via %s", a.cfg.Bridge, a.cfg.MgmtSocket())
 	tick := time.NewTicker(a.cfg.Heartbeat)
 	defer tick.Stop()
+	a.repair = time.NewTimer(time.Hour)
+	a.repair.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -155,14 +160,20 @@ func (a *Agent) Run(ctx context.Context) error {
 			fn()
 		case <-tick.C:
 			a.publish(true)
+		case <-a.repair.C:
+			a.repairing, a.dirty = false, true
 		}
 		a.drain()
-		if a.dirty {
+		if a.dirty && !a.repairing {
 			a.reconcile(ctx)
 		}
 		a.publish(false)
 	}
 }
+
+// repairDelay gathers the monitor events of one outside change (a
+// del-flows reports every flow separately) into one repair bundle.
+const repairDelay = 30 * time.Millisecond
 
 // drain applies whatever else is already queued, so a burst of changes
 // costs one reconciliation.
@@ -276,9 +287,13 @@ func (a *Agent) onMonitor(cn *controller.Conn, ev controller.MonitorEvent) {
 		return
 	}
 	if drift {
-		a.log.Warnf("flow table changed behind our back (%s); repairing", ev.Describe())
-		a.dirty, a.groupDrift = true, true
-		a.repairs++
+		if !a.repairing {
+			a.log.Warnf("flow table changed behind our back (%s); repairing", ev.Describe())
+			a.repairing = true
+			a.repair.Reset(repairDelay)
+			a.repairs++
+		}
+		a.groupDrift = true
 	}
 }
 
@@ -345,9 +360,6 @@ func (a *Agent) reconcile(ctx context.Context) {
 	}
 	a.applied, a.flows = a.model.Generation, a.rec.Installed()
 	a.lastErr = ""
-	if a.modelErr != nil {
-		a.lastErr = a.modelErr.Error()
-	}
 }
 
 // sync prepares a fresh session: the TLV map, the read-back of what is
@@ -387,8 +399,12 @@ func (a *Agent) publish(heartbeat bool) {
 		warnings = append(warnings, fmt.Sprintf("%d packet-ins dropped (over %d/s)", n, a.cfg.PacketInRate))
 	}
 	sort.Strings(warnings)
+	errs := a.lastErr
+	if a.modelErr != nil {
+		errs = strings.TrimPrefix(errs+"; "+a.modelErr.Error(), "; ")
+	}
 	st := topology.Status{Chassis: a.cfg.Chassis, Generation: a.applied, Connected: a.conn != nil && a.synced,
-		Flows: a.flows, Error: a.lastErr, Warnings: warnings, Hostname: a.hostname, PID: os.Getpid(),
+		Flows: a.flows, Error: errs, Warnings: warnings, Hostname: a.hostname, PID: os.Getpid(),
 		Heartbeat: topology.Seconds(a.cfg.Heartbeat.Seconds())}
 	if !heartbeat && fmt.Sprint(st) == fmt.Sprint(a.published) {
 		return
