@@ -198,17 +198,28 @@ func encodeGroupMod(g pipeline.Group, cmd Command) *openflow13.GroupMod {
 	return gm
 }
 
-// ReadFlows returns every installed flow, ours and foreign.
-func (cn *Conn) ReadFlows(ctx context.Context) ([]installedFlow, error) {
+// ReadFlows returns every installed flow, ours and foreign, and the Seq
+// of the last flow monitor event received before the reply: the flows
+// read already reflect every event up to it.
+func (cn *Conn) ReadFlows(ctx context.Context) ([]installedFlow, uint64, error) {
 	req := openflow13.NewFlowStatsRequest()
 	req.TableId = openflow13.OFPTT_ALL
 	mp := &openflow13.MultipartRequest{Header: openflow13.NewOfp13Header(), Type: openflow13.MultipartType_Flow, Body: req}
 	mp.Header.Type = openflow13.Type_MultiPartRequest
-	body, err := cn.request(ctx, multipartMsg{mp})
+	mp.Header.Xid = cn.nextXID()
+	b, err := mp.MarshalBinary()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return decodeFlowStats(body)
+	r, err := cn.exchange(ctx, []uint32{mp.Header.Xid}, [][]byte{b})
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(r.errs) > 0 {
+		return nil, 0, r.errs[0]
+	}
+	flows, err := decodeFlowStats(r.body)
+	return flows, r.monitorSeq, err
 }
 
 // ReadGroups returns every installed group (OFPMP_GROUP_DESC).
@@ -223,6 +234,3 @@ func (cn *Conn) ReadGroups(ctx context.Context) ([]installedGroup, error) {
 	return decodeGroupDesc(body)
 }
 
-type multipartMsg struct{ *openflow13.MultipartRequest }
-
-func (m multipartMsg) setXID(x uint32) { m.Header.Xid = x }

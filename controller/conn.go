@@ -52,6 +52,8 @@ type Conn struct {
 	// monitorLost is set when a flow monitor update did not fit: the
 	// consumer must assume anything changed.
 	monitorLost atomic.Bool
+	// monitorSeq counts monitor events as the reader receives them.
+	monitorSeq uint64
 }
 
 // Queue sizes for asynchronous messages.
@@ -68,6 +70,8 @@ type request struct {
 	body     []byte
 	done     chan struct{}
 	tooBig   bool
+	// monitorSeq: monitor events received before the reply completed.
+	monitorSeq uint64
 }
 
 // maxReply bounds a multipart reply we assemble (a dump of 100k flows is
@@ -287,6 +291,7 @@ func (cn *Conn) dispatch(msg []byte) {
 	}
 	if xid == r.replyXID {
 		delete(cn.pending, xid)
+		r.monitorSeq = cn.monitorSeq
 		close(r.done)
 	}
 }

@@ -49,6 +49,9 @@ const (
 type MonitorEvent struct {
 	Kind MonitorKind
 	Flow installedFlow
+	// Seq numbers the events of a session in arrival order; a read-back
+	// already holds every event up to its own ReadSeq.
+	Seq uint64
 }
 
 // Describe says what happened, for logs.
@@ -132,6 +135,8 @@ func (cn *Conn) queueMonitor(msg []byte) {
 		}
 	}
 	for _, e := range events {
+		cn.monitorSeq++
+		e.Seq = cn.monitorSeq
 		select {
 		case cn.monitor <- e:
 		default:

@@ -29,6 +29,9 @@ type Reconciler struct {
 	// StaleReason says why the first undecodable flow or group was (for
 	// logs).
 	StaleReason string
+	// ReadSeq is the Seq of the last flow monitor event the last read-back
+	// already reflects: Observe ignores events up to it.
+	ReadSeq uint64
 }
 
 // Changes counts what one Apply sent.
@@ -66,10 +69,11 @@ func (r *Reconciler) Stale() int { return len(r.stale) + len(r.staleGroups) }
 
 // Resync reads back every flow and every group of ours.
 func (r *Reconciler) Resync(ctx context.Context, cn *Conn) error {
-	flows, err := cn.ReadFlows(ctx)
+	flows, seq, err := cn.ReadFlows(ctx)
 	if err != nil {
 		return fmt.Errorf("read back installed flows: %w", err)
 	}
+	r.ReadSeq = seq
 	groups, err := cn.ReadGroups(ctx)
 	if err != nil {
 		return fmt.Errorf("read back installed groups: %w", err)
@@ -153,6 +157,9 @@ func (r *Reconciler) learn(f installedFlow) error {
 // else made (a flow monitor event). It reports whether the change touched
 // a flow of ours, or the place of one, so that a reconcile is due.
 func (r *Reconciler) Observe(ev MonitorEvent) (drift bool, err error) {
+	if ev.Seq <= r.ReadSeq {
+		return false, nil // the read-back has it
+	}
 	f := ev.Flow
 	if f.match == nil {
 		return true, nil // cannot tell which flow: assume the worst

@@ -92,7 +92,8 @@ type Agent struct {
 	haveBind bool
 
 	conn       *controller.Conn
-	synced     bool // conn's tables were read back and the monitor runs
+	synced     bool // conn's tables were read back
+	monitoring bool // conn's flow monitor runs (it lives as long as the session)
 	repairs    int  // drift repairs (for status and tests)
 	dirty      bool // something changed since the last reconcile
 	groupDrift bool // re-read groups before the next apply
@@ -245,7 +246,7 @@ func (a *Agent) onConnect(cn *controller.Conn) {
 		a.conn.Close()
 	}
 	a.log.Infof("switch connected (dpid %016x)", cn.DPID)
-	a.conn, a.synced, a.restoreOK, a.dirty = cn, false, false, true
+	a.conn, a.synced, a.monitoring, a.restoreOK, a.dirty = cn, false, false, false, true
 }
 
 func (a *Agent) onDisconnect(cn *controller.Conn) {
@@ -368,12 +369,20 @@ func (a *Agent) sync(ctx context.Context, cn *controller.Conn) error {
 	if err := cn.EnsureTLVMap(ctx); err != nil {
 		return err
 	}
-	if err := cn.StartMonitor(ctx); err != nil {
-		return err
+	if !a.monitoring {
+		// Once per session: OVS answers a second monitor with the same id
+		// with a malformed error that never matches the request.
+		mctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err := cn.StartMonitor(mctx)
+		cancel()
+		if err != nil {
+			return err
+		}
+		a.monitoring = true
 	}
 	// Started first, the monitor misses nothing that happens during the
-	// read-back; what it reports from before is already in it, and
-	// observing it again is harmless.
+	// read-back; the events it reported before the read-back's reply are
+	// in it, and Observe skips them.
 	cn.MonitorLost()
 	if err := a.rec.Resync(ctx, cn); err != nil {
 		return err
