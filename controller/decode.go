@@ -207,7 +207,7 @@ func decodeNXAction(subtype uint16, a []byte) (pipeline.Action, error) {
 		if ofs+n > f.Bits() {
 			return nil, fmt.Errorf("load into %s[%d..%d] past its %d bits", f, ofs, ofs+n-1, f.Bits())
 		}
-		return pipeline.Load{Dst: f, Ofs: uint8(ofs), Bits: uint8(n), Value: be.Uint64(a[16:])}, nil
+		return wholeLoad(pipeline.Load{Dst: f, Ofs: uint8(ofs), Bits: uint8(n), Value: be.Uint64(a[16:])}), nil
 	case openflow13.NXAST_REG_LOAD2:
 		// OVS's form of a load it cannot express as NXAST_REG_LOAD, such
 		// as one into tun_metadata0: an OXM with value and mask.
@@ -328,7 +328,16 @@ func decodeLoadTLV(b []byte) (pipeline.Action, error) {
 	if mask>>ofs != 1<<n-1 {
 		return nil, fmt.Errorf("load with a non-contiguous mask 0x%x", mask)
 	}
-	return pipeline.Load{Dst: mf.Field, Ofs: uint8(ofs), Bits: uint8(n), Value: mf.Uint() & mask >> ofs}, nil
+	return wholeLoad(pipeline.Load{Dst: mf.Field, Ofs: uint8(ofs), Bits: uint8(n), Value: mf.Uint() & mask >> ofs}), nil
+}
+
+// wholeLoad writes a load of a whole field in the renderer's form (Bits
+// 0), so that a read-back compares equal.
+func wholeLoad(l pipeline.Load) pipeline.Load {
+	if l.Ofs == 0 && int(l.Bits) == l.Dst.Bits() {
+		l.Bits = 0
+	}
+	return l
 }
 
 // installedFlow is one flow read back from the switch.

@@ -89,6 +89,9 @@ func FuzzReadBack(f *testing.F) {
 			if a, b := again[0].flow.String(), fl.flow.String(); a != b {
 				t.Fatalf("round trip changed the flow:\n %s\n %s", b, a)
 			}
+			if !pipeline.ActionsEqual(again[0].flow.Actions, fl.flow.Actions) {
+				t.Fatalf("round trip changed the actions of %s (ActionsEqual disagrees with their text)", fl.flow)
+			}
 		}
 		decodeGroupDesc(body)
 	})

@@ -32,6 +32,11 @@ type Reconciler struct {
 	// ReadSeq is the Seq of the last flow monitor event the last read-back
 	// already reflects: Observe ignores events up to it.
 	ReadSeq uint64
+	// want is the desired state of the last Apply, by key; drifted lists
+	// the keys someone else changed since, for Repair.
+	want    map[string]pipeline.Flow
+	wantAll *pipeline.Tables
+	drifted map[string]bool
 }
 
 // Changes counts what one Apply sent.
@@ -57,7 +62,8 @@ func (c Changes) String() string {
 // before the first Apply on a connection.
 func NewReconciler() *Reconciler {
 	return &Reconciler{flows: map[string]pipeline.Flow{}, stale: map[string]pipeline.Flow{},
-		foreign: map[string]uint64{}, groups: map[uint32]pipeline.Group{}, staleGroups: map[uint32]bool{}}
+		foreign: map[string]uint64{}, groups: map[uint32]pipeline.Group{}, staleGroups: map[uint32]bool{},
+		drifted: map[string]bool{}}
 }
 
 // Installed is the number of our flows believed installed.
@@ -171,7 +177,11 @@ func (r *Reconciler) Observe(ev MonitorEvent) (drift bool, err error) {
 	key := pipeline.Flow{Stage: stage, Priority: f.priority, Match: f.match}.Key()
 	_, ours := r.flows[key]
 	_, stale := r.stale[key]
-	drift = ours || stale || pipeline.IsOurs(f.cookie)
+	_, wanted := r.want[key]
+	drift = ours || stale || wanted || pipeline.IsOurs(f.cookie)
+	if drift {
+		r.drifted[key] = true
+	}
 	if ev.Kind == FlowDeleted {
 		if r.foreign[key] == f.cookie || !pipeline.IsOurs(f.cookie) {
 			delete(r.foreign, key)
@@ -235,7 +245,7 @@ func (r *Reconciler) Diff(desired *pipeline.Tables) (ops []Op, ch Changes, confl
 		cur, have := r.flows[k]
 		_, stale := r.stale[k]
 		switch {
-		case have && cur.Cookie == f.Cookie && pipeline.ActionsString(cur.Actions, false) == pipeline.ActionsString(f.Actions, false):
+		case have && cur.Cookie == f.Cookie && pipeline.ActionsEqual(cur.Actions, f.Actions):
 			continue
 		case have && cur.Cookie == f.Cookie:
 			// New actions for the same flow: counters and age survive.
@@ -283,11 +293,64 @@ func sortedKeys(m map[string]pipeline.Flow) []string {
 // else was applied.
 func (r *Reconciler) Apply(ctx context.Context, cn *Conn, desired *pipeline.Tables) (Changes, []string, error) {
 	ops, ch, conflicts := r.Diff(desired)
+	if err := r.send(ctx, cn, ops); err != nil {
+		return Changes{}, conflicts, err
+	}
+	r.wantAll = desired
+	r.want = make(map[string]pipeline.Flow, len(desired.Flows))
+	for _, f := range desired.Flows {
+		r.want[f.Key()] = f
+	}
+	r.drifted = map[string]bool{}
+	return ch, conflicts, nil
+}
+
+// Repair puts back what someone else changed since the last Apply: only
+// the flows the monitor reported (and the groups, which it does not
+// report, compared whole), against the desired state of that Apply.
+func (r *Reconciler) Repair(ctx context.Context, cn *Conn) (Changes, []string, error) {
+	if r.wantAll == nil {
+		return Changes{}, nil, fmt.Errorf("nothing applied yet to repair against")
+	}
+	part := &pipeline.Tables{Groups: r.wantAll.Groups}
+	for k := range r.drifted {
+		if f, ok := r.want[k]; ok {
+			part.Flows = append(part.Flows, f)
+		}
+	}
+	sort.Slice(part.Flows, func(i, j int) bool { return part.Flows[i].Key() < part.Flows[j].Key() })
+	// Diff against the drifted keys only: what is installed elsewhere is
+	// not in question.
+	saved := r.flows
+	r.flows = make(map[string]pipeline.Flow, len(r.drifted))
+	for k := range r.drifted {
+		if f, ok := saved[k]; ok {
+			r.flows[k] = f
+		}
+	}
+	ops, ch, conflicts := r.Diff(part)
+	installed := r.flows
+	r.flows = saved
+	for k := range r.drifted {
+		delete(r.flows, k)
+		if f, ok := installed[k]; ok {
+			r.flows[k] = f
+		}
+	}
+	if err := r.send(ctx, cn, ops); err != nil {
+		return Changes{}, conflicts, err
+	}
+	r.drifted = map[string]bool{}
+	return ch, conflicts, nil
+}
+
+// send applies ops as one bundle and records their effect.
+func (r *Reconciler) send(ctx context.Context, cn *Conn, ops []Op) error {
 	if len(ops) == 0 {
-		return ch, conflicts, nil
+		return nil
 	}
 	if err := cn.Bundle(ctx, ops); err != nil {
-		return Changes{}, conflicts, err
+		return err
 	}
 	r.strays = nil
 	for _, op := range ops {
@@ -309,5 +372,5 @@ func (r *Reconciler) Apply(ctx context.Context, cn *Conn, desired *pipeline.Tabl
 			delete(r.stale, k)
 		}
 	}
-	return ch, conflicts, nil
+	return nil
 }

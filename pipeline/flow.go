@@ -339,3 +339,30 @@ func ActionsString(acts []Action, numeric bool) string {
 	}
 	return strings.Join(parts, ",")
 }
+
+// ActionsEqual reports whether two action lists do the same (a group is
+// compared by ID: a read-back knows no names).
+func ActionsEqual(a, b []Action) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		switch x := a[i].(type) {
+		case ToGroup:
+			y, ok := b[i].(ToGroup)
+			if !ok || x.ID != y.ID {
+				return false
+			}
+		case Controller:
+			y, ok := b[i].(Controller)
+			if !ok || x.Pause != y.Pause || !bytes.Equal(x.Userdata, y.Userdata) {
+				return false
+			}
+		default:
+			if a[i] != b[i] {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -96,6 +96,9 @@ type Agent struct {
 	monitoring bool // conn's flow monitor runs (it lives as long as the session)
 	repairs    int  // drift repairs (for status and tests)
 	dirty      bool // something changed since the last reconcile
+	stale      bool // the model or the bindings changed: render again
+	resend     bool // compare everything with the switch, not just the drift
+	tables     *pipeline.Tables // the last render
 	groupDrift bool // re-read groups before the next apply
 	repair     *time.Timer
 	repairing  bool // a repair is scheduled; reconcile when it fires
@@ -136,7 +139,7 @@ func (a *Agent) SetBindings(ctx context.Context, b Bindings) {
 				a.log.Warn(w)
 			}
 		}
-		a.bind, a.haveBind, a.dirty = b, true, true
+		a.bind, a.haveBind, a.dirty, a.stale = b, true, true, true
 	})
 }
 
@@ -212,7 +215,7 @@ func (a *Agent) onModel(m *topology.Model, err error) {
 	if m.Generation == 0 {
 		a.log.Info("no model yet; waiting for one")
 	}
-	a.model, a.dirty = m, true
+	a.model, a.dirty, a.stale = m, true, true
 }
 
 // connectLoop keeps an OpenFlow session to the bridge up: it dials (at
@@ -321,15 +324,28 @@ func (a *Agent) reconcile(ctx context.Context) {
 		}
 		a.groupDrift = false
 	}
-	tables, err := pipeline.Render(pipeline.Input{Model: a.model, Chassis: a.cfg.Chassis, OFPorts: a.bind.Ports,
-		TunnelOFPort: a.bind.Tunnel})
-	if err != nil {
-		a.fail(err, "render")
-		a.dirty = false
-		return
+	if a.stale || a.tables == nil {
+		tables, err := pipeline.Render(pipeline.Input{Model: a.model, Chassis: a.cfg.Chassis, OFPorts: a.bind.Ports,
+			TunnelOFPort: a.bind.Tunnel})
+		if err != nil {
+			a.fail(err, "render")
+			a.dirty = false
+			return
+		}
+		a.tables, a.stale, a.resend = tables, false, true
 	}
+	tables := a.tables
 	start := time.Now()
-	ch, conflicts, err := a.rec.Apply(rctx, cn, tables)
+	var ch controller.Changes
+	var conflicts []string
+	var err error
+	if a.resend {
+		// Everything is compared: after a new render, or a read-back.
+		ch, conflicts, err = a.rec.Apply(rctx, cn, tables)
+	} else {
+		// Only drift: put back what the monitor reported, nothing else.
+		ch, conflicts, err = a.rec.Repair(rctx, cn)
+	}
 	if err != nil {
 		var be *controller.BundleError
 		var tl *controller.TooLargeError
@@ -340,7 +356,7 @@ func (a *Agent) reconcile(ctx context.Context) {
 		a.dirty = false
 		return
 	}
-	a.dirty = false
+	a.dirty, a.resend = false, false
 	if fmt.Sprint(conflicts) != fmt.Sprint(a.conflicts) {
 		for _, c := range conflicts {
 			a.log.Warn(c + "; leaving it alone")
@@ -387,7 +403,7 @@ func (a *Agent) sync(ctx context.Context, cn *controller.Conn) error {
 	if err := a.rec.Resync(ctx, cn); err != nil {
 		return err
 	}
-	a.synced, a.groupDrift = true, false
+	a.synced, a.groupDrift, a.resend = true, false, true
 	a.log.Infof("read back %d installed flows of ours", a.rec.Installed()+a.rec.Stale())
 	if n := a.rec.Stale(); n > 0 {
 		a.log.Warnf("%d installed flows or groups could not be decoded and will be rewritten (first: %s)", n, a.rec.StaleReason)
