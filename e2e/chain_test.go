@@ -27,7 +27,8 @@ type chainSetup struct {
 	direction string
 	path      string
 	match     string
-	bystander bool // app3 on hv1, bound to port app3 (key 20), on no chain
+	bystander bool   // app3 on hv1, bound to port app3 (key 20), on no chain
+	nb        string // the lab's database: "" (a file), "cluster"
 }
 
 func (c chainSetup) app2Key() int { return 2*c.vnfs + 2 }
@@ -57,7 +58,9 @@ func (c chainSetup) up(t *testing.T) *lab.Lab {
 	if c.app2Host != "hv1" {
 		nhosts = 2
 	}
-	l := up(t, hosts(nhosts, nodes...))
+	cfg := hosts(nhosts, nodes...)
+	cfg.NB = c.nb
+	l := up(t, cfg)
 	registerChassis(t, l)
 	chainctl(t, l, "ls-add", "SW0", "--tunnel-key", "1")
 	port := func(name string, key int, host, addr string) {
@@ -386,4 +389,18 @@ func TestChainChangesKeepOtherTraffic(t *testing.T) {
 	}
 	// The chain is now PG1 only, steering ICMP: VNF2 sees nothing.
 	c.ping(t, l).expect(t, c, refs(c, "eth1", 1), refs(c, "eth2", 1))
+}
+
+// Case 3 with the model in a 3-member RAFT cluster on the underlay: the
+// agents register their chassis, monitor the database and run the chain
+// as with a file.
+func TestSeedCase3OnCluster(t *testing.T) {
+	c := chainSetup{vnfs: 3, app2Host: "hv2", nb: "cluster"}
+	l := c.up(t)
+	tr := c.ping(t, l)
+	tr.expect(t, c, refs(c, "eth1", 1, 2, 3), refs(c, "eth2", 3, 2, 1))
+	req, rep := tr.keys()
+	if fmt.Sprint(req) != "[7>8]" || fmt.Sprint(rep) != "[8>1 8>7 8>8]" {
+		t.Errorf("Geneve keys: requests %v, replies %v; want [7>8] and [8>1 8>7 8>8]", req, rep)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chainwire/chainwire/e2e/lab"
 	"github.com/chainwire/chainwire/geneve"
@@ -19,9 +20,26 @@ func hosts(n int, nodes ...lab.NodeConfig) *lab.Config {
 	return cfg
 }
 
+// registerChassis adds every host's chassis; with a database, the agents
+// register themselves (from --encap-ip) and this waits for them.
 func registerChassis(t *testing.T, l *lab.Lab) {
-	for _, h := range l.Config.Hosts {
-		chainctl(t, l, "chassis-add", h.Name, "geneve", h.IP)
+	t.Helper()
+	if l.Config.NB == "" {
+		for _, h := range l.Config.Hosts {
+			chainctl(t, l, "chassis-add", h.Name, "geneve", h.IP)
+		}
+		return
+	}
+	if err := lab.Eventually(20*time.Second, func() error {
+		out, err := l.Chainctl("show")
+		for _, h := range l.Config.Hosts {
+			if err == nil && !strings.Contains(out, "chassis "+h.Name+"\n") {
+				err = fmt.Errorf("chassis %s has not registered:\n%s", h.Name, out)
+			}
+		}
+		return err
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 

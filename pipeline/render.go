@@ -14,6 +14,10 @@ type Input struct {
 	Model   *topology.Model
 	Chassis string            // this agent's chassis name
 	OFPorts map[string]uint32 // logical port name -> local OpenFlow port (from iface-id)
+	// Bindings says where ports without requested-chassis are bound
+	// (port -> chassis), as other agents published it; nil without a
+	// store that keeps bindings.
+	Bindings map[string]string
 	// TunnelOFPort is the Geneve port's OpenFlow port; 0 while it has none.
 	TunnelOFPort uint32
 }
@@ -83,6 +87,10 @@ func newView(in Input) (*view, error) {
 	for i := range m.PortChains {
 		v.chains[m.PortChains[i].Name] = &m.PortChains[i]
 	}
+	chassisByName := make(map[string]*topology.Chassis, len(m.Chassis))
+	for i := range m.Chassis {
+		chassisByName[m.Chassis[i].Name] = &m.Chassis[i]
+	}
 	portsOf := map[string][]*topology.Port{}
 	for i := range m.Ports {
 		portsOf[m.Ports[i].Switch] = append(portsOf[m.Ports[i].Switch], &m.Ports[i])
@@ -92,11 +100,15 @@ func newView(in Input) (*view, error) {
 		sv := &swView{sw: sw}
 		for _, p := range portsOf[sw.Name] {
 			pv := &portView{p: p, dp: sw.Key, key: p.Key, vnf: vnfPorts[p.Name]}
-			switch rc := p.RequestedChassis(); {
+			rc := p.RequestedChassis()
+			if rc == "" && in.OFPorts[p.Name] == 0 {
+				rc = in.Bindings[p.Name] // bound elsewhere, as its agent says
+			}
+			switch {
 			case rc == "" || rc == in.Chassis:
 				pv.ofport = in.OFPorts[p.Name]
 			default:
-				if ch := in.Model.ChassisByName(rc); ch != nil {
+				if ch := chassisByName[rc]; ch != nil {
 					pv.remote = net.ParseIP(ch.IP).To4()
 				}
 			}

@@ -87,6 +87,11 @@ func (m *Model) Normalize() {
 	sortByName(m.Chassis)
 	sortByName(m.Switches)
 	sortByName(m.Ports)
+	for i := range m.Ports {
+		// Sets, as in OVN (and in the OVSDB store): their order means nothing.
+		sort.Strings(m.Ports[i].Addresses)
+		sort.Strings(m.Ports[i].PortSecurity)
+	}
 	sortByName(m.PortPairs)
 	sortByName(m.PortPairGroups)
 	sortByName(m.PortChains)

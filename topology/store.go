@@ -58,3 +58,27 @@ func (s Status) Stale(now time.Time) bool {
 	}
 	return now.Sub(s.Updated) > StaleAfter*hb
 }
+
+// Southbound is a store that also keeps what agents report about
+// themselves beyond their status: their chassis and where ports are
+// bound (the OVSDB store, as OVN's southbound database).
+type Southbound interface {
+	// RegisterChassis adopts the chassis the model names, or creates it
+	// from the registration's encap IP; it refuses a chassis another live
+	// agent serves.
+	RegisterChassis(Registration) error
+	// PublishBindings records the ports bound on chassis (and no others).
+	PublishBindings(chassis string, ports []string) error
+	// WatchBindings calls fn with every port's chassis (port -> chassis),
+	// now and after every change, until ctx ends.
+	WatchBindings(ctx context.Context, fn func(map[string]string))
+}
+
+// Registration is what an agent says about itself when it starts.
+type Registration struct {
+	Chassis  string
+	Hostname string
+	// EncapIP is used to create the chassis when no chainctl chassis-add
+	// made it; if both exist they must agree.
+	EncapIP string
+}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chainwire/chainwire/topology"
+	"github.com/chainwire/chainwire/topology/nbdb"
 )
 
 // usageError is a problem with the command line itself.
@@ -31,7 +32,10 @@ type opts struct {
 	waitTimeout time.Duration
 	lockTimeout time.Duration // how long a write waits for the model's lock
 	output      string
+	anyMember   bool // --no-leader-only
+	tls         nbdb.TLSFiles
 	cmds        []command
+	errOut      io.Writer // where warnings go
 }
 
 // command is one verb with its arguments and flags. Several commands
@@ -44,7 +48,7 @@ type command struct {
 // globalFlags take a value unless listed in boolFlags; verbFlagNames are
 // collected for the verb to use.
 var (
-	boolFlags     = map[string]bool{"wait": true}
+	boolFlags     = map[string]bool{"wait": true, "no-leader-only": true}
 	verbFlagNames = map[string]bool{"tunnel-key": true, "weight": true, "priority": true}
 )
 
@@ -76,7 +80,11 @@ func parseArgs(argv []string) (*opts, error) {
 			if hasVal {
 				return nil, &usageError{"--" + name, "takes no value"}
 			}
-			o.wait = true
+			if name == "wait" {
+				o.wait = true
+			} else {
+				o.anyMember = true
+			}
 			continue
 		}
 		if !hasVal {
@@ -106,6 +114,12 @@ func parseArgs(argv []string) (*opts, error) {
 				return nil, &usageError{"--lock-timeout " + topology.Quote(val), "not a positive duration (e.g. 10s)"}
 			}
 			o.lockTimeout = d
+		case name == "private-key":
+			o.tls.PrivateKey = val
+		case name == "certificate":
+			o.tls.Certificate = val
+		case name == "ca-cert":
+			o.tls.CACert = val
 		case verbFlagNames[name]:
 			cur.verbFlags[name] = val
 		default:
@@ -120,7 +134,7 @@ func parseArgs(argv []string) (*opts, error) {
 }
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "chainctl: "+oneLine(err))
 		os.Exit(1)
 	}
@@ -128,11 +142,12 @@ func main() {
 
 func oneLine(err error) string { return strings.ReplaceAll(err.Error(), "\n", " ") }
 
-func run(argv []string, out io.Writer) error {
+func run(argv []string, out, errOut io.Writer) error {
 	o, err := parseArgs(argv)
 	if err != nil {
 		return err
 	}
+	o.errOut = errOut
 	if o.cmds[0].args[0] == "help" {
 		printHelp(out)
 		return nil
@@ -158,7 +173,13 @@ func run(argv []string, out io.Writer) error {
 		}
 		calls[i] = &call{opts: o, args: args, out: out, verb: name, verbFlags: cmd.verbFlags, v: v}
 	}
-	store := &topology.FileStore{Path: o.db, LockTimeout: o.lockTimeout}
+	store, err := o.openStore()
+	if err != nil {
+		return err
+	}
+	if cl, ok := store.(interface{ Close() }); ok {
+		defer cl.Close()
+	}
 	if c := calls[0]; c.v.read != nil {
 		m, err := store.Snapshot()
 		if err != nil {
@@ -166,13 +187,17 @@ func run(argv []string, out io.Writer) error {
 		}
 		return c.v.read(c, m, store)
 	}
-	before, err := store.Snapshot()
-	if err != nil {
-		return err
-	}
 	// All commands apply to one copy of the model, validated and stored
-	// once: they succeed or fail together.
+	// once: they succeed or fail together (a retried attempt runs them
+	// again on a fresh read).
+	var before *topology.Model
 	after, err := store.Update(func(m *topology.Model) error {
+		if o.wait {
+			var err error
+			if before, err = topology.Copy(m); err != nil {
+				return err
+			}
+		}
 		for _, c := range calls {
 			if err := c.v.write(c, m); err != nil {
 				return err
@@ -184,9 +209,22 @@ func run(argv []string, out io.Writer) error {
 		return err
 	}
 	if o.wait {
-		return waitApplied(store, before, after, o.waitTimeout)
+		return waitApplied(store, before, after, o.waitTimeout, o.errOut)
 	}
 	return nil
+}
+
+// openStore opens the model store --db names: OVSDB remotes
+// (unix:/tcp:/ssl:, comma-separated cluster members) or a file.
+func (o *opts) openStore() (topology.Store, error) {
+	if !nbdb.IsRemote(o.db) {
+		return &topology.FileStore{Path: o.db, LockTimeout: o.lockTimeout}, nil
+	}
+	tlsCfg, err := o.tls.Config()
+	if err != nil {
+		return nil, err
+	}
+	return nbdb.Open(o.db, nbdb.Options{AnyMember: o.anyMember, TLS: tlsCfg, Timeout: o.lockTimeout})
 }
 
 // call is one invocation of a verb.
@@ -223,7 +261,9 @@ func printHelp(out io.Writer) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fmt.Fprintln(out, "usage: chainctl [--db PATH] [--wait] [--wait-timeout D] [--lock-timeout D] [-o text|json] VERB ARGS... [-- VERB ARGS...]")
+	fmt.Fprintln(out, "usage: chainctl [--db PATH|REMOTES] [--wait] [--wait-timeout D] [--lock-timeout D] [-o text|json] VERB ARGS... [-- VERB ARGS...]")
+	fmt.Fprintln(out, "  --db: a model file, or OVSDB remotes unix:PATH, tcp:IP:PORT, ssl:IP:PORT (comma-separated cluster members)")
+	fmt.Fprintln(out, "  OVSDB only: --no-leader-only (read any member), --private-key F --certificate F --ca-cert F (ssl:)")
 	fmt.Fprintln(out, "commands joined with -- apply together or not at all")
 	for _, n := range names {
 		fmt.Fprintf(out, "  %-28s %s\n", n+" "+verbs[n].usage, verbs[n].help)

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -27,14 +28,24 @@ func quoteList(list []string) string {
 	return "[" + strings.Join(q, ", ") + "]"
 }
 
-func show(c *call, m *topology.Model, _ topology.Store) error {
+func show(c *call, m *topology.Model, store topology.Store) error {
 	if c.output == "json" {
 		return c.printJSON(m)
+	}
+	var bound map[string]string
+	if b, ok := store.(binder); ok {
+		var err error
+		if bound, err = b.Bindings(); err != nil {
+			return err
+		}
 	}
 	for _, sw := range m.Switches {
 		fmt.Fprintf(c.out, "switch %s (key %d)\n", sw.Name, sw.Key)
 		for _, p := range m.PortsOf(sw.Name) {
 			fmt.Fprintf(c.out, "    port %s (key %d)\n", p.Name, p.Key)
+			if ch := bound[p.Name]; ch != "" {
+				fmt.Fprintf(c.out, "        bound on: %s\n", ch)
+			}
 			if len(p.Addresses) > 0 {
 				fmt.Fprintf(c.out, "        addresses: %s\n", quoteList(p.Addresses))
 			}
@@ -146,4 +157,28 @@ func agentState(st topology.Status, now time.Time) string {
 		return "connected"
 	}
 	return "disconnected"
+}
+
+// dump prints the model in the file store's form (chainctl load reads it).
+func dump(c *call, m *topology.Model, _ topology.Store) error {
+	_, err := c.out.Write(topology.Encode(m))
+	return err
+}
+
+// load replaces the model with the one in a file (from chainctl dump or
+// a file store), in one transaction; the generation goes on from the
+// store's.
+func load(c *call, m *topology.Model) error {
+	b, err := os.ReadFile(c.args[0])
+	if err != nil {
+		return err
+	}
+	in, err := topology.Decode(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", c.args[0], err)
+	}
+	gen := m.Generation
+	*m = *in
+	m.Generation = gen
+	return nil
 }

@@ -30,6 +30,8 @@ var verbs = map[string]verb{
 	"chassis-del": {usage: "CHASSIS", help: "remove a hypervisor", min: 1, max: 1, write: chassisDel},
 	"show":        {usage: "", help: "print the whole model", min: 0, max: 0, read: show},
 	"status":      {usage: "", help: "print what each agent has applied", min: 0, max: 0, read: status},
+	"dump":        {usage: "", help: "print the model in the model file's form (for chainctl load)", min: 0, max: 0, read: dump},
+	"load":        {usage: "FILE", help: "replace the model with a dumped one, in one transaction", min: 1, max: 1, write: load},
 }
 
 func (c *call) keyFlag(max uint32) (uint32, bool, error) {

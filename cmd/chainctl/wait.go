@@ -1,8 +1,9 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
+	"io"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -10,67 +11,116 @@ import (
 	"github.com/chainwire/chainwire/topology"
 )
 
-// affectedChassis names the chassis that must apply the change from
-// before to after: those hosting (requested-chassis) any port of a switch
-// that changed or has a changed port, pair, chain, group or classifier,
-// since every such chassis holds flows of that switch. all is true when
-// such a port has no requested chassis, so any agent may host it.
-func affectedChassis(before, after *topology.Model) (set map[string]bool, all bool) {
-	set = map[string]bool{}
-	same := func(a, b any) bool {
-		x, _ := json.Marshal(a)
-		y, _ := json.Marshal(b)
-		return string(x) == string(y)
-	}
+// binder is a store that knows where ports without requested-chassis are
+// bound (the OVSDB store's Port_Binding table).
+type binder interface {
+	Bindings() (map[string]string, error)
+}
+
+// changedSwitches names the switches whose flows a change from before to
+// after touches: the switch of every object that differs. It compares
+// object by object through maps (linear in the model).
+func changedSwitches(before, after *topology.Model) map[string]bool {
 	changed := map[string]bool{}
-	mark := func(sw string, a, b any) {
-		if !same(a, b) {
+	groupSwitch := func(m *topology.Model) map[string]string {
+		out := map[string]string{}
+		for _, c := range m.PortChains {
+			for _, g := range c.Groups {
+				out[g] = c.Switch
+			}
+		}
+		return out
+	}
+	bg, ag := groupSwitch(before), groupSwitch(after)
+	mark(changed, before.Switches, after.Switches, func(s topology.Switch) (string, string) { return s.Name, s.Name })
+	mark(changed, before.Ports, after.Ports, func(p topology.Port) (string, string) { return p.Name, p.Switch })
+	mark(changed, before.PortPairs, after.PortPairs, func(p topology.PortPair) (string, string) { return p.Name, p.Switch })
+	mark(changed, before.PortChains, after.PortChains, func(c topology.PortChain) (string, string) { return c.Name, c.Switch })
+	mark(changed, before.Classifiers, after.Classifiers, func(c topology.Classifier) (string, string) { return c.Name, c.Switch })
+	mark(changed, before.PortPairGroups, after.PortPairGroups, func(g topology.PortPairGroup) (string, string) {
+		if sw := ag[g.Name]; sw != "" {
+			return g.Name, sw
+		}
+		return g.Name, bg[g.Name]
+	})
+	// A chassis whose IP changed: every switch with a port on it.
+	chassisChanged := map[string]bool{}
+	mark(chassisChanged, before.Chassis, after.Chassis, func(c topology.Chassis) (string, string) { return c.Name, c.Name })
+	for _, m := range []*topology.Model{before, after} {
+		for _, p := range m.Ports {
+			if chassisChanged[p.RequestedChassis()] {
+				changed[p.Switch] = true
+			}
+		}
+	}
+	return changed
+}
+
+// mark adds the switch of every object that was added, removed or changed.
+func mark[T any](changed map[string]bool, before, after []T, key func(T) (name, sw string)) {
+	was := make(map[string]*T, len(before))
+	for i := range before {
+		n, _ := key(before[i])
+		was[n] = &before[i]
+	}
+	seen := make(map[string]bool, len(after))
+	for _, v := range after {
+		n, sw := key(v)
+		seen[n] = true
+		if old, ok := was[n]; !ok || !reflect.DeepEqual(*old, v) {
+			changed[sw] = true
+			if ok {
+				_, osw := key(*old)
+				changed[osw] = true
+			}
+		}
+	}
+	for _, v := range before {
+		if n, sw := key(v); !seen[n] {
 			changed[sw] = true
 		}
 	}
+}
+
+// affectedChassis names the chassis that hold flows of a changed switch:
+// where its ports are requested or bound. any is true when such a port
+// is not placed at all (any agent might host it).
+func affectedChassis(before, after *topology.Model, bound map[string]string) (set map[string]bool, any bool) {
+	changed := changedSwitches(before, after)
+	set = map[string]bool{}
 	for _, m := range []*topology.Model{before, after} {
-		for _, sw := range m.Switches {
-			mark(sw.Name, before.Switch(sw.Name), after.Switch(sw.Name))
-		}
 		for _, p := range m.Ports {
-			mark(p.Switch, before.Port(p.Name), after.Port(p.Name))
-		}
-		for _, p := range m.PortPairs {
-			mark(p.Switch, before.PortPair(p.Name), after.PortPair(p.Name))
-		}
-		for _, c := range m.PortChains {
-			mark(c.Switch, before.PortChain(c.Name), after.PortChain(c.Name))
-		}
-		for _, g := range m.PortPairGroups {
-			if c := m.ChainOfGroup(g.Name); c != nil {
-				mark(c.Switch, before.PortPairGroup(g.Name), after.PortPairGroup(g.Name))
-			}
-		}
-		for _, c := range m.Classifiers {
-			mark(c.Switch, before.Classifier(c.Name), after.Classifier(c.Name))
-		}
-	}
-	for _, m := range []*topology.Model{before, after} {
-		for i := range m.Ports {
-			p := &m.Ports[i]
 			if !changed[p.Switch] {
 				continue
 			}
-			if rc := p.RequestedChassis(); rc != "" {
+			switch rc, b := p.RequestedChassis(), bound[p.Name]; {
+			case rc != "":
 				set[rc] = true
-			} else {
-				all = true
+			case b != "":
+				set[b] = true
+			default:
+				any = true
 			}
 		}
 	}
-	return set, all
+	return set, any
 }
 
 // waitApplied returns once every affected agent reports generation
-// after.Generation or later, or fails after timeout naming the laggards.
-func waitApplied(store topology.Store, before, after *topology.Model, timeout time.Duration) error {
-	want, all := affectedChassis(before, after)
+// after.Generation or later (as ovn-nbctl --wait=hv), or fails after
+// timeout naming the laggards. Chassis no agent ever ran on are not
+// waited for; they are named on warn.
+func waitApplied(store topology.Store, before, after *topology.Model, timeout time.Duration, warn io.Writer) error {
+	var bound map[string]string
+	if b, ok := store.(binder); ok {
+		var err error
+		if bound, err = b.Bindings(); err != nil {
+			return err
+		}
+	}
+	want, all := affectedChassis(before, after, bound)
 	deadline := time.Now().Add(timeout)
+	first := true
 	for {
 		sts, err := store.Statuses()
 		if err != nil {
@@ -83,20 +133,28 @@ func waitApplied(store topology.Store, before, after *topology.Model, timeout ti
 				want[st.Chassis] = true
 			}
 		}
-		var lag []string
+		var lag, never []string
 		for ch := range want {
 			st, ok := have[ch]
 			switch {
 			case !ok:
-				lag = append(lag, fmt.Sprintf("chassis %s has not reported", topology.Quote(ch)))
+				never = append(never, ch)
 			case st.Generation < after.Generation:
 				msg := fmt.Sprintf("chassis %s is at generation %d", topology.Quote(ch), st.Generation)
+				if st.Stale(time.Now()) {
+					msg += " and stale"
+				}
 				if st.Error != "" {
 					msg += " (" + st.Error + ")"
 				}
 				lag = append(lag, msg)
 			}
 		}
+		if first && len(never) > 0 {
+			sort.Strings(never)
+			fmt.Fprintf(warn, "chainctl: --wait: not waiting for %s: no agent ever ran there\n", strings.Join(never, ", "))
+		}
+		first = false
 		if len(lag) == 0 {
 			return nil
 		}
@@ -104,6 +162,6 @@ func waitApplied(store topology.Store, before, after *topology.Model, timeout ti
 			sort.Strings(lag)
 			return fmt.Errorf("--wait: generation %d not applied after %s: %s", after.Generation, timeout, strings.Join(lag, "; "))
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }

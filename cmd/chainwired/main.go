@@ -20,6 +20,7 @@ import (
 	"github.com/chainwire/chainwire/cmd/chainwired/agent"
 	"github.com/chainwire/chainwire/controller"
 	"github.com/chainwire/chainwire/topology"
+	"github.com/chainwire/chainwire/topology/nbdb"
 	"github.com/sirupsen/logrus"
 	"gopkg.in/yaml.v3"
 )
@@ -32,8 +33,13 @@ type config struct {
 	OVSDB     string `yaml:"ovs-db"`
 	OVSRundir string `yaml:"ovs-rundir"`
 	DB        string `yaml:"db"`
-	LogLevel  string `yaml:"log-level"`
-	LogFormat string `yaml:"log-format"`
+	EncapIP   string `yaml:"encap-ip"`
+	// TLS files for ssl: remotes of --db.
+	PrivateKey  string `yaml:"private-key"`
+	Certificate string `yaml:"certificate"`
+	CACert      string `yaml:"ca-cert"`
+	LogLevel    string `yaml:"log-level"`
+	LogFormat   string `yaml:"log-format"`
 }
 
 const defaultConfigPath = "/etc/chainwire/chainwired.yaml"
@@ -57,7 +63,11 @@ func loadConfig(args []string) (*config, error) {
 	fs.StringVar(&flagCfg.Bridge, "bridge", "", "integration bridge (default br-int)")
 	fs.StringVar(&flagCfg.OVSDB, "ovs-db", "", "local OVSDB (default unix:/var/run/openvswitch/db.sock)")
 	fs.StringVar(&flagCfg.OVSRundir, "ovs-rundir", "", "ovs-vswitchd's run directory, where BRIDGE.mgmt is (default /var/run/openvswitch)")
-	fs.StringVar(&flagCfg.DB, "db", "", "model store (default $CHAINWIRE_DB or /var/lib/chainwire/nb.json)")
+	fs.StringVar(&flagCfg.DB, "db", "", "model store: a file, or OVSDB remotes unix:PATH|tcp:IP:PORT|ssl:IP:PORT,... (default $CHAINWIRE_DB or /var/lib/chainwire/nb.json)")
+	fs.StringVar(&flagCfg.EncapIP, "encap-ip", "", "this chassis' tunnel IP: creates its chassis in an OVSDB model if chainctl chassis-add did not")
+	fs.StringVar(&flagCfg.PrivateKey, "private-key", "", "ssl: remotes: this agent's private key (PEM)")
+	fs.StringVar(&flagCfg.Certificate, "certificate", "", "ssl: remotes: this agent's certificate (PEM)")
+	fs.StringVar(&flagCfg.CACert, "ca-cert", "", "ssl: remotes: the CA certificate that signed the servers' (PEM)")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
 	fs.StringVar(&flagCfg.LogFormat, "log-format", "", "text or json (default text)")
 	if err := fs.Parse(args); err != nil {
@@ -77,7 +87,8 @@ func loadConfig(args []string) (*config, error) {
 	}
 	for _, o := range []struct{ dst, src *string }{
 		{&cfg.Chassis, &flagCfg.Chassis}, {&cfg.Bridge, &flagCfg.Bridge}, {&cfg.OVSDB, &flagCfg.OVSDB},
-		{&cfg.OVSRundir, &flagCfg.OVSRundir}, {&cfg.DB, &flagCfg.DB},
+		{&cfg.OVSRundir, &flagCfg.OVSRundir}, {&cfg.DB, &flagCfg.DB}, {&cfg.EncapIP, &flagCfg.EncapIP},
+		{&cfg.PrivateKey, &flagCfg.PrivateKey}, {&cfg.Certificate, &flagCfg.Certificate}, {&cfg.CACert, &flagCfg.CACert},
 		{&cfg.LogLevel, &flagCfg.LogLevel}, {&cfg.LogFormat, &flagCfg.LogFormat},
 	} {
 		if *o.src != "" {
@@ -147,6 +158,42 @@ func main() {
 	log.Info("agent stopped; flows stay installed")
 }
 
+// openStore opens the model store and, for OVSDB, registers this chassis
+// (waiting for the database if it is not up yet; a name clash is fatal).
+// An agent reads any cluster member, starting with a random one, so that
+// agents spread over the members.
+func openStore(ctx context.Context, cfg *config, log *logrus.Entry) (topology.Store, error) {
+	if !nbdb.IsRemote(cfg.DB) {
+		return topology.NewFileStore(cfg.DB), nil
+	}
+	tlsCfg, err := nbdb.TLSFiles{PrivateKey: cfg.PrivateKey, Certificate: cfg.Certificate, CACert: cfg.CACert}.Config()
+	if err != nil {
+		return nil, err
+	}
+	s, err := nbdb.Open(nbdb.Shuffle(cfg.DB), nbdb.Options{AnyMember: true, TLS: tlsCfg})
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	reg := topology.Registration{Chassis: cfg.Chassis, Hostname: host, EncapIP: cfg.EncapIP}
+	log.Infof("registering chassis %s in %s", cfg.Chassis, cfg.DB)
+	for {
+		err := s.RegisterChassis(reg)
+		if err == nil {
+			return s, nil
+		}
+		if errors.Is(err, nbdb.ErrClash) || !nbdb.Unreachable(err) {
+			return nil, err
+		}
+		log.WithError(err).Warn("cannot register the chassis yet; retrying")
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
 func run(cfg *config, log *logrus.Entry) error {
 	unlock, err := agent.LockBridge(cfg.OVSRundir, cfg.Bridge)
 	if err != nil {
@@ -159,11 +206,15 @@ func run(cfg *config, log *logrus.Entry) error {
 	if err := setup.ensure(); err != nil {
 		return fmt.Errorf("bridge setup: %w", err)
 	}
+	store, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
 	acfg := agent.Config{Chassis: cfg.Chassis, Bridge: cfg.Bridge, OVSRundir: cfg.OVSRundir}
 	dial := func(ctx context.Context) (*controller.Conn, error) {
 		return controller.Dial(ctx, "unix:"+acfg.MgmtSocket())
 	}
-	a := agent.New(acfg, log, topology.NewFileStore(cfg.DB), dial, setup)
+	a := agent.New(acfg, log, store, dial, setup)
 	mon := &ifaceMonitor{target: cfg.OVSDB, log: log}
 	go mon.run(ctx, func(b agent.Bindings) { a.SetBindings(ctx, b) })
 	log.Infof("model %s", cfg.DB)

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 )
@@ -18,6 +19,9 @@ import (
 type Config struct {
 	Hosts []HostConfig `yaml:"hosts"`
 	Nodes []NodeConfig `yaml:"nodes"`
+	// NB is where the model lives: "" (a file), "standalone" (one
+	// ovsdb-server) or "cluster" (three, RAFT).
+	NB string `yaml:"nb"`
 }
 
 // HostConfig is one emulated hypervisor; Name is its chassis name.
@@ -60,10 +64,15 @@ func LoadConfig(path string) (*Config, error) {
 }
 
 func (c *Config) validate() error {
+	switch c.NB {
+	case "", "standalone", "cluster":
+	default:
+		return fmt.Errorf("nb %q: want standalone or cluster (or nothing, for a model file)", c.NB)
+	}
 	hosts := map[string]bool{}
 	for _, h := range c.Hosts {
-		if h.Name == "" || len(h.Name) > 8 {
-			return fmt.Errorf("host %q: name must be 1..8 characters", h.Name)
+		if h.Name == "" || len(h.Name) > 8 || strings.HasPrefix(h.Name, "nb") {
+			return fmt.Errorf("host %q: name must be 1..8 characters, not starting with nb (the database's)", h.Name)
 		}
 		if ip := net.ParseIP(h.IP); ip == nil || ip.To4() == nil {
 			return fmt.Errorf("host %q: ip %q is not an IPv4 address", h.Name, h.IP)

@@ -46,8 +46,12 @@ type State struct {
 	DB         string         `json:"db"`
 	Namespaces []string       `json:"namespaces"`
 	PIDs       map[string]int `json:"pids"` // "h1/ovs-vswitchd" -> pid
-	AgentArgs  []string       `json:"agent_args,omitempty"`
-	DummyPorts bool           `json:"dummy_ports,omitempty"`
+	// NB lists the database servers (none with a model file); AgentDB is
+	// what the agents' --db names then (the members over the underlay).
+	NB         []NBMember `json:"nb,omitempty"`
+	AgentDB    string     `json:"agent_db,omitempty"`
+	AgentArgs  []string   `json:"agent_args,omitempty"`
+	DummyPorts bool       `json:"dummy_ports,omitempty"`
 }
 
 const (
@@ -108,6 +112,9 @@ func (l *Lab) build() error {
 	}
 	if err := run("ip", "-n", ul, "link", "set", "br0", "up"); err != nil {
 		return err
+	}
+	if err := l.buildNB(); err != nil {
+		return fmt.Errorf("northbound database: %w", err)
 	}
 	for _, h := range l.Config.Hosts {
 		if err := l.buildHost(h); err != nil {
@@ -205,6 +212,10 @@ func (l *Lab) buildHost(h HostConfig) error {
 	for _, c := range [][]string{
 		{"ip", "-n", ns, "addr", "add", h.IP + "/24", "dev", "br-phy"},
 		{"ip", "-n", ns, "link", "set", "br-phy", "up"},
+		// TCP from the host (an agent to its database) leaves by br-phy's
+		// tap, which the userspace datapath forwards without completing
+		// partial checksums.
+		{"ip", "netns", "exec", ns, "ethtool", "-K", "br-phy", "tx", "off"},
 	} {
 		if err := run(c...); err != nil {
 			return err
@@ -393,9 +404,13 @@ func (l *Lab) StartAgent(host string) error {
 		return err
 	}
 	defer logf.Close()
+	db := l.DB
+	if l.AgentDB != "" {
+		db = l.AgentDB
+	}
 	args := []string{"netns", "exec", l.ns(host), filepath.Join(l.BinDir, "chainwired"),
 		"--config", "/dev/null", "--chassis", host, "--ovs-db", l.OVSDB(host), "--ovs-rundir", r,
-		"--db", l.DB}
+		"--db", db, "--encap-ip", l.hostIP(host)}
 	cmd := exec.Command("ip", append(args, l.AgentArgs...)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -412,6 +427,15 @@ func (l *Lab) StartAgent(host string) error {
 	l.PIDs[host+"/chainwired"] = cmd.Process.Pid
 	l.mu.Unlock()
 	return l.save()
+}
+
+func (l *Lab) hostIP(host string) string {
+	for _, h := range l.Config.Hosts {
+		if h.Name == host {
+			return h.IP
+		}
+	}
+	return ""
 }
 
 // StopAgent stops a host's chainwired with SIGTERM and waits for it.
@@ -581,6 +605,26 @@ func Load(base string) (*Lab, error) {
 		return nil, err
 	}
 	return l, nil
+}
+
+// killPID kills a process with SIGKILL and waits until it is gone.
+func killPID(pid int) error {
+	syscall.Kill(pid, syscall.SIGKILL)
+	for i := 0; i < 500; i++ {
+		if syscall.Kill(pid, 0) != nil {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return fmt.Errorf("pid %d did not die", pid)
+}
+
+func output(name string, args ...string) (string, error) {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		return string(out), fmt.Errorf("%s %s: %v: %s", name, shorten(strings.Join(args, " ")), err, strings.TrimSpace(string(out)))
+	}
+	return string(out), nil
 }
 
 func run(args ...string) error {

@@ -3,6 +3,8 @@ package lab
 import (
 	"context"
 	"fmt"
+	"github.com/chainwire/chainwire/topology"
+	"github.com/chainwire/chainwire/topology/nbdb"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,4 +112,13 @@ func Eventually(timeout time.Duration, cond func() error) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// Store opens the lab's model store (the file, or the database members),
+// as chainctl does.
+func (l *Lab) Store() (topology.Store, error) {
+	if !nbdb.IsRemote(l.DB) {
+		return topology.NewFileStore(l.DB), nil
+	}
+	return nbdb.Open(l.DB, nbdb.Options{})
 }

@@ -86,20 +86,22 @@ type Agent struct {
 	events chan func()
 	rec    *controller.Reconciler
 
-	model    *topology.Model // last model that was read and validated
-	modelErr error           // why the newest model could not be used
-	bind     Bindings
-	haveBind bool
+	model *topology.Model // last model that was read and validated
+	// modelPorts names the model's ports.
+	modelPorts map[string]bool
+	modelErr   error // why the newest model could not be used
+	bind       Bindings
+	haveBind   bool
 
 	conn       *controller.Conn
-	synced     bool // conn's tables were read back
-	monitoring bool // conn's flow monitor runs (it lives as long as the session)
-	repairs    int  // drift repairs (for status and tests)
-	dirty      bool // something changed since the last reconcile
-	stale      bool // the model or the bindings changed: render again
-	resend     bool // compare everything with the switch, not just the drift
+	synced     bool             // conn's tables were read back
+	monitoring bool             // conn's flow monitor runs (it lives as long as the session)
+	repairs    int              // drift repairs (for status and tests)
+	dirty      bool             // something changed since the last reconcile
+	stale      bool             // the model or the bindings changed: render again
+	resend     bool             // compare everything with the switch, not just the drift
 	tables     *pipeline.Tables // the last render
-	groupDrift bool // re-read groups before the next apply
+	groupDrift bool             // re-read groups before the next apply
 	repair     *time.Timer
 	repairing  bool // a repair is scheduled; reconcile when it fires
 	restoreOK  bool // flow-restore-wait was cleared on this connection
@@ -112,15 +114,25 @@ type Agent struct {
 	hostname  string
 
 	pktins *packetIns
+
+	// southbound is the store's agent side, if it has one: the chassis
+	// registration and where ports are bound.
+	southbound topology.Southbound
+	remoteBind map[string]string // port -> chassis, from every agent
+	statusOut  *latest[topology.Status]
+	bindOut    *latest[[]string]
+	boundSent  string // the local ports last published, joined
 }
 
 // New returns an agent; Run starts it.
 func New(cfg Config, log *logrus.Entry, store topology.Store, dial Dialer, host Host) *Agent {
 	cfg.setDefaults()
 	host0, _ := os.Hostname()
-	return &Agent{cfg: cfg, log: log, store: store, dial: dial, host: host, hostname: host0,
+	a := &Agent{cfg: cfg, log: log, store: store, dial: dial, host: host, hostname: host0,
 		events: make(chan func(), 256), rec: controller.NewReconciler(), model: &topology.Model{},
-		pktins: newPacketIns(cfg.PacketInRate, log)}
+		pktins: newPacketIns(cfg.PacketInRate, log), statusOut: newLatest[topology.Status](), bindOut: newLatest[[]string]()}
+	a.southbound, _ = store.(topology.Southbound)
+	return a
 }
 
 // post hands a state change to the run loop.
@@ -149,6 +161,19 @@ func (a *Agent) Run(ctx context.Context) error {
 	go a.store.Watch(ctx, func(m *topology.Model, err error) {
 		a.post(ctx, func() { a.onModel(m, err) })
 	})
+	// Status and bindings are written by goroutines of their own; the
+	// last status (agent stopped) is written before Run returns.
+	pubCtx, stopPub := context.WithCancel(context.Background())
+	defer stopPub()
+	go a.statusOut.run(pubCtx, a.log, "status", a.store.PublishStatus)
+	if a.southbound != nil {
+		go a.bindOut.run(pubCtx, a.log, "port bindings", func(ports []string) error {
+			return a.southbound.PublishBindings(a.cfg.Chassis, ports)
+		})
+		go a.southbound.WatchBindings(ctx, func(b map[string]string) {
+			a.post(ctx, func() { a.remoteBind, a.dirty, a.stale = b, true, true })
+		})
+	}
 	go a.connectLoop(ctx)
 	a.log.Infof("agent started: bridge %s via %s", a.cfg.Bridge, a.cfg.MgmtSocket())
 	tick := time.NewTicker(a.cfg.Heartbeat)
@@ -199,7 +224,11 @@ func (a *Agent) stop() {
 	}
 	a.conn, a.synced = nil, false
 	a.lastErr = "agent stopped"
-	a.publish(true)
+	st := a.status()
+	st.Updated = time.Now().UTC()
+	if err := a.store.PublishStatus(st); err != nil {
+		a.log.WithError(err).Warn("cannot publish the final status")
+	}
 }
 
 func (a *Agent) onModel(m *topology.Model, err error) {
@@ -216,6 +245,10 @@ func (a *Agent) onModel(m *topology.Model, err error) {
 		a.log.Info("no model yet; waiting for one")
 	}
 	a.model, a.dirty, a.stale = m, true, true
+	a.modelPorts = make(map[string]bool, len(m.Ports))
+	for _, p := range m.Ports {
+		a.modelPorts[p.Name] = true
+	}
 }
 
 // connectLoop keeps an OpenFlow session to the bridge up: it dials (at
@@ -326,7 +359,7 @@ func (a *Agent) reconcile(ctx context.Context) {
 	}
 	if a.stale || a.tables == nil {
 		tables, err := pipeline.Render(pipeline.Input{Model: a.model, Chassis: a.cfg.Chassis, OFPorts: a.bind.Ports,
-			TunnelOFPort: a.bind.Tunnel})
+			Bindings: a.remoteBind, TunnelOFPort: a.bind.Tunnel})
 		if err != nil {
 			a.fail(err, "render")
 			a.dirty = false
@@ -416,9 +449,32 @@ func (a *Agent) fail(err error, what string) {
 	a.log.WithError(err).Errorf("%s failed; installed flows left as they were", what)
 }
 
-// publish writes the agent's status if it changed, or always at a
-// heartbeat.
+// publish hands the agent's status to its writer if it changed, or
+// always at a heartbeat, and the local bindings if they changed.
 func (a *Agent) publish(heartbeat bool) {
+	st := a.status()
+	if heartbeat || fmt.Sprint(st) != fmt.Sprint(a.published) {
+		a.published = st
+		st.Updated = time.Now().UTC()
+		a.statusOut.set(st)
+	}
+	if a.southbound != nil && a.haveBind {
+		ports := make([]string, 0, len(a.bind.Ports))
+		for p := range a.bind.Ports {
+			if a.modelPorts[p] {
+				ports = append(ports, p)
+			}
+		}
+		sort.Strings(ports)
+		if key := strings.Join(ports, ","); key != a.boundSent {
+			a.boundSent = key
+			a.bindOut.set(ports)
+		}
+	}
+}
+
+// status is what the agent reports now.
+func (a *Agent) status() topology.Status {
 	warnings := append(append([]string(nil), a.bind.Warnings...), a.conflicts...)
 	if n := a.pktins.dropped(); n > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d packet-ins dropped (over %d/s)", n, a.cfg.PacketInRate))
@@ -428,15 +484,7 @@ func (a *Agent) publish(heartbeat bool) {
 	if a.modelErr != nil {
 		errs = strings.TrimPrefix(errs+"; "+a.modelErr.Error(), "; ")
 	}
-	st := topology.Status{Chassis: a.cfg.Chassis, Generation: a.applied, Connected: a.conn != nil && a.synced,
+	return topology.Status{Chassis: a.cfg.Chassis, Generation: a.applied, Connected: a.conn != nil && a.synced,
 		Flows: a.flows, Error: errs, Warnings: warnings, Hostname: a.hostname, PID: os.Getpid(),
 		Heartbeat: topology.Seconds(a.cfg.Heartbeat.Seconds())}
-	if !heartbeat && fmt.Sprint(st) == fmt.Sprint(a.published) {
-		return
-	}
-	a.published = st
-	st.Updated = time.Now().UTC()
-	if err := a.store.PublishStatus(st); err != nil {
-		a.log.WithError(err).Warn("cannot publish status")
-	}
 }

@@ -1,0 +1,275 @@
+package nbdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"time"
+
+	"github.com/chainwire/chainwire/topology"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+)
+
+// The southbound side: what agents write about themselves. None of it is
+// part of the model, so none of it bumps the generation.
+
+// chassisRowNamed finds a chassis row by name.
+func (s *Store) chassisRowNamed(ctx context.Context, name string) (*chassisRow, error) {
+	cli, err := s.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var rows []chassisRow
+	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	ops := []ovsdb.Operation{{Op: ovsdb.OperationSelect, Table: tChassis,
+		Where: []ovsdb.Condition{{Column: "name", Function: ovsdb.ConditionEqual, Value: name}}}}
+	res, err := cli.Transact(tctx, ops...)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ovsdb.CheckOperationResults(res, ops); err != nil {
+		return nil, err
+	}
+	for i := range res[0].Rows {
+		c := chassisRow{}
+		if err := s.decode(&res[0].Rows[i], &c); err != nil {
+			return nil, err
+		}
+		rows = append(rows, c)
+	}
+	if len(rows) == 0 {
+		return nil, nil
+	}
+	return &rows[0], nil
+}
+
+// ErrClash: another live agent serves the chassis.
+var ErrClash = errors.New("name clash")
+
+// Unreachable reports whether err is the database being out of reach
+// (worth waiting for) rather than a refusal.
+func Unreachable(err error) bool {
+	var refused *refusal
+	var invalid *topology.Error
+	return !errors.As(err, &refused) && !errors.As(err, &invalid) && !errors.Is(err, ErrClash)
+}
+
+// RegisterChassis adopts the chassis row a chainctl chassis-add made, or
+// creates one from EncapIP. It refuses a chassis another live agent (on
+// another host, heartbeat younger than three intervals) serves.
+func (s *Store) RegisterChassis(reg topology.Registration) error {
+	ctx := context.Background()
+	cur, err := s.chassisRowNamed(ctx, reg.Chassis)
+	if err != nil {
+		return err
+	}
+	what := "chassis " + topology.Quote(reg.Chassis)
+	if cur != nil {
+		if cur.Hostname != "" && cur.Hostname != reg.Hostname && cur.Heartbeat > 0 {
+			age := time.Since(time.UnixMilli(int64(cur.Heartbeat)))
+			interval := time.Duration(cur.HeartbeatInterval) * time.Millisecond
+			if interval <= 0 {
+				interval = 5 * time.Second
+			}
+			if age < topology.StaleAfter*interval {
+				return fmt.Errorf("%s is served by an agent on host %s (pid %d, heartbeat %s ago): %w",
+					what, topology.Quote(cur.Hostname), cur.PID, age.Round(time.Millisecond), ErrClash)
+			}
+		}
+		if reg.EncapIP != "" && cur.EncapIP != reg.EncapIP {
+			return &refusal{fmt.Sprintf("%s has encap IP %s in the model, but --encap-ip is %s", what, cur.EncapIP, reg.EncapIP)}
+		}
+		return nil
+	}
+	if reg.EncapIP == "" {
+		return &refusal{fmt.Sprintf("%s is not in the model (chainctl chassis-add %s geneve IP) and no --encap-ip was given to create it", what, reg.Chassis)}
+	}
+	_, err = s.Update(func(m *topology.Model) error {
+		if m.ChassisByName(reg.Chassis) == nil {
+			m.Chassis = append(m.Chassis, topology.Chassis{Name: reg.Chassis, Encap: "geneve", IP: reg.EncapIP})
+		}
+		return nil
+	})
+	return err
+}
+
+// PublishStatus writes an agent's status into its chassis row.
+func (s *Store) PublishStatus(st topology.Status) error {
+	ctx := context.Background()
+	cur, err := s.chassisRowNamed(ctx, st.Chassis)
+	if err != nil {
+		return err
+	}
+	if cur == nil {
+		return fmt.Errorf("chassis %s is not in the database", topology.Quote(st.Chassis))
+	}
+	cli, err := s.conn(ctx)
+	if err != nil {
+		return err
+	}
+	r := *cur
+	r.NbCfg, r.Connected, r.Flows, r.Error, r.Warnings = int(st.Generation), st.Connected, st.Flows, st.Error, st.Warnings
+	r.Hostname, r.PID = st.Hostname, st.PID
+	r.Heartbeat = int(st.Updated.UnixMilli())
+	r.HeartbeatInterval = int(st.Heartbeat.Duration().Milliseconds())
+	if r.Agent == "" {
+		r.Agent = st.Hostname
+	}
+	ops, err := cli.Where(&r).Update(&r, &r.NbCfg, &r.Connected, &r.Flows, &r.Error, &r.Warnings, &r.Hostname,
+		&r.PID, &r.Heartbeat, &r.HeartbeatInterval, &r.Agent)
+	if err != nil {
+		return err
+	}
+	return s.transact(ctx, ops)
+}
+
+func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) error {
+	cli, err := s.conn(ctx)
+	if err != nil {
+		return err
+	}
+	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	res, err := cli.Transact(tctx, ops...)
+	if err != nil {
+		return err
+	}
+	opErrs, err := ovsdb.CheckOperationResults(res, ops)
+	if err != nil {
+		return describe(err, opErrs)
+	}
+	return nil
+}
+
+// Statuses returns the status of every chassis whose agent ever
+// published one.
+func (s *Store) Statuses() ([]topology.Status, error) {
+	st, err := s.read(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	var out []topology.Status
+	for _, r := range st.chassis {
+		if r.Heartbeat == 0 {
+			continue // no agent yet
+		}
+		out = append(out, statusOf(r))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Chassis < out[j].Chassis })
+	return out, nil
+}
+
+func statusOf(r *chassisRow) topology.Status {
+	st := topology.Status{Chassis: r.Name, Generation: uint64(r.NbCfg), Connected: r.Connected, Flows: r.Flows,
+		Error: r.Error, Hostname: r.Hostname, PID: r.PID,
+		Heartbeat: topology.Seconds(float64(r.HeartbeatInterval) / 1000),
+		Updated:   time.UnixMilli(int64(r.Heartbeat)).UTC()}
+	if len(r.Warnings) > 0 {
+		st.Warnings = append([]string(nil), r.Warnings...)
+		sort.Strings(st.Warnings)
+	}
+	return st
+}
+
+// PublishBindings records that the given logical ports are bound on
+// chassis (their iface-id is there), and no longer on it the ports it
+// bound before that are not listed. A port another chassis holds is taken
+// over: the last agent to find it wins, as in OVN.
+func (s *Store) PublishBindings(chassis string, ports []string) error {
+	ctx := context.Background()
+	st, err := s.read(ctx)
+	if err != nil {
+		return err
+	}
+	cli, err := s.conn(ctx)
+	if err != nil {
+		return err
+	}
+	want := make(map[string]bool, len(ports))
+	var ops []ovsdb.Operation
+	for _, p := range ports {
+		want[p] = true
+		cur := st.bindings[p]
+		switch {
+		case cur == nil:
+			o, err := cli.Create(&bindingRow{LogicalPort: p, Chassis: chassis})
+			if err != nil {
+				return err
+			}
+			ops = append(ops, o...)
+		case cur.Chassis != chassis:
+			r := *cur
+			r.Chassis = chassis
+			o, err := cli.Where(&r).Update(&r, &r.Chassis)
+			if err != nil {
+				return err
+			}
+			ops = append(ops, o...)
+		}
+	}
+	for p, cur := range st.bindings {
+		if cur.Chassis == chassis && !want[p] {
+			o, err := cli.Where(cur).Delete()
+			if err != nil {
+				return err
+			}
+			ops = append(ops, o...)
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	return s.transact(ctx, ops)
+}
+
+// WatchBindings reports every port's chassis now and after every change
+// of the Port_Binding table, until ctx ends.
+func (s *Store) WatchBindings(ctx context.Context, fn func(map[string]string)) {
+	changes := s.subscribe()
+	var last map[string]string
+	for ctx.Err() == nil {
+		lost, err := s.monitor(ctx)
+		if err != nil {
+			s.Close()
+			sleep(ctx, time.Second)
+			continue
+		}
+		for stop := false; !stop; {
+			if b, err := s.Bindings(); err == nil && !reflect.DeepEqual(b, last) {
+				last = b
+				fn(b)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-lost:
+				stop = true
+			case t := <-changes:
+				for t != tBinding && len(changes) > 0 {
+					t = <-changes
+				}
+			}
+		}
+	}
+}
+
+// Bindings returns where every dynamically bound port is (port -> chassis).
+func (s *Store) Bindings() (map[string]string, error) {
+	st, err := s.read(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(st.bindings))
+	for p, b := range st.bindings {
+		out[p] = b.Chassis
+	}
+	return out, nil
+}
+
+// refusal is a registration the database's content refuses.
+type refusal struct{ msg string }
+
+func (r *refusal) Error() string { return r.msg }

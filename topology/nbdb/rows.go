@@ -1,0 +1,220 @@
+package nbdb
+
+import (
+	"sort"
+
+	"github.com/chainwire/chainwire/topology"
+	"github.com/ovn-kubernetes/libovsdb/model"
+)
+
+// The rows of Chainwire_NB (deploy/chainwire_nb.ovsschema), as libovsdb
+// maps them: a set of at most one value is a pointer, an unlimited set a
+// slice, a map a map. Objects refer to each other by name, as in the
+// model; the validator (topology) keeps references consistent, and every
+// write is serialized on NB_Global.generation.
+
+type nbGlobal struct {
+	UUID        string            `ovsdb:"_uuid"`
+	Generation  int               `ovsdb:"generation"`
+	Writer      string            `ovsdb:"writer"`
+	ExternalIDs map[string]string `ovsdb:"external_ids"`
+}
+
+type chassisRow struct {
+	UUID              string   `ovsdb:"_uuid"`
+	Name              string   `ovsdb:"name"`
+	EncapType         string   `ovsdb:"encap_type"`
+	EncapIP           string   `ovsdb:"encap_ip"`
+	Hostname          string   `ovsdb:"hostname"`
+	Agent             string   `ovsdb:"agent"`
+	NbCfg             int      `ovsdb:"nb_cfg"`
+	Heartbeat         int      `ovsdb:"heartbeat"`
+	HeartbeatInterval int      `ovsdb:"heartbeat_interval"`
+	Connected         bool     `ovsdb:"connected"`
+	Flows             int      `ovsdb:"flows"`
+	Error             string   `ovsdb:"error"`
+	Warnings          []string `ovsdb:"warnings"`
+	PID               int      `ovsdb:"pid"`
+}
+
+type bindingRow struct {
+	UUID        string `ovsdb:"_uuid"`
+	LogicalPort string `ovsdb:"logical_port"`
+	Chassis     string `ovsdb:"chassis"`
+}
+
+type switchRow struct {
+	UUID      string `ovsdb:"_uuid"`
+	Name      string `ovsdb:"name"`
+	TunnelKey int    `ovsdb:"tunnel_key"`
+}
+
+type portRow struct {
+	UUID         string            `ovsdb:"_uuid"`
+	Name         string            `ovsdb:"name"`
+	Switch       string            `ovsdb:"switch"`
+	TunnelKey    int               `ovsdb:"tunnel_key"`
+	Addresses    []string          `ovsdb:"addresses"`
+	PortSecurity []string          `ovsdb:"port_security"`
+	Enabled      *bool             `ovsdb:"enabled"`
+	Options      map[string]string `ovsdb:"options"`
+}
+
+type pairRow struct {
+	UUID    string `ovsdb:"_uuid"`
+	Name    string `ovsdb:"name"`
+	Switch  string `ovsdb:"switch"`
+	Inport  string `ovsdb:"inport"`
+	Outport string `ovsdb:"outport"`
+	Weight  int    `ovsdb:"weight"`
+}
+
+type groupRow struct {
+	UUID      string         `ovsdb:"_uuid"`
+	Name      string         `ovsdb:"name"`
+	PortPairs map[int]string `ovsdb:"port_pairs"`
+}
+
+type chainRow struct {
+	UUID           string         `ovsdb:"_uuid"`
+	Name           string         `ovsdb:"name"`
+	Switch         string         `ovsdb:"switch"`
+	Key            int            `ovsdb:"key"`
+	PortPairGroups map[int]string `ovsdb:"port_pair_groups"`
+}
+
+type classifierRow struct {
+	UUID      string `ovsdb:"_uuid"`
+	Name      string `ovsdb:"name"`
+	Switch    string `ovsdb:"switch"`
+	Chain     string `ovsdb:"chain"`
+	Port      string `ovsdb:"port"`
+	Direction string `ovsdb:"direction"`
+	Path      string `ovsdb:"path"`
+	Match     string `ovsdb:"match"`
+	Priority  int    `ovsdb:"priority"`
+	Key       int    `ovsdb:"key"`
+}
+
+// Table names.
+const (
+	tGlobal     = "NB_Global"
+	tChassis    = "Chassis"
+	tBinding    = "Port_Binding"
+	tSwitch     = "Logical_Switch"
+	tPort       = "Logical_Switch_Port"
+	tPair       = "Port_Pair"
+	tGroup      = "Port_Pair_Group"
+	tChain      = "Port_Chain"
+	tClassifier = "Chain_Classifier"
+)
+
+func dbModel() (model.ClientDBModel, error) {
+	return model.NewClientDBModel("Chainwire_NB", map[string]model.Model{
+		tGlobal: &nbGlobal{}, tChassis: &chassisRow{}, tBinding: &bindingRow{}, tSwitch: &switchRow{},
+		tPort: &portRow{}, tPair: &pairRow{}, tGroup: &groupRow{}, tChain: &chainRow{}, tClassifier: &classifierRow{},
+	})
+}
+
+// ordered turns a list into OVSDB's map form of an ordered list (index ->
+// element) and back.
+func ordered(list []string) map[int]string {
+	m := make(map[int]string, len(list))
+	for i, v := range list {
+		m[i] = v
+	}
+	return m
+}
+
+func unordered(m map[int]string) []string {
+	keys := make([]int, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Ints(keys)
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = m[k]
+	}
+	return out
+}
+
+// The conversions between model objects and rows. An object's row keeps
+// the UUID of the row it came from (empty for a new one).
+
+func chassisOf(r *chassisRow) topology.Chassis {
+	return topology.Chassis{Name: r.Name, Encap: r.EncapType, IP: r.EncapIP}
+}
+
+// chassisModelRow updates the model columns of a chassis row, keeping the
+// columns its agent writes.
+func chassisModelRow(c topology.Chassis, r chassisRow) *chassisRow {
+	r.Name, r.EncapType, r.EncapIP = c.Name, c.Encap, c.IP
+	return &r
+}
+
+func switchOf(r *switchRow) topology.Switch {
+	return topology.Switch{Name: r.Name, Key: uint32(r.TunnelKey)}
+}
+
+func switchRowOf(s topology.Switch, uuid string) *switchRow {
+	return &switchRow{UUID: uuid, Name: s.Name, TunnelKey: int(s.Key)}
+}
+
+func portOf(r *portRow) topology.Port {
+	p := topology.Port{Name: r.Name, Switch: r.Switch, Key: uint32(r.TunnelKey), Enabled: r.Enabled}
+	if len(r.Addresses) > 0 {
+		p.Addresses = append([]string(nil), r.Addresses...)
+		sort.Strings(p.Addresses)
+	}
+	if len(r.PortSecurity) > 0 {
+		p.PortSecurity = append([]string(nil), r.PortSecurity...)
+		sort.Strings(p.PortSecurity)
+	}
+	if len(r.Options) > 0 {
+		p.Options = make(map[string]string, len(r.Options))
+		for k, v := range r.Options {
+			p.Options[k] = v
+		}
+	}
+	return p
+}
+
+func portRowOf(p topology.Port, uuid string) *portRow {
+	return &portRow{UUID: uuid, Name: p.Name, Switch: p.Switch, TunnelKey: int(p.Key), Addresses: p.Addresses,
+		PortSecurity: p.PortSecurity, Enabled: p.Enabled, Options: p.Options}
+}
+
+func pairOf(r *pairRow) topology.PortPair {
+	return topology.PortPair{Name: r.Name, Switch: r.Switch, InPort: r.Inport, OutPort: r.Outport, Weight: uint32(r.Weight)}
+}
+
+func pairRowOf(p topology.PortPair, uuid string) *pairRow {
+	return &pairRow{UUID: uuid, Name: p.Name, Switch: p.Switch, Inport: p.InPort, Outport: p.OutPort, Weight: int(p.Weight)}
+}
+
+func groupOf(r *groupRow) topology.PortPairGroup {
+	return topology.PortPairGroup{Name: r.Name, Pairs: unordered(r.PortPairs)}
+}
+
+func groupRowOf(g topology.PortPairGroup, uuid string) *groupRow {
+	return &groupRow{UUID: uuid, Name: g.Name, PortPairs: ordered(g.Pairs)}
+}
+
+func chainOf(r *chainRow) topology.PortChain {
+	return topology.PortChain{Name: r.Name, Switch: r.Switch, Key: uint32(r.Key), Groups: unordered(r.PortPairGroups)}
+}
+
+func chainRowOf(c topology.PortChain, uuid string) *chainRow {
+	return &chainRow{UUID: uuid, Name: c.Name, Switch: c.Switch, Key: int(c.Key), PortPairGroups: ordered(c.Groups)}
+}
+
+func classifierOf(r *classifierRow) topology.Classifier {
+	return topology.Classifier{Name: r.Name, Switch: r.Switch, Chain: r.Chain, Port: r.Port, Direction: r.Direction,
+		Path: r.Path, Match: r.Match, Priority: r.Priority, Key: uint32(r.Key)}
+}
+
+func classifierRowOf(c topology.Classifier, uuid string) *classifierRow {
+	return &classifierRow{UUID: uuid, Name: c.Name, Switch: c.Switch, Chain: c.Chain, Port: c.Port, Direction: c.Direction,
+		Path: c.Path, Match: c.Match, Priority: c.Priority, Key: int(c.Key)}
+}

@@ -1,0 +1,503 @@
+// Package nbdb is the OVSDB northbound store: the model in a Chainwire_NB
+// database served by stock ovsdb-server, standalone or a RAFT cluster
+// (deploy/chainwire_nb.ovsschema), through github.com/ovn-kubernetes/libovsdb.
+//
+// Writers read the whole model in one transaction (a consistent snapshot
+// of every table), change and validate it, and commit the difference in
+// one transaction that first waits for NB_Global.generation to be what
+// they read and then bumps it: two writers can never both commit a change
+// made against the same state; the loser reads again and retries. The
+// unique indexes of the schema (names, keys) are a second guard. A
+// transaction whose outcome is unknown (the connection died) is checked
+// by its writer token in NB_Global before it is retried.
+//
+// Agents monitor the database (any member), register their Chassis row
+// and keep its status columns up to date, and publish where ports are
+// bound (Port_Binding); none of that bumps the generation.
+package nbdb
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/chainwire/chainwire/topology"
+	"github.com/go-logr/logr"
+	"github.com/ovn-kubernetes/libovsdb/cache"
+	"github.com/ovn-kubernetes/libovsdb/client"
+	"github.com/ovn-kubernetes/libovsdb/mapper"
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+)
+
+// Options say how to reach the database.
+type Options struct {
+	// AnyMember lets reads go to any cluster member (ovn-nbctl's
+	// --no-leader-only); writes are forwarded to the leader either way.
+	AnyMember bool
+	// TLS is used for ssl: remotes.
+	TLS *tls.Config
+	// Timeout bounds each transaction (default 10 s).
+	Timeout time.Duration
+	// Retries bounds how often a write that lost a race is retried
+	// (default 50).
+	Retries int
+}
+
+// IsRemote reports whether db names OVSDB remotes rather than a file.
+func IsRemote(db string) bool {
+	for _, p := range []string{"unix:", "tcp:", "ssl:"} {
+		if strings.HasPrefix(db, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// Shuffle returns comma-separated remotes in a random order (agents start
+// with a random member, so they spread over the cluster).
+func Shuffle(remotes string) string {
+	list := strings.Split(remotes, ",")
+	for i := len(list) - 1; i > 0; i-- {
+		b := make([]byte, 1)
+		rand.Read(b)
+		j := int(b[0]) % (i + 1)
+		list[i], list[j] = list[j], list[i]
+	}
+	return strings.Join(list, ",")
+}
+
+// Store is the OVSDB store. It connects on first use.
+type Store struct {
+	remotes []string
+	opts    Options
+
+	mu        sync.Mutex
+	cli       client.Client
+	dbm       model.DatabaseModel
+	mp        mapper.Mapper
+	monitored bool // cli monitors every table
+	// watchers are told the table of every row change.
+	watchers []chan<- string
+}
+
+// Open returns a store for comma-separated remotes (unix:PATH, tcp:IP:PORT,
+// ssl:IP:PORT: the members of a cluster, or one server).
+func Open(remotes string, opts Options) (*Store, error) {
+	var list []string
+	for _, r := range strings.Split(remotes, ",") {
+		r = strings.TrimSpace(r)
+		if r == "" {
+			continue
+		}
+		if !IsRemote(r) {
+			return nil, fmt.Errorf("OVSDB remote %s: want unix:PATH, tcp:IP:PORT or ssl:IP:PORT", topology.Quote(r))
+		}
+		if strings.HasPrefix(r, "ssl:") && opts.TLS == nil {
+			return nil, fmt.Errorf("OVSDB remote %s: ssl: needs --private-key, --certificate and --ca-cert", topology.Quote(r))
+		}
+		list = append(list, r)
+	}
+	if len(list) == 0 {
+		return nil, errors.New("no OVSDB remote given")
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 10 * time.Second
+	}
+	if opts.Retries == 0 {
+		opts.Retries = 50
+	}
+	return &Store{remotes: list, opts: opts}, nil
+}
+
+// Close disconnects.
+func (s *Store) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cli != nil {
+		s.cli.Close()
+		s.cli = nil
+	}
+}
+
+// conn returns the connected client, connecting if needed.
+func (s *Store) conn(ctx context.Context) (client.Client, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cli != nil && s.cli.Connected() {
+		return s.cli, nil
+	}
+	if s.cli != nil {
+		s.cli.Close()
+		s.cli = nil
+	}
+	cdm, err := dbModel()
+	if err != nil {
+		return nil, err
+	}
+	discard := logr.Discard()
+	opts := []client.Option{client.WithLeaderOnly(!s.opts.AnyMember), client.WithLogger(&discard)}
+	for _, r := range s.remotes {
+		opts = append(opts, client.WithEndpoint(r))
+	}
+	if s.opts.TLS != nil {
+		opts = append(opts, client.WithTLSConfig(s.opts.TLS))
+	}
+	cli, err := client.NewOVSDBClient(cdm, opts...)
+	if err != nil {
+		return nil, err
+	}
+	cctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	if err := cli.Connect(cctx); err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", strings.Join(s.remotes, ","), err)
+	}
+	dbm, errs := model.NewDatabaseModel(cli.Schema(), cdm)
+	if len(errs) > 0 {
+		cli.Close()
+		return nil, fmt.Errorf("database schema does not fit this chainwire (version %s): %v", cli.Schema().Version, errs[0])
+	}
+	s.cli, s.dbm, s.mp, s.monitored = cli, dbm, mapper.NewMapper(cli.Schema()), false
+	cli.Cache().AddEventHandler(&cache.EventHandlerFuncs{
+		AddFunc:    func(t string, _ model.Model) { s.changed(t) },
+		UpdateFunc: func(t string, _, _ model.Model) { s.changed(t) },
+		DeleteFunc: func(t string, _ model.Model) { s.changed(t) },
+	})
+	return cli, nil
+}
+
+// monitor makes sure the client monitors every table (once per
+// connection) and returns when the connection is lost.
+func (s *Store) monitor(ctx context.Context) (<-chan struct{}, error) {
+	cli, err := s.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.monitored {
+		if _, err := cli.MonitorAll(ctx); err != nil {
+			return nil, fmt.Errorf("monitor the database: %w", err)
+		}
+		s.monitored = true
+	}
+	return cli.DisconnectNotify(), nil
+}
+
+// subscribe returns a channel that gets the table of every change.
+func (s *Store) subscribe() <-chan string {
+	ch := make(chan string, 1024)
+	s.mu.Lock()
+	s.watchers = append(s.watchers, ch)
+	s.mu.Unlock()
+	return ch
+}
+
+// changed tells every watcher; one that is behind has enough to do.
+func (s *Store) changed(table string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, w := range s.watchers {
+		select {
+		case w <- table:
+		default:
+		}
+	}
+}
+
+// state is a consistent read of the whole database.
+type state struct {
+	model    *topology.Model
+	global   *nbGlobal // nil before the first write
+	chassis  map[string]*chassisRow
+	bindings map[string]*bindingRow
+	uuids    map[string]map[string]string // table -> name -> row UUID
+}
+
+var readTables = []string{tGlobal, tChassis, tBinding, tSwitch, tPort, tPair, tGroup, tChain, tClassifier}
+
+// read selects every table in one transaction.
+func (s *Store) read(ctx context.Context) (*state, error) {
+	cli, err := s.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ops := make([]ovsdb.Operation, len(readTables))
+	for i, t := range readTables {
+		ops[i] = ovsdb.Operation{Op: ovsdb.OperationSelect, Table: t}
+	}
+	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	res, err := cli.Transact(tctx, ops...)
+	if err != nil {
+		return nil, fmt.Errorf("read the model: %w", err)
+	}
+	if _, err := ovsdb.CheckOperationResults(res, ops); err != nil {
+		return nil, fmt.Errorf("read the model: %w", err)
+	}
+	st := &state{model: &topology.Model{}, chassis: map[string]*chassisRow{}, bindings: map[string]*bindingRow{},
+		uuids: map[string]map[string]string{}}
+	m := st.model
+	for i, t := range readTables {
+		st.uuids[t] = map[string]string{}
+		for j := range res[i].Rows {
+			row := &res[i].Rows[j]
+			switch t {
+			case tGlobal:
+				g := &nbGlobal{}
+				if err := s.decode(row, g); err != nil {
+					return nil, err
+				}
+				st.global, m.Generation = g, uint64(g.Generation)
+			case tChassis:
+				r := &chassisRow{}
+				if err := s.decode(row, r); err != nil {
+					return nil, err
+				}
+				st.chassis[r.Name], st.uuids[t][r.Name] = r, r.UUID
+				m.Chassis = append(m.Chassis, chassisOf(r))
+			case tBinding:
+				r := &bindingRow{}
+				if err := s.decode(row, r); err != nil {
+					return nil, err
+				}
+				st.bindings[r.LogicalPort], st.uuids[t][r.LogicalPort] = r, r.UUID
+			case tSwitch:
+				r := &switchRow{}
+				if err := s.decode(row, r); err != nil {
+					return nil, err
+				}
+				st.uuids[t][r.Name] = r.UUID
+				m.Switches = append(m.Switches, switchOf(r))
+			case tPort:
+				r := &portRow{}
+				if err := s.decode(row, r); err != nil {
+					return nil, err
+				}
+				st.uuids[t][r.Name] = r.UUID
+				m.Ports = append(m.Ports, portOf(r))
+			case tPair:
+				r := &pairRow{}
+				if err := s.decode(row, r); err != nil {
+					return nil, err
+				}
+				st.uuids[t][r.Name] = r.UUID
+				m.PortPairs = append(m.PortPairs, pairOf(r))
+			case tGroup:
+				r := &groupRow{}
+				if err := s.decode(row, r); err != nil {
+					return nil, err
+				}
+				st.uuids[t][r.Name] = r.UUID
+				m.PortPairGroups = append(m.PortPairGroups, groupOf(r))
+			case tChain:
+				r := &chainRow{}
+				if err := s.decode(row, r); err != nil {
+					return nil, err
+				}
+				st.uuids[t][r.Name] = r.UUID
+				m.PortChains = append(m.PortChains, chainOf(r))
+			case tClassifier:
+				r := &classifierRow{}
+				if err := s.decode(row, r); err != nil {
+					return nil, err
+				}
+				st.uuids[t][r.Name] = r.UUID
+				m.Classifiers = append(m.Classifiers, classifierOf(r))
+			}
+		}
+	}
+	m.Normalize()
+	return st, nil
+}
+
+func (s *Store) decode(row *ovsdb.Row, into model.Model) error {
+	info, err := s.dbm.NewModelInfo(into)
+	if err != nil {
+		return err
+	}
+	if err := s.mp.GetRowData(row, info); err != nil {
+		return fmt.Errorf("database row: %w", err)
+	}
+	// The mapper leaves the row's own UUID out.
+	if u, ok := (*row)["_uuid"].(ovsdb.UUID); ok {
+		if err := info.SetField("_uuid", u.GoUUID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Snapshot reads the current model (empty before the first write). An
+// invalid model (written around chainctl) is an error.
+func (s *Store) Snapshot() (*topology.Model, error) {
+	st, err := s.read(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	if err := st.model.Validate(); err != nil {
+		return nil, fmt.Errorf("the database holds an invalid model: %w", err)
+	}
+	return st.model, nil
+}
+
+// errRaced: another writer committed between our read and our commit.
+var errRaced = errors.New("the model changed since it was read")
+
+// Update runs fn on the current model and commits the result, retrying
+// from a fresh read when another writer got there first. It returns the
+// stored model.
+func (s *Store) Update(fn func(*topology.Model) error) (*topology.Model, error) {
+	ctx := context.Background()
+	token := newToken()
+	var last error
+	for attempt := 0; attempt <= s.opts.Retries; attempt++ {
+		if attempt > 0 {
+			retryPause(attempt)
+		}
+		st, err := s.read(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if st.global != nil && st.global.Writer == token {
+			// An attempt whose reply was lost did commit.
+			return st.model, nil
+		}
+		before := st.model
+		next, err := topology.Copy(before)
+		if err != nil {
+			return nil, err
+		}
+		if err := fn(next); err != nil {
+			return nil, err
+		}
+		next.Normalize()
+		if err := topology.ValidateUpdate(before, next); err != nil {
+			return nil, err
+		}
+		next.Generation = before.Generation + 1
+		err = s.commit(ctx, st, next, token)
+		switch {
+		case err == nil:
+			return next, nil
+		case errors.Is(err, errRaced):
+			last = err
+			continue
+		case isUnknownOutcome(err):
+			// Reconnect and find out (the token tells) on the next read.
+			s.Close()
+			last = err
+			continue
+		default:
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("gave up after %d attempts: %w", s.opts.Retries+1, last)
+}
+
+// retryPause spreads racing writers apart.
+func retryPause(attempt int) {
+	b := make([]byte, 1)
+	rand.Read(b)
+	time.Sleep(time.Duration(min(attempt, 10)) * time.Millisecond * time.Duration(1+int(b[0])%8) / 4)
+}
+
+func newToken() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// isUnknownOutcome: the transaction may or may not have committed.
+func isUnknownOutcome(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, client.ErrNotConnected) ||
+		strings.Contains(err.Error(), "EOF") || strings.Contains(err.Error(), "connection reset")
+}
+
+// commit writes next over st in one transaction guarded by the generation.
+func (s *Store) commit(ctx context.Context, st *state, next *topology.Model, token string) error {
+	cli, err := s.conn(ctx)
+	if err != nil {
+		return err
+	}
+	var ops []ovsdb.Operation
+	zero := 0
+	global := &nbGlobal{Generation: int(next.Generation), Writer: token}
+	if st.global == nil {
+		// The first write creates the one NB_Global row, under a UUID all
+		// writers agree on: of two first writers, the second one's insert
+		// is a duplicate.
+		global.UUID = globalUUID
+		o, err := cli.Create(global)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, o...)
+	} else {
+		w := &nbGlobal{UUID: st.global.UUID, Generation: st.global.Generation}
+		o, err := cli.Where(w).Wait(ovsdb.WaitConditionEqual, &zero, w, &w.Generation)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, o...)
+		global.UUID = st.global.UUID
+		o, err = cli.Where(global).Update(global, &global.Generation, &global.Writer)
+		if err != nil {
+			return err
+		}
+		ops = append(ops, o...)
+	}
+	diff, err := s.diffOps(cli, st, next)
+	if err != nil {
+		return err
+	}
+	ops = append(ops, diff...)
+	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	res, err := cli.Transact(tctx, ops...)
+	if err != nil {
+		return err
+	}
+	opErrs, err := ovsdb.CheckOperationResults(res, ops)
+	if err == nil {
+		return nil
+	}
+	if raced(err, opErrs) {
+		return errRaced
+	}
+	return describe(err, opErrs)
+}
+
+// globalUUID is the NB_Global row's UUID.
+const globalUUID = "c7c7c7c7-0000-4000-8000-000000000001"
+
+// raced tells a transaction another writer beat from a refused one: the
+// generation wait timed out, or the first NB_Global insert was a
+// duplicate.
+func raced(err error, opErrs []ovsdb.OperationError) bool {
+	for _, e := range opErrs {
+		if op := e.Operation(); op != nil && op.Op == ovsdb.OperationWait && strings.Contains(e.Error(), "timed out") {
+			return true
+		}
+		if strings.Contains(e.Error(), "duplicate uuid") {
+			return true
+		}
+	}
+	return strings.Contains(err.Error(), "duplicate uuid")
+}
+
+// describe turns a failed transaction into words.
+func describe(err error, opErrs []ovsdb.OperationError) error {
+	for _, e := range opErrs {
+		if op := e.Operation(); op != nil {
+			return fmt.Errorf("the database refused the change (%s on %s): %v", op.Op, op.Table, e)
+		}
+	}
+	return fmt.Errorf("the database refused the change: %w", err)
+}
