@@ -50,6 +50,9 @@ install: build
 	install -D -m 0755 $(BIN)/chainwired $(DESTDIR)$(PREFIX)/bin/chainwired
 	install -D -m 0755 $(BIN)/chainctl $(DESTDIR)$(PREFIX)/bin/chainctl
 	install -D -m 0644 deploy/chainwired.service $(DESTDIR)/etc/systemd/system/chainwired.service
+	install -D -m 0644 deploy/chainwire_nb.ovsschema $(DESTDIR)$(PREFIX)/share/chainwire/chainwire_nb.ovsschema
+	install -D -m 0755 deploy/chainwire-nb $(DESTDIR)$(PREFIX)/share/chainwire/chainwire-nb
+	install -D -m 0644 deploy/chainwire-nb.service $(DESTDIR)/etc/systemd/system/chainwire-nb.service
 	test -e $(DESTDIR)/etc/chainwire/chainwired.yaml || \
 		install -D -m 0644 deploy/chainwired.yaml $(DESTDIR)/etc/chainwire/chainwired.yaml
 

@@ -233,4 +233,3 @@ func (cn *Conn) ReadGroups(ctx context.Context) ([]installedGroup, error) {
 	}
 	return decodeGroupDesc(body)
 }
-

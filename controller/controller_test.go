@@ -113,7 +113,8 @@ func TestReconcileAppliesAndReadsBack(t *testing.T) {
 	if err := r2.Resync(ctx(t), cn); err != nil {
 		t.Fatal(err)
 	}
-	if ops, _, _ := r2.Diff(desired); len(ops) != 0 {
+	r2.SetDesired(desired)
+	if ops, _ := r2.Plan(); len(ops) != 0 {
 		t.Fatalf("after read-back %d changes remain, first: %s", len(ops), ops[0])
 	}
 	if _, _, err := r2.Apply(ctx(t), cn, desired); err != nil || commits(sw) != 1 {
@@ -148,7 +149,8 @@ func TestModifyAndGroupRemoval(t *testing.T) {
 		}
 	}
 	changed.Flows, changed.Groups = kept, nil
-	ops, ch, _ := r.Diff(&changed)
+	r.SetDesired(&changed)
+	ops, ch := r.Plan()
 	if ch.Modified != 1 || ch.GroupsDeleted != len(desired.Groups) {
 		t.Fatalf("changes %v, want 1 modified flow and %d deleted groups", ch, len(desired.Groups))
 	}
@@ -354,5 +356,52 @@ func TestDialWaitsForTheSwitch(t *testing.T) {
 	}
 	if wait := time.Since(start); wait > 500*time.Millisecond {
 		t.Errorf("connected %s after the switch appeared, want at most the 100 ms retry interval", wait)
+	}
+}
+
+// An Update is compared alone: one flow added, one changed, one removed
+// cost three flow-mods in one bundle, whatever else is installed.
+func TestUpdateSendsOnlyTheDelta(t *testing.T) {
+	cn, sw := connect(t)
+	desired := sample(t)
+	r := controller.NewReconciler()
+	if err := r.Resync(ctx(t), cn); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := r.Apply(ctx(t), cn, desired); err != nil {
+		t.Fatal(err)
+	}
+	var plain []pipeline.Flow
+	for _, f := range desired.Flows {
+		if !strings.Contains(pipeline.ActionsString(f.Actions, false), "group:") && len(f.Actions) > 0 {
+			plain = append(plain, f)
+		}
+	}
+	changed := plain[0]
+	changed.Actions = []pipeline.Action{pipeline.Output{Port: 7}}
+	added := pipeline.Flow{Stage: pipeline.InL2Lkup, Priority: 9, Cookie: plain[1].Cookie,
+		Match: pipeline.Match{}.With(pipeline.FieldInPort, 77)}
+	gone := plain[1]
+	before := commits(sw)
+	r.Update(&pipeline.Delta{Flows: []pipeline.Flow{changed, added}, DeletedFlows: []string{gone.Key()}})
+	ch, err := r.Sync(ctx(t), cn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch != (controller.Changes{Added: 1, Modified: 1, Deleted: 1}) || commits(sw) != before+1 {
+		t.Fatalf("changes %v in %d bundles, want one each of add, modify, delete in 1", ch, commits(sw)-before)
+	}
+	got := sw.Flows()
+	if f, ok := got[changed.Key()]; !ok || f.String() != changed.String() {
+		t.Fatalf("changed flow is %v, want %v", f, changed)
+	}
+	if _, ok := got[gone.Key()]; ok {
+		t.Fatal("removed flow still installed")
+	}
+	if len(got) != len(desired.Flows) {
+		t.Fatalf("switch has %d flows, want %d", len(got), len(desired.Flows))
+	}
+	if r.Pending() {
+		t.Fatal("work left pending after a successful sync")
 	}
 }

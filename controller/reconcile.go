@@ -14,6 +14,11 @@ import (
 // only differences, as one atomic bundle. It never flushes a table, never
 // touches a flow whose cookie is not ours, and never takes the place of
 // a foreign flow that holds a match we want (it reports the conflict).
+//
+// What it compares is pending work: everything after a read-back or a
+// whole new desired state, otherwise only the flows and groups an Update
+// changed or the flow monitor reported, so a change of k flows costs
+// O(k) whatever the size of the tables.
 type Reconciler struct {
 	flows map[string]pipeline.Flow // ours, by Flow.Key()
 	// stale: flows of ours that could not be decoded, by key; always
@@ -32,14 +37,18 @@ type Reconciler struct {
 	// ReadSeq is the Seq of the last flow monitor event the last read-back
 	// already reflects: Observe ignores events up to it.
 	ReadSeq uint64
-	// want is the desired state of the last Apply, by key; drifted lists
-	// the keys someone else changed since, for Repair.
-	want    map[string]pipeline.Flow
-	wantAll *pipeline.Tables
-	drifted map[string]bool
+
+	want       map[string]pipeline.Flow
+	wantGroups map[uint32]pipeline.Group
+	// pending: the keys and group IDs to compare on the next Sync; all
+	// and allGroups: compare everything.
+	pending        map[string]bool
+	pendingGroups  map[uint32]bool
+	all, allGroups bool
+	conflicts      map[string]string // by key: a foreign flow holds the place
 }
 
-// Changes counts what one Apply sent.
+// Changes counts what one Sync sent.
 type Changes struct {
 	Added, Modified, Deleted                   int
 	GroupsAdded, GroupsModified, GroupsDeleted int
@@ -59,21 +68,23 @@ func (c Changes) String() string {
 }
 
 // NewReconciler returns a reconciler that knows nothing yet; call Resync
-// before the first Apply on a connection.
+// before the first Sync on a connection.
 func NewReconciler() *Reconciler {
 	return &Reconciler{flows: map[string]pipeline.Flow{}, stale: map[string]pipeline.Flow{},
 		foreign: map[string]uint64{}, groups: map[uint32]pipeline.Group{}, staleGroups: map[uint32]bool{},
-		drifted: map[string]bool{}}
+		want: map[string]pipeline.Flow{}, wantGroups: map[uint32]pipeline.Group{},
+		pending: map[string]bool{}, pendingGroups: map[uint32]bool{}, conflicts: map[string]string{}}
 }
 
 // Installed is the number of our flows believed installed.
 func (r *Reconciler) Installed() int { return len(r.flows) }
 
 // Stale is the number of flows and groups read back that could not be
-// decoded; the next Apply replaces or deletes them.
+// decoded; the next Sync replaces or deletes them.
 func (r *Reconciler) Stale() int { return len(r.stale) + len(r.staleGroups) }
 
-// Resync reads back every flow and every group of ours.
+// Resync reads back every flow and every group of ours; the next Sync
+// compares everything.
 func (r *Reconciler) Resync(ctx context.Context, cn *Conn) error {
 	flows, seq, err := cn.ReadFlows(ctx)
 	if err != nil {
@@ -93,6 +104,7 @@ func (r *Reconciler) Resync(ctx context.Context, cn *Conn) error {
 		}
 	}
 	r.learnGroups(groups)
+	r.all, r.allGroups = true, true
 	return nil
 }
 
@@ -104,6 +116,7 @@ func (r *Reconciler) ResyncGroups(ctx context.Context, cn *Conn) error {
 		return fmt.Errorf("read back installed groups: %w", err)
 	}
 	r.learnGroups(groups)
+	r.allGroups = true
 	return nil
 }
 
@@ -161,7 +174,8 @@ func (r *Reconciler) learn(f installedFlow) error {
 
 // Observe updates what the reconciler believes from a change someone
 // else made (a flow monitor event). It reports whether the change touched
-// a flow of ours, or the place of one, so that a reconcile is due.
+// a flow of ours, or the place of one, so that a Sync is due; the flow is
+// then pending.
 func (r *Reconciler) Observe(ev MonitorEvent) (drift bool, err error) {
 	if ev.Seq <= r.ReadSeq {
 		return false, nil // the read-back has it
@@ -180,7 +194,7 @@ func (r *Reconciler) Observe(ev MonitorEvent) (drift bool, err error) {
 	_, wanted := r.want[key]
 	drift = ours || stale || wanted || pipeline.IsOurs(f.cookie)
 	if drift {
-		r.drifted[key] = true
+		r.pending[key] = true
 	}
 	if ev.Kind == FlowDeleted {
 		if r.foreign[key] == f.cookie || !pipeline.IsOurs(f.cookie) {
@@ -195,40 +209,92 @@ func (r *Reconciler) Observe(ev MonitorEvent) (drift bool, err error) {
 	return drift, r.learn(f)
 }
 
-// Diff computes the operations that turn what is installed into desired,
-// in the order a bundle applies them: flow deletes, group adds and
-// modifies, flow adds and modifies, group deletes (OpenFlow deletes the
-// flows that use a group along with it). Desired flows whose place a
-// foreign flow holds are left out and reported as conflicts.
-func (r *Reconciler) Diff(desired *pipeline.Tables) (ops []Op, ch Changes, conflicts []string) {
-	want := make(map[string]bool, len(desired.Flows))
-	keys := make([]string, len(desired.Flows))
-	for i, f := range desired.Flows {
-		keys[i] = f.Key()
-		want[keys[i]] = true
+// SetDesired replaces the whole desired state; the next Sync compares
+// everything.
+func (r *Reconciler) SetDesired(t *pipeline.Tables) {
+	r.want = make(map[string]pipeline.Flow, len(t.Flows))
+	for _, f := range t.Flows {
+		r.want[f.Key()] = f
 	}
-	wantGroup := make(map[uint32]bool, len(desired.Groups))
-	for _, g := range desired.Groups {
-		wantGroup[g.ID] = true
+	r.wantGroups = make(map[uint32]pipeline.Group, len(t.Groups))
+	for _, g := range t.Groups {
+		r.wantGroups[g.ID] = g
 	}
-	for _, f := range r.strays {
-		ops = append(ops, Op{Cmd: Delete, stray: &f})
+	r.all, r.allGroups = true, true
+}
+
+// Update changes part of the desired state; the next Sync compares just
+// that part.
+func (r *Reconciler) Update(d *pipeline.Delta) {
+	for _, f := range d.Flows {
+		k := f.Key()
+		r.want[k], r.pending[k] = f, true
+	}
+	for _, k := range d.DeletedFlows {
+		delete(r.want, k)
+		r.pending[k] = true
+	}
+	for _, g := range d.Groups {
+		r.wantGroups[g.ID], r.pendingGroups[g.ID] = g, true
+	}
+	for _, id := range d.DeletedGroups {
+		delete(r.wantGroups, id)
+		r.pendingGroups[id] = true
+	}
+}
+
+// Pending reports whether a Sync has anything to compare.
+func (r *Reconciler) Pending() bool {
+	return r.all || r.allGroups || len(r.pending) > 0 || len(r.pendingGroups) > 0 || len(r.strays) > 0
+}
+
+// Conflicts lists the desired flows whose place a foreign flow holds,
+// sorted.
+func (r *Reconciler) Conflicts() []string {
+	out := make([]string, 0, len(r.conflicts))
+	for _, c := range r.conflicts {
+		out = append(out, c)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Plan computes the operations that turn what is installed into what is
+// desired, for what is pending, in the order a bundle applies them: flow
+// deletes, group adds and modifies, flow adds and modifies, group
+// deletes (OpenFlow deletes the flows that use a group along with it).
+// Desired flows whose place a foreign flow holds are left out (see
+// Conflicts).
+func (r *Reconciler) Plan() (ops []Op, ch Changes) {
+	for i := range r.strays {
+		ops = append(ops, Op{Cmd: Delete, stray: &r.strays[i]})
 		ch.Deleted++
 	}
-	for _, m := range []map[string]pipeline.Flow{r.flows, r.stale} {
-		for _, k := range sortedKeys(m) {
-			if !want[k] {
-				ops = append(ops, FlowOp(Delete, m[k]))
-				ch.Deleted++
-			}
+	keys := r.pendingKeys()
+	for _, k := range keys {
+		if _, wanted := r.want[k]; wanted {
+			continue
+		}
+		delete(r.conflicts, k)
+		if f, ok := r.flows[k]; ok {
+			ops = append(ops, FlowOp(Delete, f))
+			ch.Deleted++
+		} else if f, ok := r.stale[k]; ok {
+			ops = append(ops, FlowOp(Delete, f))
+			ch.Deleted++
 		}
 	}
-	for _, g := range desired.Groups {
-		cur, have := r.groups[g.ID]
+	var gone []uint32
+	for _, id := range r.pendingGroupIDs() {
+		g, wanted := r.wantGroups[id]
+		cur, have := r.groups[id]
 		switch {
+		case !wanted:
+			if have || r.staleGroups[id] {
+				gone = append(gone, id)
+			}
 		case have && cur.Type == g.Type && cur.Format(false) == g.Format(false):
-			continue
-		case have || r.staleGroups[g.ID]:
+		case have || r.staleGroups[id]:
 			ops = append(ops, GroupOp(Modify, g))
 			ch.GroupsModified++
 		default:
@@ -236,17 +302,20 @@ func (r *Reconciler) Diff(desired *pipeline.Tables) (ops []Op, ch Changes, confl
 			ch.GroupsAdded++
 		}
 	}
-	for i, f := range desired.Flows {
-		k := keys[i]
-		if cookie, taken := r.foreign[k]; taken {
-			conflicts = append(conflicts, fmt.Sprintf("a foreign flow (cookie 0x%x) holds the place of %s", cookie, f))
+	for _, k := range keys {
+		f, wanted := r.want[k]
+		if !wanted {
 			continue
 		}
+		if cookie, taken := r.foreign[k]; taken {
+			r.conflicts[k] = fmt.Sprintf("a foreign flow (cookie 0x%x) holds the place of %s", cookie, f)
+			continue
+		}
+		delete(r.conflicts, k)
 		cur, have := r.flows[k]
 		_, stale := r.stale[k]
 		switch {
 		case have && cur.Cookie == f.Cookie && pipeline.ActionsEqual(cur.Actions, f.Actions):
-			continue
 		case have && cur.Cookie == f.Cookie:
 			// New actions for the same flow: counters and age survive.
 			ops = append(ops, FlowOp(Modify, f))
@@ -259,26 +328,54 @@ func (r *Reconciler) Diff(desired *pipeline.Tables) (ops []Op, ch Changes, confl
 			ch.Added++
 		}
 	}
-	var gone []uint32
-	for id := range r.groups {
-		if !wantGroup[id] {
-			gone = append(gone, id)
-		}
-	}
-	for id := range r.staleGroups {
-		if !wantGroup[id] {
-			gone = append(gone, id)
-		}
-	}
-	sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
 	for _, id := range gone {
 		ops = append(ops, GroupOp(Delete, pipeline.Group{ID: id}))
 		ch.GroupsDeleted++
 	}
-	return ops, ch, conflicts
+	return ops, ch
 }
 
-func sortedKeys(m map[string]pipeline.Flow) []string {
+// pendingKeys lists the flow keys to compare, sorted.
+func (r *Reconciler) pendingKeys() []string {
+	if !r.all {
+		return sortedKeys(r.pending)
+	}
+	all := make(map[string]bool, len(r.want)+len(r.flows))
+	for _, m := range []map[string]pipeline.Flow{r.want, r.flows, r.stale} {
+		for k := range m {
+			all[k] = true
+		}
+	}
+	for k := range r.pending {
+		all[k] = true
+	}
+	return sortedKeys(all)
+}
+
+// pendingGroupIDs lists the group IDs to compare, in order.
+func (r *Reconciler) pendingGroupIDs() []uint32 {
+	ids := r.pendingGroups
+	if r.allGroups {
+		ids = make(map[uint32]bool, len(r.wantGroups)+len(r.groups))
+		for id := range r.wantGroups {
+			ids[id] = true
+		}
+		for id := range r.groups {
+			ids[id] = true
+		}
+		for id := range r.staleGroups {
+			ids[id] = true
+		}
+	}
+	out := make([]uint32, 0, len(ids))
+	for id := range ids {
+		out = append(out, id)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func sortedKeys(m map[string]bool) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -287,61 +384,25 @@ func sortedKeys(m map[string]pipeline.Flow) []string {
 	return keys
 }
 
-// Apply makes the bridge's flows and groups equal to desired in one atomic
-// bundle. On error nothing changed on the switch, and nothing changes
-// here. Conflicts with foreign flows are returned alongside: everything
-// else was applied.
-func (r *Reconciler) Apply(ctx context.Context, cn *Conn, desired *pipeline.Tables) (Changes, []string, error) {
-	ops, ch, conflicts := r.Diff(desired)
+// Sync sends what is pending as one bundle. On error nothing changed on
+// the switch, and the work stays pending for the next Sync.
+func (r *Reconciler) Sync(ctx context.Context, cn *Conn) (Changes, error) {
+	ops, ch := r.Plan()
 	if err := r.send(ctx, cn, ops); err != nil {
-		return Changes{}, conflicts, err
+		return Changes{}, err
 	}
-	r.wantAll = desired
-	r.want = make(map[string]pipeline.Flow, len(desired.Flows))
-	for _, f := range desired.Flows {
-		r.want[f.Key()] = f
-	}
-	r.drifted = map[string]bool{}
-	return ch, conflicts, nil
+	r.pending, r.pendingGroups = map[string]bool{}, map[uint32]bool{}
+	r.all, r.allGroups = false, false
+	return ch, nil
 }
 
-// Repair puts back what someone else changed since the last Apply: only
-// the flows the monitor reported (and the groups, which it does not
-// report, compared whole), against the desired state of that Apply.
-func (r *Reconciler) Repair(ctx context.Context, cn *Conn) (Changes, []string, error) {
-	if r.wantAll == nil {
-		return Changes{}, nil, fmt.Errorf("nothing applied yet to repair against")
-	}
-	part := &pipeline.Tables{Groups: r.wantAll.Groups}
-	for k := range r.drifted {
-		if f, ok := r.want[k]; ok {
-			part.Flows = append(part.Flows, f)
-		}
-	}
-	sort.Slice(part.Flows, func(i, j int) bool { return part.Flows[i].Key() < part.Flows[j].Key() })
-	// Diff against the drifted keys only: what is installed elsewhere is
-	// not in question.
-	saved := r.flows
-	r.flows = make(map[string]pipeline.Flow, len(r.drifted))
-	for k := range r.drifted {
-		if f, ok := saved[k]; ok {
-			r.flows[k] = f
-		}
-	}
-	ops, ch, conflicts := r.Diff(part)
-	installed := r.flows
-	r.flows = saved
-	for k := range r.drifted {
-		delete(r.flows, k)
-		if f, ok := installed[k]; ok {
-			r.flows[k] = f
-		}
-	}
-	if err := r.send(ctx, cn, ops); err != nil {
-		return Changes{}, conflicts, err
-	}
-	r.drifted = map[string]bool{}
-	return ch, conflicts, nil
+// Apply makes the bridge's flows and groups equal to desired in one atomic
+// bundle and returns the conflicts with foreign flows: everything else
+// was applied.
+func (r *Reconciler) Apply(ctx context.Context, cn *Conn, desired *pipeline.Tables) (Changes, []string, error) {
+	r.SetDesired(desired)
+	ch, err := r.Sync(ctx, cn)
+	return ch, r.Conflicts(), err
 }
 
 // send applies ops as one bundle and records their effect.

@@ -10,3 +10,9 @@ import _ "embed"
 //
 //go:embed chainwire_nb.ovsschema
 var NBSchema []byte
+
+// NBScript is chainwire-nb, which creates, joins, serves and upgrades the
+// database (the lab runs it as shipped).
+//
+//go:embed chainwire-nb
+var NBScript []byte

@@ -77,64 +77,103 @@ type chainPath struct {
 	expr    *expr.Expr
 }
 
-// chainPaths resolves the classifiers of a switch into paths. A chain
-// with an empty group steers nothing (yet).
-func (v *view) chainPaths(sw *swView) []chainPath {
-	m := v.in.Model
-	byName := make(map[string]*portView, len(sw.ports))
-	for _, p := range sw.ports {
-		byName[p.p.Name] = p
+// classifierFlows renders a classifier's paths, as seen from this
+// chassis. A chain with an empty group steers nothing (yet).
+func classifierFlows(rd *reader, name string, tun uint32) ([]Flow, error) {
+	paths, err := rd.chainPaths(name)
+	if err != nil {
+		return nil, err
 	}
-	var paths []chainPath
-	for i := range m.Classifiers {
-		cls := &m.Classifiers[i]
-		target := byName[cls.Port]
-		chain := v.chains[cls.Chain]
-		if cls.Switch != sw.sw.Name || target == nil || chain == nil || len(target.macs) == 0 {
-			continue
-		}
-		var fwd []group
-		for _, gn := range chain.Groups {
-			g := v.groups[gn]
-			if g == nil || len(g.Pairs) == 0 {
-				fwd = nil
-				break
+	var out []Flow
+	for _, path := range paths {
+		picks := map[int]bool{} // groups whose member this chassis picks
+		out = append(out, path.entry(rd.hasLocalPorts(path.target.dp), picks)...)
+		for i, g := range path.groups {
+			for _, m := range g.members {
+				out = append(out, path.hopFlows(i, m, picks)...)
 			}
-			var grp group
-			for _, pn := range g.Pairs {
-				pp := v.pairs[pn]
-				grp.members = append(grp.members, member{name: pp.Name, enter: byName[pp.InPort], exit: byName[pp.OutPort], weight: pp.Weight})
+		}
+		for i := range path.groups {
+			if picks[i] {
+				out = append(out, path.bucketFlows(i)...)
 			}
-			grp.buckets = assignBuckets(grp.members)
-			fwd = append(fwd, grp)
 		}
-		if len(fwd) == 0 {
-			continue
-		}
-		e, err := expr.Compile(cls.Match)
-		if err != nil {
-			continue // validation refuses such a model; never render half of it
-		}
-		rev := make([]group, len(fwd))
-		for i, g := range fwd {
-			r := group{buckets: g.buckets}
-			for _, mb := range g.members {
-				r.members = append(r.members, member{name: mb.name, enter: mb.exit, exit: mb.enter, weight: mb.weight})
-			}
-			rev[len(fwd)-1-i] = r
-		}
-		base := chainPath{cls: cls, key: uint64(chain.Key)<<16 | uint64(cls.Key), target: target, mac: target.macs[0]}
-		forward, reverse := base, base
-		forward.groups, forward.expr = fwd, e
-		reverse.groups, reverse.expr, reverse.reverse = rev, e.Mirror(), true
-		forward.toward = cls.Direction == topology.EntryLport
-		reverse.toward = !forward.toward
-		paths = append(paths, forward)
-		if cls.Path == topology.Bidirectional {
-			paths = append(paths, reverse)
+		if !path.toward && path.target.local() && tun != 0 {
+			out = append(out, reinjectFromTunnel(path.target, tun))
 		}
 	}
-	return paths
+	return out, nil
+}
+
+// chainPaths resolves a classifier into its paths: one per direction.
+func (rd *reader) chainPaths(name string) ([]chainPath, error) {
+	cls := rd.classifier(name)
+	if cls == nil {
+		return nil, nil
+	}
+	port := func(name string) (*portView, error) {
+		p, err := rd.port(name)
+		if p != nil && p.p.Switch != cls.Switch {
+			p = nil // validation refuses it; never render half of it
+		}
+		return p, err
+	}
+	target, err := port(cls.Port)
+	chain := rd.chain(cls.Chain)
+	if err != nil || target == nil || chain == nil || len(target.macs) == 0 {
+		return nil, err
+	}
+	var fwd []group
+	for _, gn := range chain.Groups {
+		g := rd.group(gn)
+		if g == nil || len(g.Pairs) == 0 {
+			return nil, nil
+		}
+		var grp group
+		for _, pn := range g.Pairs {
+			pp := rd.pair(pn)
+			if pp == nil {
+				return nil, nil
+			}
+			in, err := port(pp.InPort)
+			if err != nil {
+				return nil, err
+			}
+			out, err := port(pp.OutPort)
+			if err != nil || in == nil || out == nil {
+				return nil, err
+			}
+			grp.members = append(grp.members, member{name: pp.Name, enter: in, exit: out, weight: pp.Weight})
+		}
+		grp.buckets = assignBuckets(grp.members)
+		fwd = append(fwd, grp)
+	}
+	if len(fwd) == 0 {
+		return nil, nil
+	}
+	e, err := expr.Compile(cls.Match)
+	if err != nil {
+		return nil, nil // validation refuses such a model; never render half of it
+	}
+	rev := make([]group, len(fwd))
+	for i, g := range fwd {
+		r := group{buckets: g.buckets}
+		for _, mb := range g.members {
+			r.members = append(r.members, member{name: mb.name, enter: mb.exit, exit: mb.enter, weight: mb.weight})
+		}
+		rev[len(fwd)-1-i] = r
+	}
+	base := chainPath{cls: cls, key: uint64(chain.Key)<<16 | uint64(cls.Key), target: target, mac: target.macs[0]}
+	forward, reverse := base, base
+	forward.groups, forward.expr = fwd, e
+	reverse.groups, reverse.expr, reverse.reverse = rev, e.Mirror(), true
+	forward.toward = cls.Direction == topology.EntryLport
+	reverse.toward = !forward.toward
+	paths := []chainPath{forward}
+	if cls.Path == topology.Bidirectional {
+		paths = append(paths, reverse)
+	}
+	return paths, nil
 }
 
 // assignBuckets gives each bucket to the member with the highest weighted
@@ -166,39 +205,6 @@ func mix64(x uint64) uint64 {
 	x ^= x >> 27
 	x *= 0x94d049bb133111eb
 	return x ^ x>>31
-}
-
-// chainFlows renders every path of a switch, as seen from this chassis.
-func (v *view) chainFlows(sw *swView, tun uint32) []Flow {
-	var out []Flow
-	reinjectTunnel := map[*portView]bool{}
-	hasLocal := false
-	for _, p := range sw.ports {
-		hasLocal = hasLocal || p.local()
-	}
-	for _, path := range v.chainPaths(sw) {
-		picks := map[int]bool{} // groups whose member this chassis picks
-		out = append(out, path.entry(hasLocal, picks)...)
-		for i, g := range path.groups {
-			for _, m := range g.members {
-				out = append(out, path.hopFlows(i, m, picks)...)
-			}
-		}
-		for i := range path.groups {
-			if picks[i] {
-				out = append(out, path.bucketFlows(i)...)
-			}
-		}
-		if !path.toward && path.target.local() && tun != 0 {
-			reinjectTunnel[path.target] = true
-		}
-	}
-	for _, p := range sw.ports {
-		if reinjectTunnel[p] {
-			out = append(out, reinjectFromTunnel(p, tun))
-		}
-	}
-	return out
 }
 
 func (path *chainPath) cookie() uint64 { return MakeCookie(FeatureChain, KindClassifier, path.key) }

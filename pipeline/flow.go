@@ -21,9 +21,26 @@ type Flow struct {
 }
 
 // Key identifies a flow the way OVS does: table, priority and match. Two
-// flows with the same key cannot coexist in a switch.
+// flows with the same key cannot coexist in a switch. It is a compact
+// binary string (matches are kept canonical: sorted, exact masks
+// dropped), cheap to build and to hash; String is for people.
 func (f Flow) Key() string {
-	return fmt.Sprintf("%d/%d/%s", f.Stage.Table(), f.Priority, f.Match.String())
+	n := 3
+	for _, mf := range f.Match {
+		n += 2 + len(mf.Value) + len(mf.Mask)
+	}
+	b := make([]byte, 3, n)
+	b[0], b[1], b[2] = f.Stage.Table(), byte(f.Priority>>8), byte(f.Priority)
+	for _, mf := range f.Match {
+		masked := byte(0)
+		if mf.Mask != nil {
+			masked = 1
+		}
+		b = append(b, byte(mf.Field), masked)
+		b = append(b, mf.Value...)
+		b = append(b, mf.Mask...)
+	}
+	return string(b)
 }
 
 // String prints the flow in ovs-ofctl syntax with table names, the form
@@ -341,7 +358,8 @@ func ActionsString(acts []Action, numeric bool) string {
 }
 
 // ActionsEqual reports whether two action lists do the same (a group is
-// compared by ID: a read-back knows no names).
+// compared by ID, as a read-back knows no names; by name while neither
+// has an ID yet).
 func ActionsEqual(a, b []Action) bool {
 	if len(a) != len(b) {
 		return false
@@ -350,7 +368,7 @@ func ActionsEqual(a, b []Action) bool {
 		switch x := a[i].(type) {
 		case ToGroup:
 			y, ok := b[i].(ToGroup)
-			if !ok || x.ID != y.ID {
+			if !ok || x.ID != y.ID || x.ID == 0 && x.Name != y.Name {
 				return false
 			}
 		case Controller:

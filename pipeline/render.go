@@ -1,10 +1,8 @@
 package pipeline
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net"
-	"sort"
 
 	"github.com/chainwire/chainwire/topology"
 )
@@ -37,104 +35,20 @@ var (
 	vlanPresent  = uint64(0x1000)
 )
 
-// view is the model as the renderer needs it: parsed and indexed once.
-type view struct {
-	in       Input
-	switches []*swView
-	pairs    map[string]*topology.PortPair
-	groups   map[string]*topology.PortPairGroup
-	chains   map[string]*topology.PortChain
-}
-
-type swView struct {
-	sw    *topology.Switch
-	ports []*portView
-}
-
-type portView struct {
-	p      *topology.Port
-	dp     uint32
-	key    uint32
-	ofport uint32 // 0: not bound on this chassis
-	// remote is the encap IP of the chassis the port is requested on,
-	// when that is another chassis.
-	remote net.IP
-	macs   []net.HardwareAddr
-	secMAC []net.HardwareAddr
-	// unknown: the port receives unicast to unknown MACs.
-	unknown bool
-	// vnf: the port belongs to a port pair. It gets no flooded traffic: a
-	// two-armed bridge VNF would send it back in by its other arm.
-	vnf bool
-}
-
-func (p *portView) local() bool   { return p.ofport != 0 }
-func (p *portView) enabled() bool { return p.p.IsEnabled() }
-
-func newView(in Input) (*view, error) {
-	m := in.Model
-	v := &view{in: in, pairs: map[string]*topology.PortPair{}, groups: map[string]*topology.PortPairGroup{},
-		chains: map[string]*topology.PortChain{}}
-	vnfPorts := map[string]bool{}
-	for i := range m.PortPairs {
-		pp := &m.PortPairs[i]
-		v.pairs[pp.Name] = pp
-		vnfPorts[pp.InPort], vnfPorts[pp.OutPort] = true, true
+// Render computes the complete desired state of one chassis: flows sorted
+// by table, priority (high first) and match, groups by name. It fails,
+// rendering nothing, if the model is invalid or two flows would collide.
+func Render(in Input) (*Tables, error) {
+	ix, err := topology.NewIndex(in.Model)
+	if err != nil {
+		return nil, err
 	}
-	for i := range m.PortPairGroups {
-		v.groups[m.PortPairGroups[i].Name] = &m.PortPairGroups[i]
+	_, t, err := NewRenderer(ix, Env{Chassis: in.Chassis, OFPorts: in.OFPorts, Bindings: in.Bindings, TunnelOFPort: in.TunnelOFPort})
+	if err != nil {
+		return nil, err
 	}
-	for i := range m.PortChains {
-		v.chains[m.PortChains[i].Name] = &m.PortChains[i]
-	}
-	chassisByName := make(map[string]*topology.Chassis, len(m.Chassis))
-	for i := range m.Chassis {
-		chassisByName[m.Chassis[i].Name] = &m.Chassis[i]
-	}
-	portsOf := map[string][]*topology.Port{}
-	for i := range m.Ports {
-		portsOf[m.Ports[i].Switch] = append(portsOf[m.Ports[i].Switch], &m.Ports[i])
-	}
-	for i := range in.Model.Switches {
-		sw := &in.Model.Switches[i]
-		sv := &swView{sw: sw}
-		for _, p := range portsOf[sw.Name] {
-			pv := &portView{p: p, dp: sw.Key, key: p.Key, vnf: vnfPorts[p.Name]}
-			rc := p.RequestedChassis()
-			if rc == "" && in.OFPorts[p.Name] == 0 {
-				rc = in.Bindings[p.Name] // bound elsewhere, as its agent says
-			}
-			switch {
-			case rc == "" || rc == in.Chassis:
-				pv.ofport = in.OFPorts[p.Name]
-			default:
-				if ch := chassisByName[rc]; ch != nil {
-					pv.remote = net.ParseIP(ch.IP).To4()
-				}
-			}
-			for _, a := range p.Addresses {
-				addr, err := topology.ParseAddress(a)
-				if err != nil {
-					return nil, fmt.Errorf("port %q: %v", p.Name, err)
-				}
-				if addr.Unknown {
-					pv.unknown = true
-				} else {
-					pv.macs = append(pv.macs, addr.MAC)
-				}
-			}
-			for _, s := range p.PortSecurity {
-				sec, err := topology.ParseSecurity(s)
-				if err != nil {
-					return nil, fmt.Errorf("port %q: %v", p.Name, err)
-				}
-				pv.secMAC = append(pv.secMAC, sec.MAC)
-			}
-			sv.ports = append(sv.ports, pv)
-		}
-		v.switches = append(v.switches, sv)
-	}
-	return v, nil
+	t.Sort()
+	return t, nil
 }
 
 // Tables is the desired state of one bridge: its flows and the groups
@@ -144,107 +58,60 @@ type Tables struct {
 	Groups []Group
 }
 
-// Render computes the complete desired state of one chassis: flows sorted
-// by table, priority (high first) and match, groups by name. It fails,
-// rendering nothing, if two flows would collide.
-func Render(in Input) (*Tables, error) {
-	if in.Model == nil {
-		in.Model = &topology.Model{}
-	}
-	v, err := newView(in)
-	if err != nil {
-		return nil, err
-	}
-	var flows []Flow
-	var groups []Group
-	add := func(f []Flow, g []Group) {
-		flows = append(flows, f...)
-		groups = append(groups, g...)
-	}
-	flows = append(flows, tableDefaults()...)
+// globalFlows is what every chassis has.
+func globalFlows(tun uint32) []Flow {
+	flows := tableDefaults()
 	flows = append(flows, ingressSanityDrops()...)
 	flows = append(flows, egressMulticastPass(), chainReinject())
-	tun := in.TunnelOFPort
 	if tun != 0 {
 		flows = append(flows, classifyTunnel(tun))
 	}
-	for _, sw := range v.switches {
-		flows = append(flows, l2Lookup(sw)...)
-		add(localMulticast(sw))
-		if tun != 0 {
-			add(remoteMulticast(sw, tun))
-		}
-		flows = append(flows, v.chainFlows(sw, tun)...)
-		for _, p := range sw.ports {
-			if p.remote != nil && tun != 0 {
-				flows = append(flows, remoteDelivery(p, tun))
-			}
-			if !p.local() {
-				continue
-			}
-			flows = append(flows, classifyLocalPort(p))
-			flows = append(flows, ingressPortSecurity(p)...)
-			flows = append(flows, localDelivery(p)...)
-			flows = append(flows, egressPortSecurity(p)...)
-		}
-	}
-	flows, err = finish(flows)
-	if err != nil {
-		return nil, err
-	}
-	if err := assignGroupIDs(flows, groups); err != nil {
-		return nil, err
-	}
-	return &Tables{Flows: flows, Groups: groups}, nil
+	return flows
 }
 
-func finish(in []Flow) ([]Flow, error) {
-	type keyed struct {
-		flow  Flow
-		key   string // Flow.Key(), computed once
-		match string
+// switchFlows is a switch's own part; its floods are made by its ports.
+func switchFlows(rd *reader, name string) []Flow {
+	sw := rd.sw(name)
+	if sw == nil {
+		return nil
 	}
-	seen := make(map[string]int, len(in))
-	flows := make([]keyed, 0, len(in))
-	for _, f := range in {
-		match := f.Match.String()
-		key := fmt.Sprintf("%d/%d/%s", f.Stage.Table(), f.Priority, match)
-		j, dup := seen[key]
+	return []Flow{l2Flood(sw.Key)}
+}
+
+// portUnit is a port's part: its MACs in l2_lkup everywhere; where it is
+// bound, its pipeline entry, port security and delivery; elsewhere, the
+// tunnel towards it; and its places in its switch's floods.
+func portUnit(rd *reader, name string, tun uint32) (output, error) {
+	p, err := rd.port(name)
+	if p == nil || err != nil {
+		return output{}, err
+	}
+	out := output{flows: l2Unicast(p), local: p.local(), dp: p.dp}
+	if p.unknown && p.enabled() && !p.vnf {
+		out.flows = append(out.flows, l2Unknown(p.dp))
+	}
+	if p.remote != nil && tun != 0 {
+		out.flows = append(out.flows, remoteDelivery(p, tun))
+	}
+	if p.local() {
+		out.flows = append(out.flows, classifyLocalPort(p))
+		out.flows = append(out.flows, ingressPortSecurity(p)...)
+		out.flows = append(out.flows, localDelivery(p)...)
+		out.flows = append(out.flows, egressPortSecurity(p)...)
+	}
+	if !p.enabled() {
+		return out, nil
+	}
+	for g, mg := range multicastGroups {
 		switch {
-		case !dup:
-			seen[key] = len(flows)
-			flows = append(flows, keyed{f, key, match})
-		case onlyConjunctions(flows[j].flow.Actions) && onlyConjunctions(f.Actions):
-			// One flow serves as a clause of several conjunctive matches.
-			flows[j].flow.Actions = append(append([]Action(nil), flows[j].flow.Actions...), f.Actions...)
-		default:
-			return nil, fmt.Errorf("pipeline: two flows collide: %s and %s", flows[j].flow, f)
+		case !mg.member(p):
+		case p.local():
+			out.joins = append(out.joins, localMember(p, uint8(g)))
+		case p.remote != nil && tun != 0:
+			out.joins = append(out.joins, remoteMember(p, uint8(g), tun))
 		}
-	}
-	sort.Slice(flows, func(i, j int) bool {
-		a, b := flows[i], flows[j]
-		if ta, tb := a.flow.Stage.Table(), b.flow.Stage.Table(); ta != tb {
-			return ta < tb
-		}
-		if a.flow.Priority != b.flow.Priority {
-			return a.flow.Priority > b.flow.Priority
-		}
-		return a.match < b.match
-	})
-	out := make([]Flow, len(flows))
-	for i := range flows {
-		out[i] = flows[i].flow
 	}
 	return out, nil
-}
-
-func onlyConjunctions(acts []Action) bool {
-	for _, a := range acts {
-		if _, ok := a.(Conjunction); !ok {
-			return false
-		}
-	}
-	return len(acts) > 0
 }
 
 // next continues in the following stage of the same band.
@@ -385,131 +252,31 @@ func localDelivery(p *portView) []Flow {
 
 // ---------------------------------------------------------------- L2
 
-// l2Lookup picks the logical outport by destination MAC: broadcast and
+// l2_lkup picks the logical outport by destination MAC: broadcast and
 // multicast flood, a known MAC goes to its port, anything else goes to the
 // ports that accept unknown unicast (or is dropped if there are none).
-func l2Lookup(sw *swView) []Flow {
-	dp := sw.sw.Key
-	cookie := SwitchCookie(FeatureL2, dp)
-	out := []Flow{{Stage: InL2Lkup, Priority: prioMcast, Cookie: cookie,
+
+func l2Flood(dp uint32) Flow {
+	return Flow{Stage: InL2Lkup, Priority: prioMcast, Cookie: SwitchCookie(FeatureL2, dp),
 		Match:   dpMatch(dp).WithMACMasked(FieldEthDst, macMulticast, macMulticast),
-		Actions: []Action{loadReg(LogOutport, MulticastFlood), Goto{RemoteOutput}}}}
-	hasUnknown := false
-	for _, p := range sw.ports {
-		hasUnknown = hasUnknown || (p.unknown && p.enabled() && !p.vnf)
-		for _, mac := range p.macs {
-			out = append(out, Flow{Stage: InL2Lkup, Priority: prioPort, Cookie: PortCookie(FeatureL2, dp, p.key),
-				Match:   dpMatch(dp).WithMAC(FieldEthDst, mac),
-				Actions: []Action{loadReg(LogOutport, p.key), Goto{RemoteOutput}}})
-		}
-	}
-	if hasUnknown {
-		out = append(out, Flow{Stage: InL2Lkup, Priority: prioLow, Cookie: cookie, Match: dpMatch(dp),
-			Actions: []Action{loadReg(LogOutport, MulticastUnknown), Goto{RemoteOutput}}})
+		Actions: []Action{loadReg(LogOutport, MulticastFlood), Goto{RemoteOutput}}}
+}
+
+func l2Unicast(p *portView) []Flow {
+	var out []Flow
+	for _, mac := range p.macs {
+		out = append(out, Flow{Stage: InL2Lkup, Priority: prioPort, Cookie: PortCookie(FeatureL2, p.dp, p.key),
+			Match:   dpMatch(p.dp).WithMAC(FieldEthDst, mac),
+			Actions: []Action{loadReg(LogOutport, p.key), Goto{RemoteOutput}}})
 	}
 	return out
 }
 
-// multicastGroups are OVN's _MC_flood and _MC_unknown: every port, or the
-// ports that take unknown unicast. VNF ports are in neither: a two-armed
-// bridge VNF would send flooded frames straight back in.
-var multicastGroups = []struct {
-	key    uint32
-	name   string
-	member func(*portView) bool
-}{
-	{MulticastFlood, "flood", func(p *portView) bool { return !p.vnf }},
-	{MulticastUnknown, "unknown", func(p *portView) bool { return p.unknown && !p.vnf }},
-}
-
-// OVS gives one packet's translation 4,096 table lookups (resubmits and
-// gotos alike). Each local member of a flood costs a pass through the
-// egress band plus check_loopback and log_to_phy; ingress, chains and
-// the remote part use the reserve. A flood with more local members runs
-// as several chunks, each a group, with a paused controller action
-// between them: chainwired resumes the pipeline at once, and the resumed
-// translation starts with a fresh budget (OVN splits large multicast
-// groups the same way).
-const (
-	resubmitBudget = 4096
-	ingressReserve = 512
-	// remoteChunk bounds the chassis one translation tunnels to: each
-	// Geneve push is ~120 bytes of datapath actions, which OVS caps at
-	// 64 KiB per translation.
-	remoteChunk = 200
-)
-
-var floodChunk = (resubmitBudget - ingressReserve) / (egressTables() + 4)
-
-// egressTables is the number of tables a packet visits between
-// local_output and its OpenFlow output.
-func egressTables() int {
-	n := 2 // check_loopback, log_to_phy
-	for s := OutChain; s <= OutPortSecL2; s++ {
-		n++
-	}
-	return n
-}
-
-// floodMember is one branch of a flood: a local port or a remote chassis,
-// keyed by port key or tunnel IP.
-type floodMember struct {
-	key  uint32
-	acts []Action
-}
-
-// chunkedGroups renders members as the groups of a flood and returns the
-// actions that run them all: one group if they fit in size; else one
-// group per range of size keys, run as group:1, controller(pause),
-// group:2, ... so that no translation exceeds OVS's limits. Ranges of
-// keys (not runs of members) keep a member's change to its own group.
-func chunkedGroups(name string, size int, members []floodMember) ([]Group, []Action) {
-	sort.Slice(members, func(i, j int) bool { return members[i].key < members[j].key })
-	var groups []Group
-	var acts []Action
-	chunk := func(m floodMember) uint32 {
-		if len(members) <= size {
-			return 0
-		}
-		return m.key / uint32(size)
-	}
-	for i := 0; i < len(members); {
-		c := chunk(members[i])
-		g := Group{Name: fmt.Sprintf("%s/%d", name, c), Type: GroupAll}
-		for ; i < len(members) && chunk(members[i]) == c; i++ {
-			g.Buckets = append(g.Buckets, Bucket{Actions: members[i].acts})
-		}
-		if len(groups) > 0 {
-			acts = append(acts, Controller{Pause: true, Userdata: []byte{OpContinue}})
-		}
-		groups = append(groups, g)
-		acts = append(acts, ToGroup{Name: g.Name})
-	}
-	return groups, acts
-}
-
-// localMulticast fans the flood and unknown groups out to the local ports
-// that belong to them, one egress pass each (OVN's multicast groups).
-func localMulticast(sw *swView) ([]Flow, []Group) {
-	dp := sw.sw.Key
-	var flows []Flow
-	var groups []Group
-	for _, mg := range multicastGroups {
-		var members []floodMember
-		for _, p := range sw.ports {
-			if p.local() && p.enabled() && mg.member(p) {
-				members = append(members, floodMember{p.key, []Action{loadReg(LogOutport, p.key), Resubmit{CheckLoopback}}})
-			}
-		}
-		if len(members) == 0 {
-			continue
-		}
-		gs, acts := chunkedGroups(fmt.Sprintf("%s-local/%d", mg.name, dp), floodChunk, members)
-		groups = append(groups, gs...)
-		flows = append(flows, Flow{Stage: LocalOutput, Priority: prioHigh, Cookie: SwitchCookie(FeatureL2, dp),
-			Match: dpMatch(dp).With(LogOutport, uint64(mg.key)), Actions: acts})
-	}
-	return flows, groups
+// l2Unknown is the switch's unknown-unicast flow: every port that takes
+// unknown unicast contributes it, and it stays while one does.
+func l2Unknown(dp uint32) Flow {
+	return Flow{Stage: InL2Lkup, Priority: prioLow, Cookie: SwitchCookie(FeatureL2, dp), Match: dpMatch(dp),
+		Actions: []Action{loadReg(LogOutport, MulticastUnknown), Goto{RemoteOutput}}}
 }
 
 // ---------------------------------------------------------------- tunnels
@@ -540,46 +307,10 @@ func encapsulate(dp, egress uint32) []Action {
 	}
 }
 
-func toChassis(ip net.IP, tun uint32) []Action {
-	return []Action{Load{Dst: FieldTunDst, Value: uint64(binary.BigEndian.Uint32(ip))}, Output{tun}}
-}
-
 // remoteDelivery sends a packet for a port on another chassis through the
 // tunnel; that chassis runs the egress pipeline.
 func remoteDelivery(p *portView, tun uint32) Flow {
 	return Flow{Stage: RemoteOutput, Priority: prioHigh, Cookie: PortCookie(FeatureTunnel, p.dp, p.key),
 		Match:   dpMatch(p.dp).With(LogOutport, uint64(p.key)),
 		Actions: append(encapsulate(p.dp, p.key), toChassis(p.remote, tun)...)}
-}
-
-// remoteMulticast sends one copy of a flooded (or unknown-unicast) packet
-// to each other chassis that hosts members of the group, then delivers
-// to the local members.
-func remoteMulticast(sw *swView, tun uint32) ([]Flow, []Group) {
-	dp := sw.sw.Key
-	var flows []Flow
-	var groups []Group
-	for _, mg := range multicastGroups {
-		seen := map[string]bool{}
-		var ips []net.IP
-		for _, p := range sw.ports {
-			if p.remote != nil && p.enabled() && mg.member(p) && !seen[p.remote.String()] {
-				seen[p.remote.String()] = true
-				ips = append(ips, p.remote)
-			}
-		}
-		if len(ips) == 0 {
-			continue
-		}
-		members := make([]floodMember, len(ips))
-		for i, ip := range ips {
-			members[i] = floodMember{binary.BigEndian.Uint32(ip), toChassis(ip, tun)}
-		}
-		gs, acts := chunkedGroups(fmt.Sprintf("%s-remote/%d", mg.name, dp), remoteChunk, members)
-		groups = append(groups, gs...)
-		acts = append(encapsulate(dp, mg.key), acts...)
-		flows = append(flows, Flow{Stage: RemoteOutput, Priority: prioHigh, Cookie: SwitchCookie(FeatureTunnel, dp),
-			Match: dpMatch(dp).With(LogOutport, uint64(mg.key)), Actions: append(acts, Goto{LocalOutput})})
-	}
-	return flows, groups
 }

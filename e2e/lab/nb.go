@@ -3,6 +3,7 @@ package lab
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"time"
@@ -49,6 +50,9 @@ func (l *Lab) buildNB() error {
 	if err := os.WriteFile(schema, deploy.NBSchema, 0o644); err != nil {
 		return err
 	}
+	if err := os.WriteFile(l.nbScript(), deploy.NBScript, 0o755); err != nil {
+		return err
+	}
 	var unix, tcp []string
 	for i := 1; i <= n; i++ {
 		m := NBMember{Name: fmt.Sprintf("nb%d", i), IP: fmt.Sprintf("192.0.2.%d", 200+i)}
@@ -64,18 +68,17 @@ func (l *Lab) buildNB() error {
 		if err := os.MkdirAll(l.RunDir(m.Name), 0o755); err != nil {
 			return err
 		}
-		db := filepath.Join(l.RunDir(m.Name), "nb.db")
 		raft := func(m NBMember) string { return fmt.Sprintf("tcp:%s:%d", m.IP, nbRaftPort) }
 		var create []string
 		switch {
 		case n == 1:
-			create = []string{"ovsdb-tool", "create", db, schema}
+			create = []string{"create"}
 		case i == 1:
-			create = []string{"ovsdb-tool", "create-cluster", db, schema, raft(m)}
+			create = []string{"create-cluster", raft(m)}
 		default:
-			create = []string{"ovsdb-tool", "join-cluster", db, "Chainwire_NB", raft(m), raft(l.NB[0])}
+			create = []string{"join-cluster", raft(m), raft(l.NB[0])}
 		}
-		if err := run(create...); err != nil {
+		if _, err := l.nbCommand(m, create...); err != nil {
 			return err
 		}
 		if err := l.StartNBMember(m.Name); err != nil {
@@ -89,15 +92,42 @@ func (l *Lab) buildNB() error {
 
 func (l *Lab) nbSocket(m NBMember) string { return filepath.Join(l.RunDir(m.Name), "nb.sock") }
 
-// StartNBMember starts (or restarts) one database server.
+func (l *Lab) nbScript() string { return filepath.Join(l.Base, "chainwire-nb") }
+
+// nbCommand runs the shipped chainwire-nb in a member's namespace, with
+// the member's files in its run directory.
+func (l *Lab) nbCommand(m NBMember, args ...string) (string, error) {
+	r := l.RunDir(m.Name)
+	cmd := exec.Command("ip", append([]string{"netns", "exec", l.ns(m.Name), l.nbScript()}, args...)...)
+	cmd.Env = append(os.Environ(), "NB_DB="+filepath.Join(r, "nb.db"), "NB_SCHEMA="+filepath.Join(l.Base, "chainwire_nb.ovsschema"),
+		"NB_RUNDIR="+r, "NB_LOG="+filepath.Join(r, "nb.log"), fmt.Sprintf("NB_REMOTES=ptcp:%d:%s", nbClientPort, m.IP))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("chainwire-nb %s on %s: %v: %s", strings.Join(args, " "), m.Name, err, out)
+	}
+	return string(out), nil
+}
+
+// StartNBMember starts (or restarts) one database server: chainwire-nb
+// run, detached.
 func (l *Lab) StartNBMember(name string) error {
 	for _, m := range l.NB {
 		if m.Name != name {
 			continue
 		}
-		r := l.RunDir(name)
-		return l.daemon(name, "ovsdb-server", filepath.Join(r, "nb.db"),
-			fmt.Sprintf("--remote=ptcp:%d:%s", nbClientPort, m.IP), "--remote=punix:"+l.nbSocket(m))
+		if _, err := l.nbCommand(m, "run", "--detach", "-vconsole:off"); err != nil {
+			return err
+		}
+		b, err := os.ReadFile(filepath.Join(l.RunDir(name), "nb.pid"))
+		if err != nil {
+			return err
+		}
+		var pid int
+		fmt.Sscan(strings.TrimSpace(string(b)), &pid)
+		l.mu.Lock()
+		l.PIDs[name+"/ovsdb-server"] = pid
+		l.mu.Unlock()
+		return l.save()
 	}
 	return fmt.Errorf("no database member %s", name)
 }
@@ -136,7 +166,7 @@ func (l *Lab) NBLeader() string {
 
 // NBAppctl runs ovs-appctl against a database member.
 func (l *Lab) NBAppctl(member string, args ...string) (string, error) {
-	full := append([]string{"-T", "5", "-t", filepath.Join(l.RunDir(member), "ovsdb-server.ctl")}, args...)
+	full := append([]string{"-T", "5", "-t", filepath.Join(l.RunDir(member), "nb.ctl")}, args...)
 	return output("ovs-appctl", full...)
 }
 

@@ -109,8 +109,11 @@ const (
 	tClassifier = "Chain_Classifier"
 )
 
+// dbName is the database's name in the schema.
+const dbName = "Chainwire_NB"
+
 func dbModel() (model.ClientDBModel, error) {
-	return model.NewClientDBModel("Chainwire_NB", map[string]model.Model{
+	return model.NewClientDBModel(dbName, map[string]model.Model{
 		tGlobal: &nbGlobal{}, tChassis: &chassisRow{}, tBinding: &bindingRow{}, tSwitch: &switchRow{},
 		tPort: &portRow{}, tPair: &pairRow{}, tGroup: &groupRow{}, tChain: &chainRow{}, tClassifier: &classifierRow{},
 	})

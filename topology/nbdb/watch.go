@@ -6,62 +6,265 @@ import (
 	"time"
 
 	"github.com/chainwire/chainwire/topology"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 )
 
-// Watch calls fn with the current model and then after every change, until
-// ctx ends. Once a good model was delivered, a model that would shrink
-// the world (an emptied or older database) is an error, never a model.
-func (s *Store) Watch(ctx context.Context, fn func(*topology.Model, error)) {
-	changes := s.subscribe()
+// modelSpec is what an agent monitors to follow the model: every model
+// table, NB_Global's generation, and of the chassis only what the model
+// holds (agents' status columns change at every heartbeat).
+var modelSpec = monitorSpec{
+	tGlobal: {"generation"}, tChassis: {"name", "encap_type", "encap_ip"},
+	tSwitch: nil, tPort: nil, tPair: nil, tGroup: nil, tChain: nil, tClassifier: nil,
+}
+
+// Watch reports the model: the whole of it after each (re)connect, the
+// objects each transaction changed in between. Connections go to the
+// members in turn (any member serves reads; one cut off from its cluster
+// is skipped). Once a good model was delivered, a database that would
+// shrink the world (emptied, or at an older generation) is an error,
+// never a model; when it is good again it is delivered whole.
+func (s *Store) Watch(ctx context.Context, fn func(topology.Event)) {
 	var applied uint64
-	deliver := func() {
-		st, err := s.read(ctx)
-		if err == nil {
-			err = st.model.Validate()
-			if err != nil {
-				err = fmt.Errorf("the database holds an invalid model: %w", err)
-			}
-		}
+	whole := true // the next good state is delivered whole
+	deliver := func(m *mirror, ch *topology.Changes) {
 		switch {
-		case err != nil:
-			fn(nil, err)
-		case applied > 0 && st.model.Generation < applied:
-			fn(nil, fmt.Errorf("the database is at generation %d, older than the applied %d: refusing to go back", st.model.Generation, applied))
-		default:
-			applied = max(applied, st.model.Generation)
-			fn(st.model, nil)
+		case applied > 0 && m.gen < applied:
+			fn(topology.Event{Err: fmt.Errorf("the database is at generation %d, older than the applied %d: refusing to go back", m.gen, applied)})
+			whole = true
+		case whole:
+			fn(topology.Event{Model: m.model()})
+			whole, applied = false, max(applied, m.gen)
+		case !ch.Empty() || ch.Generation != applied:
+			fn(topology.Event{Changes: ch})
+			applied = max(applied, m.gen)
 		}
 	}
-	for ctx.Err() == nil {
-		lost, err := s.monitor(ctx)
+	for round := 0; ctx.Err() == nil; round++ {
+		if round > 0 {
+			sleep(ctx, min(time.Duration(round)*100*time.Millisecond, 2*time.Second))
+		}
+		remote := s.remotes[round%len(s.remotes)]
+		mc, initial, err := openMonitor(ctx, remote, s.opts.TLS, s.opts.Timeout, modelSpec)
 		if err != nil {
-			fn(nil, err)
-			s.Close()
-			sleep(ctx, time.Second)
+			if ctx.Err() == nil && round%len(s.remotes) == len(s.remotes)-1 {
+				fn(topology.Event{Err: fmt.Errorf("no database member reachable (last: %v); keeping the last model", err)})
+			}
 			continue
 		}
-		deliver()
-	watching:
+		m := newMirror()
+		if _, err := m.apply(mc, initial); err != nil {
+			mc.close()
+			fn(topology.Event{Err: err})
+			whole = true
+			continue
+		}
+		whole = true // what happened while disconnected is unknown
+		deliver(m, nil)
+		round = -1 // a good connection: start over with no pause
 		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-lost:
-				fn(nil, fmt.Errorf("lost the connection to the database; keeping the last model"))
-				s.Close()
-				break watching
-			case t := <-changes:
-				if isModelTable(t) {
-					deliver()
+			u, err := mc.next(ctx)
+			if err != nil {
+				mc.close()
+				if ctx.Err() == nil {
+					fn(topology.Event{Err: fmt.Errorf("lost the database connection (%s: %v); keeping the last model", remote, err)})
 				}
+				break
 			}
+			ch, err := m.apply(mc, u)
+			if err != nil {
+				fn(topology.Event{Err: err})
+				whole = true
+				continue
+			}
+			deliver(m, ch)
 		}
 	}
 }
 
-// isModelTable: a change of the table changes the model (the agents'
-// own columns and tables do not).
-func isModelTable(t string) bool { return t != tBinding }
+// mirror is the monitored tables as objects, by row UUID: what a whole
+// model is made of after a reconnect, and what tells the name of a
+// deleted row.
+type mirror struct {
+	gen         uint64
+	chassis     map[string]topology.Chassis
+	switches    map[string]topology.Switch
+	ports       map[string]topology.Port
+	pairs       map[string]topology.PortPair
+	groups      map[string]topology.PortPairGroup
+	chains      map[string]topology.PortChain
+	classifiers map[string]topology.Classifier
+}
+
+func newMirror() *mirror {
+	return &mirror{chassis: map[string]topology.Chassis{}, switches: map[string]topology.Switch{},
+		ports: map[string]topology.Port{}, pairs: map[string]topology.PortPair{}, groups: map[string]topology.PortPairGroup{},
+		chains: map[string]topology.PortChain{}, classifiers: map[string]topology.Classifier{}}
+}
+
+// apply takes in one update and returns the objects it changed. An
+// update that cannot be decoded changes nothing.
+func (m *mirror) apply(mc *monConn, u *monUpdate) (*topology.Changes, error) {
+	next := m.clone(u)
+	ch := &topology.Changes{}
+	// Deletions and renames first, so that a name a transaction frees and
+	// takes again ends up taken.
+	for pass := 0; pass < 2; pass++ {
+		for _, ru := range u.rows {
+			if err := next.row(mc, ru, ch, pass == 1); err != nil {
+				return nil, fmt.Errorf("the database holds a row chainwire cannot read (%s %s): %w", ru.table, ru.uuid, err)
+			}
+		}
+	}
+	*m = *next
+	ch.Generation = m.gen
+	return ch, nil
+}
+
+// clone copies the tables an update touches (so that a bad update leaves
+// m as it was), sharing the others.
+func (m *mirror) clone(u *monUpdate) *mirror {
+	touched := map[string]bool{}
+	for _, ru := range u.rows {
+		touched[ru.table] = true
+	}
+	n := *m
+	cp := func(t string) bool { return touched[t] }
+	if cp(tChassis) {
+		n.chassis = copyMap(m.chassis)
+	}
+	if cp(tSwitch) {
+		n.switches = copyMap(m.switches)
+	}
+	if cp(tPort) {
+		n.ports = copyMap(m.ports)
+	}
+	if cp(tPair) {
+		n.pairs = copyMap(m.pairs)
+	}
+	if cp(tGroup) {
+		n.groups = copyMap(m.groups)
+	}
+	if cp(tChain) {
+		n.chains = copyMap(m.chains)
+	}
+	if cp(tClassifier) {
+		n.classifiers = copyMap(m.classifiers)
+	}
+	return &n
+}
+
+func copyMap[V any](m map[string]V) map[string]V {
+	out := make(map[string]V, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// row applies one row update: on the first pass the names it frees, on
+// the second the objects it sets.
+func (m *mirror) row(mc *monConn, ru rowUpdate, ch *topology.Changes, set bool) error {
+	switch ru.table {
+	case tGlobal:
+		if !set {
+			return nil
+		}
+		if ru.new == nil {
+			m.gen = 0
+			return nil
+		}
+		g := &nbGlobal{}
+		if err := mc.decode(ru.new, ru.uuid, g); err != nil {
+			return err
+		}
+		m.gen = uint64(g.Generation)
+		return nil
+	case tChassis:
+		return mirrorRow(mc, ru, set, m.chassis, &ch.Chassis, func(r *chassisRow) topology.Chassis { return chassisOf(r) },
+			func(c topology.Chassis) string { return c.Name })
+	case tSwitch:
+		return mirrorRow(mc, ru, set, m.switches, &ch.Switches, switchOf, func(v topology.Switch) string { return v.Name })
+	case tPort:
+		return mirrorRow(mc, ru, set, m.ports, &ch.Ports, portOf, func(v topology.Port) string { return v.Name })
+	case tPair:
+		return mirrorRow(mc, ru, set, m.pairs, &ch.PortPairs, pairOf, func(v topology.PortPair) string { return v.Name })
+	case tGroup:
+		return mirrorRow(mc, ru, set, m.groups, &ch.PortPairGroups, groupOf, func(v topology.PortPairGroup) string { return v.Name })
+	case tChain:
+		return mirrorRow(mc, ru, set, m.chains, &ch.PortChains, chainOf, func(v topology.PortChain) string { return v.Name })
+	case tClassifier:
+		return mirrorRow(mc, ru, set, m.classifiers, &ch.Classifiers, classifierOf, func(v topology.Classifier) string { return v.Name })
+	}
+	return nil
+}
+
+// mirrorRow applies a row update to one kind's mirror and changes.
+func mirrorRow[R any, T any, PR interface{ *R }](mc *monConn, ru rowUpdate, set bool, rows map[string]T, changes *map[string]*T, conv func(PR) T, name func(T) string) error {
+	if *changes == nil {
+		*changes = map[string]*T{}
+	}
+	if !set {
+		if old, had := rows[ru.uuid]; had {
+			if ru.new == nil || renamed(ru.old) {
+				if _, taken := (*changes)[name(old)]; !taken {
+					(*changes)[name(old)] = nil
+				}
+			}
+			if ru.new == nil {
+				delete(rows, ru.uuid)
+			}
+		}
+		return nil
+	}
+	if ru.new == nil {
+		return nil
+	}
+	r := PR(new(R))
+	if err := mc.decode(ru.new, ru.uuid, r); err != nil {
+		return err
+	}
+	obj := conv(r)
+	rows[ru.uuid] = obj
+	(*changes)[name(obj)] = &obj
+	return nil
+}
+
+// renamed: a modify whose old columns include the name.
+func renamed(old *ovsdb.Row) bool {
+	if old == nil {
+		return false
+	}
+	_, ok := (*old)["name"]
+	return ok
+}
+
+// model is the whole mirrored model.
+func (m *mirror) model() *topology.Model {
+	out := &topology.Model{Generation: m.gen}
+	for _, v := range m.chassis {
+		out.Chassis = append(out.Chassis, v)
+	}
+	for _, v := range m.switches {
+		out.Switches = append(out.Switches, v)
+	}
+	for _, v := range m.ports {
+		out.Ports = append(out.Ports, v)
+	}
+	for _, v := range m.pairs {
+		out.PortPairs = append(out.PortPairs, v)
+	}
+	for _, v := range m.groups {
+		out.PortPairGroups = append(out.PortPairGroups, v)
+	}
+	for _, v := range m.chains {
+		out.PortChains = append(out.PortChains, v)
+	}
+	for _, v := range m.classifiers {
+		out.Classifiers = append(out.Classifiers, v)
+	}
+	out.Normalize()
+	return out
+}
 
 func sleep(ctx context.Context, d time.Duration) {
 	select {

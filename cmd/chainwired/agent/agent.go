@@ -86,22 +86,26 @@ type Agent struct {
 	events chan func()
 	rec    *controller.Reconciler
 
-	model *topology.Model // last model that was read and validated
-	// modelPorts names the model's ports.
-	modelPorts map[string]bool
-	modelErr   error // why the newest model could not be used
-	bind       Bindings
-	haveBind   bool
+	// ix is the last good model, validated; rejected holds changes it
+	// refused, kept until later changes make them valid (a transaction
+	// can arrive in parts, and a bad write can be undone).
+	ix       *topology.Index
+	rejected *topology.Changes
+	modelErr error // why the newest model could not be used
+	bind     Bindings
+	haveBind bool
+
+	// renderer keeps the desired state; todo is what changed since it
+	// last rendered. Without a renderer the next reconcile renders all.
+	renderer *pipeline.Renderer
+	todo     pipeline.Update
 
 	conn       *controller.Conn
-	synced     bool             // conn's tables were read back
-	monitoring bool             // conn's flow monitor runs (it lives as long as the session)
-	repairs    int              // drift repairs (for status and tests)
-	dirty      bool             // something changed since the last reconcile
-	stale      bool             // the model or the bindings changed: render again
-	resend     bool             // compare everything with the switch, not just the drift
-	tables     *pipeline.Tables // the last render
-	groupDrift bool             // re-read groups before the next apply
+	synced     bool // conn's tables were read back
+	monitoring bool // conn's flow monitor runs (it lives as long as the session)
+	repairs    int  // drift repairs (for status and tests)
+	dirty      bool // something changed since the last reconcile
+	groupDrift bool // re-read groups before the next apply
 	repair     *time.Timer
 	repairing  bool // a repair is scheduled; reconcile when it fires
 	restoreOK  bool // flow-restore-wait was cleared on this connection
@@ -129,7 +133,7 @@ func New(cfg Config, log *logrus.Entry, store topology.Store, dial Dialer, host 
 	cfg.setDefaults()
 	host0, _ := os.Hostname()
 	a := &Agent{cfg: cfg, log: log, store: store, dial: dial, host: host, hostname: host0,
-		events: make(chan func(), 256), rec: controller.NewReconciler(), model: &topology.Model{},
+		events: make(chan func(), 256), rec: controller.NewReconciler(), remoteBind: map[string]string{},
 		pktins: newPacketIns(cfg.PacketInRate, log), statusOut: newLatest[topology.Status](), bindOut: newLatest[[]string]()}
 	a.southbound, _ = store.(topology.Southbound)
 	return a
@@ -151,15 +155,19 @@ func (a *Agent) SetBindings(ctx context.Context, b Bindings) {
 				a.log.Warn(w)
 			}
 		}
-		a.bind, a.haveBind, a.dirty, a.stale = b, true, true, true
+		if b.Tunnel != a.bind.Tunnel {
+			a.renderer = nil // the tunnel port is in many flows: render all
+		}
+		a.bind, a.haveBind, a.dirty = b, true, true
+		a.todo.OFPorts = b.Ports
 	})
 }
 
 // Run serves the bridge until ctx ends. Flows stay installed when it
 // returns.
 func (a *Agent) Run(ctx context.Context) error {
-	go a.store.Watch(ctx, func(m *topology.Model, err error) {
-		a.post(ctx, func() { a.onModel(m, err) })
+	go a.store.Watch(ctx, func(ev topology.Event) {
+		a.post(ctx, func() { a.onModel(ev) })
 	})
 	// Status and bindings are written by goroutines of their own; the
 	// last status (agent stopped) is written before Run returns.
@@ -170,8 +178,8 @@ func (a *Agent) Run(ctx context.Context) error {
 		go a.bindOut.run(pubCtx, a.log, "port bindings", func(ports []string) error {
 			return a.southbound.PublishBindings(a.cfg.Chassis, ports)
 		})
-		go a.southbound.WatchBindings(ctx, func(b map[string]string) {
-			a.post(ctx, func() { a.remoteBind, a.dirty, a.stale = b, true, true })
+		go a.southbound.WatchBindings(ctx, func(b map[string]string, whole bool) {
+			a.post(ctx, func() { a.onRemoteBindings(b, whole) })
 		})
 	}
 	go a.connectLoop(ctx)
@@ -231,24 +239,106 @@ func (a *Agent) stop() {
 	}
 }
 
-func (a *Agent) onModel(m *topology.Model, err error) {
-	if err == nil && m.Generation < a.model.Generation {
-		err = fmt.Errorf("model generation %d is older than the applied %d: refusing to go back", m.Generation, a.model.Generation)
-	}
-	if err != nil {
-		a.modelErr = err
-		a.log.WithError(err).Error("cannot use the model; keeping the flows of the last good one")
+// onModel takes in what the store reports.
+func (a *Agent) onModel(ev topology.Event) {
+	if ev.Err != nil {
+		a.refuse(ev.Err)
 		return
 	}
-	a.modelErr = nil
-	if m.Generation == 0 {
-		a.log.Info("no model yet; waiting for one")
+	if ev.Model != nil {
+		a.onWholeModel(ev.Model)
+		return
 	}
-	a.model, a.dirty, a.stale = m, true, true
-	a.modelPorts = make(map[string]bool, len(m.Ports))
-	for _, p := range m.Ports {
-		a.modelPorts[p.Name] = true
+	if ev.Changes != nil {
+		a.onChanges(ev.Changes)
 	}
+}
+
+// onWholeModel takes a whole model: the first, or one after the store
+// lost track; what differs from the last good one is a change like any
+// other.
+func (a *Agent) onWholeModel(m *topology.Model) {
+	if a.ix == nil {
+		ix, err := topology.NewIndex(m)
+		if err != nil {
+			a.refuse(err)
+			return
+		}
+		if m.Generation == 0 {
+			a.log.Info("no model yet; waiting for one")
+		}
+		a.ix, a.rejected, a.renderer, a.dirty = ix, nil, nil, true
+		a.modelErr = nil
+		return
+	}
+	a.rejected = nil
+	a.onChanges(topology.Diff(a.ix.Model(), m))
+}
+
+// onChanges applies changes, with any still waiting, if the result is
+// valid; otherwise they wait and the last good model stays.
+func (a *Agent) onChanges(ch *topology.Changes) {
+	if a.ix == nil {
+		a.refuse(errors.New("changes before any model"))
+		return
+	}
+	if ch.Generation < a.ix.Generation() {
+		a.refuse(fmt.Errorf("model generation %d is older than the applied %d: refusing to go back", ch.Generation, a.ix.Generation()))
+		return
+	}
+	if a.rejected != nil {
+		a.rejected.Merge(ch)
+		ch = a.rejected
+	}
+	if err := a.ix.Apply(ch); err != nil {
+		a.rejected = ch
+		a.refuse(fmt.Errorf("generation %d: %w", ch.Generation, err))
+		return
+	}
+	a.rejected, a.modelErr, a.dirty = nil, nil, true
+	if a.todo.Model == nil {
+		a.todo.Model = &topology.Changes{}
+	}
+	a.todo.Model.Merge(ch)
+}
+
+func (a *Agent) refuse(err error) {
+	a.modelErr = err
+	a.log.WithError(err).Error("cannot use the model; keeping the flows of the last good one")
+}
+
+// onRemoteBindings takes where other agents say ports are bound: all of
+// them, or the ones that changed ("" for a port no longer bound).
+func (a *Agent) onRemoteBindings(b map[string]string, whole bool) {
+	changed := b
+	if whole {
+		changed = map[string]string{}
+		for p := range a.remoteBind {
+			if _, still := b[p]; !still {
+				changed[p] = ""
+			}
+		}
+		for p, ch := range b {
+			if a.remoteBind[p] != ch {
+				changed[p] = ch
+			}
+		}
+	}
+	if len(changed) == 0 {
+		return
+	}
+	if a.todo.Bindings == nil {
+		a.todo.Bindings = map[string]string{}
+	}
+	for p, ch := range changed {
+		if ch == "" {
+			delete(a.remoteBind, p)
+		} else {
+			a.remoteBind[p] = ch
+		}
+		a.todo.Bindings[p] = ch
+	}
+	a.dirty = true
 }
 
 // connectLoop keeps an OpenFlow session to the bridge up: it dials (at
@@ -336,7 +426,7 @@ func (a *Agent) onMonitor(cn *controller.Conn, ev controller.MonitorEvent) {
 
 // reconcile brings the switch in line with the current model and bindings.
 func (a *Agent) reconcile(ctx context.Context) {
-	if a.conn == nil || !a.haveBind {
+	if a.conn == nil || !a.haveBind || a.ix == nil {
 		return
 	}
 	cn := a.conn
@@ -357,28 +447,13 @@ func (a *Agent) reconcile(ctx context.Context) {
 		}
 		a.groupDrift = false
 	}
-	if a.stale || a.tables == nil {
-		tables, err := pipeline.Render(pipeline.Input{Model: a.model, Chassis: a.cfg.Chassis, OFPorts: a.bind.Ports,
-			Bindings: a.remoteBind, TunnelOFPort: a.bind.Tunnel})
-		if err != nil {
-			a.fail(err, "render")
-			a.dirty = false
-			return
-		}
-		a.tables, a.stale, a.resend = tables, false, true
+	if err := a.render(); err != nil {
+		a.fail(err, "render")
+		a.dirty = false
+		return
 	}
-	tables := a.tables
 	start := time.Now()
-	var ch controller.Changes
-	var conflicts []string
-	var err error
-	if a.resend {
-		// Everything is compared: after a new render, or a read-back.
-		ch, conflicts, err = a.rec.Apply(rctx, cn, tables)
-	} else {
-		// Only drift: put back what the monitor reported, nothing else.
-		ch, conflicts, err = a.rec.Repair(rctx, cn)
-	}
+	ch, err := a.rec.Sync(rctx, cn)
 	if err != nil {
 		var be *controller.BundleError
 		var tl *controller.TooLargeError
@@ -389,7 +464,8 @@ func (a *Agent) reconcile(ctx context.Context) {
 		a.dirty = false
 		return
 	}
-	a.dirty, a.resend = false, false
+	a.dirty = false
+	conflicts := a.rec.Conflicts()
 	if fmt.Sprint(conflicts) != fmt.Sprint(a.conflicts) {
 		for _, c := range conflicts {
 			a.log.Warn(c + "; leaving it alone")
@@ -397,8 +473,8 @@ func (a *Agent) reconcile(ctx context.Context) {
 	}
 	a.conflicts = conflicts
 	if ch.Total() > 0 {
-		a.log.WithFields(logrus.Fields{"generation": a.model.Generation, "flows": len(tables.Flows),
-			"groups": len(tables.Groups), "took": time.Since(start).Round(time.Microsecond)}).Infof("flows updated: %s", ch)
+		a.log.WithFields(logrus.Fields{"generation": a.ix.Generation(), "flows": a.rec.Installed(),
+			"took": time.Since(start).Round(time.Microsecond)}).Infof("flows updated: %s", ch)
 	}
 	if !a.restoreOK {
 		if err := a.host.ClearFlowRestoreWait(); err != nil {
@@ -408,8 +484,34 @@ func (a *Agent) reconcile(ctx context.Context) {
 		}
 		a.restoreOK = true
 	}
-	a.applied, a.flows = a.model.Generation, a.rec.Installed()
+	a.applied, a.flows = a.ix.Generation(), a.rec.Installed()
 	a.lastErr = ""
+}
+
+// render brings the reconciler's desired state up to date: the changes
+// since the last render, or everything when there is no renderer yet.
+func (a *Agent) render() error {
+	env := pipeline.Env{Chassis: a.cfg.Chassis, OFPorts: a.bind.Ports, Bindings: a.remoteBind, TunnelOFPort: a.bind.Tunnel}
+	if a.renderer == nil {
+		r, tables, err := pipeline.NewRenderer(a.ix, env)
+		if err != nil {
+			return err
+		}
+		a.renderer, a.todo = r, pipeline.Update{}
+		a.rec.SetDesired(tables)
+		return nil
+	}
+	if a.todo.Model == nil && a.todo.OFPorts == nil && a.todo.Bindings == nil {
+		return nil
+	}
+	d, err := a.renderer.Update(a.todo)
+	a.todo = pipeline.Update{}
+	if err != nil {
+		a.renderer = nil // its state is lost; the next reconcile renders all
+		return err
+	}
+	a.rec.Update(d)
+	return nil
 }
 
 // sync prepares a fresh session: the TLV map, the read-back of what is
@@ -436,7 +538,7 @@ func (a *Agent) sync(ctx context.Context, cn *controller.Conn) error {
 	if err := a.rec.Resync(ctx, cn); err != nil {
 		return err
 	}
-	a.synced, a.groupDrift, a.resend = true, false, true
+	a.synced, a.groupDrift = true, false
 	a.log.Infof("read back %d installed flows of ours", a.rec.Installed()+a.rec.Stale())
 	if n := a.rec.Stale(); n > 0 {
 		a.log.Warnf("%d installed flows or groups could not be decoded and will be rewritten (first: %s)", n, a.rec.StaleReason)
@@ -461,7 +563,7 @@ func (a *Agent) publish(heartbeat bool) {
 	if a.southbound != nil && a.haveBind {
 		ports := make([]string, 0, len(a.bind.Ports))
 		for p := range a.bind.Ports {
-			if a.modelPorts[p] {
+			if a.ix != nil && a.ix.Port(p) != nil {
 				ports = append(ports, p)
 			}
 		}

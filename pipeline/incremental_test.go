@@ -1,0 +1,405 @@
+package pipeline_test
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math/rand"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/chainwire/chainwire/pipeline"
+	"github.com/chainwire/chainwire/topology"
+	"github.com/chainwire/chainwire/topology/fixture"
+)
+
+// canon prints desired state for comparison: group IDs, which depend on
+// the order groups came in, are replaced by a function of their names.
+func canon(t *pipeline.Tables) []string {
+	names := map[uint32]string{}
+	for _, g := range t.Groups {
+		names[g.ID] = g.Name
+	}
+	fix := func(acts []pipeline.Action) string {
+		out := make([]pipeline.Action, len(acts))
+		for i, a := range acts {
+			if tg, ok := a.(pipeline.ToGroup); ok {
+				h := fnv.New32()
+				h.Write([]byte(names[tg.ID]))
+				a = pipeline.ToGroup{ID: h.Sum32()}
+			}
+			out[i] = a
+		}
+		return pipeline.ActionsString(out, true)
+	}
+	var lines []string
+	for _, f := range t.Flows {
+		lines = append(lines, fmt.Sprintf("%d/%d/%s cookie=%x %s", f.Stage.Table(), f.Priority, f.Match, f.Cookie, fix(f.Actions)))
+	}
+	for _, g := range t.Groups {
+		var bs []string
+		for _, b := range g.Buckets {
+			bs = append(bs, fix(b.Actions))
+		}
+		lines = append(lines, fmt.Sprintf("group %s %s [%s]", g.Name, g.Type, strings.Join(bs, " | ")))
+	}
+	sort.Strings(lines)
+	return lines
+}
+
+// applied is desired state maintained from deltas alone, as the
+// reconciler keeps it.
+type applied struct {
+	flows  map[string]pipeline.Flow
+	groups map[uint32]pipeline.Group
+}
+
+func newApplied(t *pipeline.Tables) *applied {
+	a := &applied{flows: map[string]pipeline.Flow{}, groups: map[uint32]pipeline.Group{}}
+	a.apply(&pipeline.Delta{Flows: t.Flows, Groups: t.Groups})
+	return a
+}
+
+func (a *applied) apply(d *pipeline.Delta) {
+	for _, k := range d.DeletedFlows {
+		delete(a.flows, k)
+	}
+	for _, f := range d.Flows {
+		a.flows[f.Key()] = f
+	}
+	for _, id := range d.DeletedGroups {
+		delete(a.groups, id)
+	}
+	for _, g := range d.Groups {
+		a.groups[g.ID] = g
+	}
+}
+
+func (a *applied) tables() *pipeline.Tables {
+	t := &pipeline.Tables{}
+	for _, f := range a.flows {
+		t.Flows = append(t.Flows, f)
+	}
+	for _, g := range a.groups {
+		t.Groups = append(t.Groups, g)
+	}
+	return t
+}
+
+func diffLines(a, b []string) string {
+	in := func(xs []string) map[string]bool {
+		m := map[string]bool{}
+		for _, x := range xs {
+			m[x] = true
+		}
+		return m
+	}
+	ma, mb := in(a), in(b)
+	var out []string
+	for _, x := range a {
+		if !mb[x] {
+			out = append(out, "- "+x)
+		}
+	}
+	for _, x := range b {
+		if !ma[x] {
+			out = append(out, "+ "+x)
+		}
+	}
+	if len(out) > 12 {
+		out = append(out[:12], fmt.Sprintf("... %d more", len(out)-12))
+	}
+	return strings.Join(out, "\n")
+}
+
+// mutator makes random changes to a model and to the chassis' view.
+type mutator struct {
+	rnd      *rand.Rand
+	n        int
+	ofports  map[string]uint32
+	bindings map[string]string
+}
+
+var matches = []string{"", "tcp", "tcp.dst == 80", "udp && udp.dst >= 1000 && udp.dst <= 2000 && udp.src >= 5 && udp.src <= 9",
+	"ip4.src == 10.1.0.0/16", "tcp.dst == {80, 443}"}
+
+func (mu *mutator) pick(n int) int { return mu.rnd.Intn(n) }
+
+// model changes m in place, one random edit.
+func (mu *mutator) model(m *topology.Model) string {
+	mu.n++
+	switch mu.pick(14) {
+	case 0: // a new port, maybe bound nowhere by request
+		sw := m.Switches[mu.pick(len(m.Switches))]
+		key := uint32(0)
+		for _, p := range m.Ports {
+			if p.Switch == sw.Name && p.Key > key {
+				key = p.Key
+			}
+		}
+		p := topology.Port{Name: fmt.Sprintf("new%d", mu.n), Switch: sw.Name, Key: key + 1 + uint32(mu.pick(300)),
+			Addresses: []string{fmt.Sprintf("02:aa:00:00:%02x:%02x", mu.n>>8&0xff, mu.n&0xff)}}
+		if mu.pick(2) == 0 {
+			p.Options = map[string]string{"requested-chassis": m.Chassis[mu.pick(len(m.Chassis))].Name}
+		}
+		m.Ports = append(m.Ports, p)
+		return "add port " + p.Name
+	case 1: // delete a port
+		i := mu.pick(len(m.Ports))
+		name := m.Ports[i].Name
+		m.Ports = append(m.Ports[:i], m.Ports[i+1:]...)
+		return "delete port " + name
+	case 2: // enable / disable
+		p := &m.Ports[mu.pick(len(m.Ports))]
+		v := mu.pick(2) == 0
+		p.Enabled = &v
+		return fmt.Sprintf("port %s enabled=%v", p.Name, v)
+	case 3: // addresses: unknown, another MAC, none
+		p := &m.Ports[mu.pick(len(m.Ports))]
+		switch mu.pick(3) {
+		case 0:
+			p.Addresses = append(append([]string(nil), p.Addresses...), "unknown")
+		case 1:
+			p.Addresses = []string{fmt.Sprintf("02:bb:00:00:%02x:%02x", mu.n>>8&0xff, mu.n&0xff)}
+		default:
+			p.Addresses = nil
+		}
+		return fmt.Sprintf("port %s addresses %q", p.Name, p.Addresses)
+	case 4: // port security
+		p := &m.Ports[mu.pick(len(m.Ports))]
+		if len(p.PortSecurity) > 0 || len(p.Addresses) == 0 || p.Addresses[0] == "unknown" {
+			p.PortSecurity = nil
+		} else {
+			p.PortSecurity = []string{strings.Fields(p.Addresses[0])[0]}
+		}
+		return fmt.Sprintf("port %s port-security %q", p.Name, p.PortSecurity)
+	case 5: // requested chassis
+		p := &m.Ports[mu.pick(len(m.Ports))]
+		opts := map[string]string{}
+		if mu.pick(3) > 0 {
+			opts["requested-chassis"] = m.Chassis[mu.pick(len(m.Chassis))].Name
+		}
+		p.Options = opts
+		return fmt.Sprintf("port %s options %v", p.Name, opts)
+	case 6: // a chassis moves
+		c := &m.Chassis[mu.pick(len(m.Chassis))]
+		c.IP = fmt.Sprintf("192.0.2.%d", 100+mu.n%100)
+		return fmt.Sprintf("chassis %s ip %s", c.Name, c.IP)
+	case 7: // a switch takes another key
+		s := &m.Switches[mu.pick(len(m.Switches))]
+		s.Key = uint32(1000 + mu.n)
+		return fmt.Sprintf("switch %s key %d", s.Name, s.Key)
+	case 8: // classifier edits
+		if len(m.Classifiers) == 0 {
+			return "nothing"
+		}
+		c := &m.Classifiers[mu.pick(len(m.Classifiers))]
+		switch mu.pick(4) {
+		case 0:
+			c.Match = matches[mu.pick(len(matches))]
+		case 1:
+			c.Priority = mu.pick(5)
+		case 2:
+			c.Direction = []string{topology.EntryLport, topology.ExitLport}[mu.pick(2)]
+		default:
+			c.Path = []string{topology.Bidirectional, topology.Unidirectional}[mu.pick(2)]
+		}
+		return fmt.Sprintf("classifier %s %+v", c.Name, *c)
+	case 9: // a classifier goes
+		if len(m.Classifiers) == 0 {
+			return "nothing"
+		}
+		i := mu.pick(len(m.Classifiers))
+		name := m.Classifiers[i].Name
+		m.Classifiers = append(m.Classifiers[:i], m.Classifiers[i+1:]...)
+		return "delete classifier " + name
+	case 10: // a classifier on another port of the chain's switch
+		if len(m.PortChains) == 0 {
+			return "nothing"
+		}
+		ch := m.PortChains[mu.pick(len(m.PortChains))]
+		var ports []string
+		for _, p := range m.Ports {
+			if p.Switch == ch.Switch {
+				ports = append(ports, p.Name)
+			}
+		}
+		c := topology.Classifier{Name: fmt.Sprintf("cls%d", mu.n), Switch: ch.Switch, Chain: ch.Name,
+			Port: ports[mu.pick(len(ports))], Direction: topology.ExitLport, Path: topology.Bidirectional,
+			Match: matches[mu.pick(len(matches))], Key: uint32(500 + mu.n)}
+		m.Classifiers = append(m.Classifiers, c)
+		return "add classifier " + c.Name
+	case 11: // a pair leaves its group, or the group takes one back
+		if len(m.PortPairGroups) == 0 {
+			return "nothing"
+		}
+		g := &m.PortPairGroups[mu.pick(len(m.PortPairGroups))]
+		if len(g.Pairs) > 0 && mu.pick(2) == 0 {
+			g.Pairs = g.Pairs[:len(g.Pairs)-1]
+			return "group " + g.Name + " loses a pair"
+		}
+		used := map[string]bool{}
+		for _, gg := range m.PortPairGroups {
+			for _, p := range gg.Pairs {
+				used[p] = true
+			}
+		}
+		for _, pp := range m.PortPairs {
+			if !used[pp.Name] {
+				g.Pairs = append(append([]string(nil), g.Pairs...), pp.Name)
+				return "group " + g.Name + " takes " + pp.Name
+			}
+		}
+		return "nothing"
+	case 12: // a pair's weight or a pair goes
+		if len(m.PortPairs) == 0 {
+			return "nothing"
+		}
+		i := mu.pick(len(m.PortPairs))
+		if mu.pick(2) == 0 {
+			m.PortPairs[i].Weight = uint32(1 + mu.pick(5))
+			return "pair weight"
+		}
+		name := m.PortPairs[i].Name
+		m.PortPairs = append(m.PortPairs[:i], m.PortPairs[i+1:]...)
+		return "delete pair " + name
+	default: // a new pair of two ports not yet in one
+		inPair := map[string]bool{}
+		for _, pp := range m.PortPairs {
+			inPair[pp.InPort], inPair[pp.OutPort] = true, true
+		}
+		sw := m.Switches[mu.pick(len(m.Switches))]
+		var free []string
+		for _, p := range m.Ports {
+			if p.Switch == sw.Name && !inPair[p.Name] {
+				free = append(free, p.Name)
+			}
+		}
+		if len(free) < 2 {
+			return "nothing"
+		}
+		in, out := free[mu.pick(len(free))], free[mu.pick(len(free))]
+		m.PortPairs = append(m.PortPairs, topology.PortPair{Name: fmt.Sprintf("pp%d", mu.n), Switch: sw.Name, InPort: in, OutPort: out, Weight: 1})
+		return "add pair " + in + "/" + out
+	}
+}
+
+// env changes what the chassis sees: a local port comes or goes, or
+// another agent reports a binding.
+func (mu *mutator) env(m *topology.Model) (pipeline.Update, string) {
+	mu.n++
+	p := m.Ports[mu.pick(len(m.Ports))].Name
+	if len(mu.ofports) > 0 && mu.pick(2) == 0 {
+		// Unbinding what is bound empties switches of local ports.
+		var bound []string
+		for name := range mu.ofports {
+			bound = append(bound, name)
+		}
+		sort.Strings(bound)
+		p = bound[mu.pick(len(bound))]
+	}
+	if mu.pick(2) == 0 {
+		ports := map[string]uint32{}
+		for k, v := range mu.ofports {
+			ports[k] = v
+		}
+		if ports[p] != 0 {
+			delete(ports, p)
+		} else {
+			ports[p] = uint32(100 + mu.n)
+		}
+		mu.ofports = ports
+		return pipeline.Update{OFPorts: ports}, fmt.Sprintf("local port %s: %d", p, ports[p])
+	}
+	ch := ""
+	if mu.pick(3) > 0 {
+		ch = m.Chassis[mu.pick(len(m.Chassis))].Name
+	}
+	if ch == "" {
+		delete(mu.bindings, p)
+	} else {
+		mu.bindings[p] = ch
+	}
+	return pipeline.Update{Bindings: map[string]string{p: ch}}, fmt.Sprintf("binding %s: %q", p, ch)
+}
+
+// TestIncrementalEqualsFull applies random change sequences and checks,
+// after each, that the incremental state equals a full render of the new
+// model, and that the deltas it returned lead to it.
+func TestIncrementalEqualsFull(t *testing.T) {
+	steps, seeds := 150, 8
+	if testing.Short() {
+		steps, seeds = 60, 3
+	}
+	for seed := int64(1); seed <= int64(seeds); seed++ {
+		t.Run(fmt.Sprint("seed", seed), func(t *testing.T) {
+			if seed%2 == 0 {
+				// Floods of a few members split into chunks.
+				defer pipeline.SetChunks(3, 2)()
+			}
+			m := fixture.Build(fixture.Spec{Chassis: 3, Switches: 2, PortsPerSwitch: 10, Chains: 4, GroupsPerChain: 2, PairsPerGroup: 2,
+				Match: "tcp"})
+			mu := &mutator{rnd: rand.New(rand.NewSource(seed)), ofports: map[string]uint32{}, bindings: map[string]string{}}
+			// A few local ports, so that switches gain and lose their last.
+			for name, ofp := range fixture.LocalPorts(m, "hv1") {
+				if ofp%4 == 0 {
+					mu.ofports[name] = ofp
+				}
+			}
+			ix, err := topology.NewIndex(m)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env := pipeline.Env{Chassis: "hv1", OFPorts: mu.ofports, TunnelOFPort: 60000}
+			r, tables, err := pipeline.NewRenderer(ix, env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			state := newApplied(tables)
+			applied, refused := 0, 0
+			for step := 0; step < steps; step++ {
+				var u pipeline.Update
+				var what string
+				if mu.pick(4) == 0 {
+					u, what = mu.env(ix.Model())
+				} else {
+					next, err := topology.Copy(ix.Model())
+					if err != nil {
+						t.Fatal(err)
+					}
+					what = mu.model(next)
+					next.Generation++
+					next.Normalize()
+					ch := topology.Diff(ix.Model(), next)
+					if err := ix.Apply(ch); err != nil {
+						refused++
+						continue
+					}
+					u.Model = ch
+				}
+				applied++
+				d, err := r.Update(u)
+				if err != nil {
+					t.Fatalf("step %d (%s): %v", step, what, err)
+				}
+				state.apply(d)
+				full, err := pipeline.Render(pipeline.Input{Model: ix.Model(), Chassis: "hv1", OFPorts: mu.ofports,
+					Bindings: mu.bindings, TunnelOFPort: 60000})
+				if err != nil {
+					t.Fatalf("step %d (%s): full render: %v", step, what, err)
+				}
+				want, got := canon(full), canon(r.Tables())
+				if diff := diffLines(want, got); diff != "" {
+					t.Fatalf("step %d (%s): incremental state differs from a full render:\n%s", step, what, diff)
+				}
+				if diff := diffLines(want, canon(state.tables())); diff != "" {
+					t.Fatalf("step %d (%s): the deltas lead elsewhere than the state:\n%s", step, what, diff)
+				}
+			}
+			t.Logf("%d changes applied, %d refused as invalid", applied, refused)
+			if applied < steps/3 {
+				t.Fatalf("only %d of %d random changes were valid (%d refused): the test exercises too little", applied, steps, refused)
+			}
+		})
+	}
+}
