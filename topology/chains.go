@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/chainwire/chainwire/topology/expr"
 )
@@ -133,183 +134,188 @@ func freeKey(used map[uint32]bool, kind string) (uint32, error) {
 	return 0, fmt.Errorf("every %s key is in use", kind)
 }
 
-// validateChains checks port pairs, groups, chains and classifiers.
-func (m *Model) validateChains(ix *index, dup func(kind, name string) bool, changed map[string]bool) error {
-	inOut := map[[2]string]string{}
-	for i := range m.PortPairs {
-		pp := &m.PortPairs[i]
-		if err := CheckName("port pair", pp.Name); err != nil {
-			return err
-		}
-		what := fmt.Sprintf("port pair %s", Quote(pp.Name))
-		if dup("pair", pp.Name) {
-			return errf(what, "already exists")
-		}
-		if ix.switches[pp.Switch] == nil {
-			return errf(what, "switch %s does not exist", Quote(pp.Switch))
-		}
-		for _, role := range []struct{ name, port string }{{"in port", pp.InPort}, {"out port", pp.OutPort}} {
-			p := ix.ports[role.port]
-			if p == nil {
-				return errf(what, "%s %s does not exist", role.name, Quote(role.port))
-			}
-			if p.Switch != pp.Switch {
-				return errf(what, "%s %s is on switch %s, not %s", role.name, Quote(role.port), Quote(p.Switch), Quote(pp.Switch))
-			}
-			if len(p.PortSecurity) > 0 {
-				return errf(what, "%s %s has port security, but a VNF port forwards frames with other ports' MACs", role.name, Quote(role.port))
-			}
-		}
-		if pp.Weight < 1 || pp.Weight > MaxWeight {
-			return errf(what, "weight %d is out of range 1..%d", pp.Weight, MaxWeight)
-		}
-		k := [2]string{pp.InPort, pp.OutPort}
-		if other, ok := inOut[k]; ok {
-			return errf(what, "port pair %s already has in port %s and out port %s", Quote(other), Quote(pp.InPort), Quote(pp.OutPort))
-		}
-		inOut[k] = pp.Name
+func checkPair(v *validation, pp *PortPair) error {
+	if v.switches[pp.Switch] == nil {
+		return fail(KindPortPair, pp.Name, "switch %s does not exist", Quote(pp.Switch))
 	}
-
-	groupChain := map[string]string{}
-	chainKeys := map[uint32]string{}
-	for i := range m.PortChains {
-		c := &m.PortChains[i]
-		if err := CheckName("chain", c.Name); err != nil {
-			return err
-		}
-		what := fmt.Sprintf("chain %s", Quote(c.Name))
-		if dup("chain", c.Name) {
-			return errf(what, "already exists")
-		}
-		if ix.switches[c.Switch] == nil {
-			return errf(what, "switch %s does not exist", Quote(c.Switch))
-		}
-		if c.Key < 1 || c.Key > MaxChainKey {
-			return errf(what, "key %d is out of range 1..%d", c.Key, MaxChainKey)
-		}
-		if len(c.Groups) > MaxChainGroups {
-			return errf(what, "has %d port pair groups; at most %d are supported", len(c.Groups), MaxChainGroups)
-		}
-		if other, ok := chainKeys[c.Key]; ok {
-			return errf(what, "key %d is already used by chain %s", c.Key, Quote(other))
-		}
-		chainKeys[c.Key] = c.Name
-		for _, g := range c.Groups {
-			if ix.groups[g] == nil {
-				return errf(what, "port pair group %s does not exist", Quote(g))
-			}
-			if other, ok := groupChain[g]; ok {
-				return errf(what, "port pair group %s already belongs to chain %s", Quote(g), Quote(other))
-			}
-			groupChain[g] = c.Name
-		}
-	}
-
-	pairGroup := map[string]string{}
-	for i := range m.PortPairGroups {
-		g := &m.PortPairGroups[i]
-		if err := CheckName("port pair group", g.Name); err != nil {
-			return err
-		}
-		what := fmt.Sprintf("port pair group %s", Quote(g.Name))
-		if dup("group", g.Name) {
-			return errf(what, "already exists")
-		}
-		chain := ix.chains[groupChain[g.Name]]
-		if chain == nil {
-			return errf(what, "belongs to no chain")
-		}
-		for _, p := range g.Pairs {
-			pp := ix.pairs[p]
-			if pp == nil {
-				return errf(what, "port pair %s does not exist", Quote(p))
-			}
-			if other, ok := pairGroup[p]; ok {
-				return errf(what, "port pair %s is already in group %s", Quote(p), Quote(other))
-			}
-			pairGroup[p] = g.Name
-			if pp.Switch != chain.Switch {
-				return errf(what, "port pair %s is on switch %s, but chain %s is on %s", Quote(p), Quote(pp.Switch), Quote(chain.Name), Quote(chain.Switch))
-			}
-		}
-	}
-
-	// A VNF port twice in one chain would send traffic round in a loop.
-	for _, c := range m.PortChains {
-		seen := map[string]string{}
-		for _, g := range c.Groups {
-			for _, p := range ix.groups[g].Pairs {
-				pp := ix.pairs[p]
-				ports := []string{pp.InPort}
-				if pp.OutPort != pp.InPort {
-					ports = append(ports, pp.OutPort)
-				}
-				for _, port := range ports {
-					if other, ok := seen[port]; ok {
-						return errf(fmt.Sprintf("chain %s", Quote(c.Name)), "port %s is used by port pairs %s and %s: traffic would loop", Quote(port), Quote(other), Quote(p))
-					}
-					seen[port] = p
-				}
-			}
-		}
-	}
-
-	clsKeys := map[uint32]string{}
-	for i := range m.Classifiers {
-		c := &m.Classifiers[i]
-		if err := CheckName("classifier", c.Name); err != nil {
-			return err
-		}
-		what := fmt.Sprintf("classifier %s", Quote(c.Name))
-		if dup("classifier", c.Name) {
-			return errf(what, "already exists")
-		}
-		if ix.switches[c.Switch] == nil {
-			return errf(what, "switch %s does not exist", Quote(c.Switch))
-		}
-		chain := ix.chains[c.Chain]
-		if chain == nil {
-			return errf(what, "chain %s does not exist", Quote(c.Chain))
-		}
-		if chain.Switch != c.Switch {
-			return errf(what, "chain %s is on switch %s, not %s", Quote(c.Chain), Quote(chain.Switch), Quote(c.Switch))
-		}
-		p := ix.ports[c.Port]
+	for _, role := range [2]struct{ name, port string }{{"in port", pp.InPort}, {"out port", pp.OutPort}} {
+		p := v.ports[role.port]
 		if p == nil {
-			return errf(what, "port %s does not exist", Quote(c.Port))
+			return fail(KindPortPair, pp.Name, "%s %s does not exist", role.name, Quote(role.port))
 		}
-		if p.Switch != c.Switch {
-			return errf(what, "port %s is on switch %s, not %s", Quote(c.Port), Quote(p.Switch), Quote(c.Switch))
+		if p.Switch != pp.Switch {
+			return fail(KindPortPair, pp.Name, "%s %s is on switch %s, not %s", role.name, Quote(role.port), Quote(p.Switch), Quote(pp.Switch))
 		}
-		if pp := ix.pairOfPort[c.Port]; pp != nil {
-			return errf(what, "port %s is a VNF port (port pair %s) and cannot be classified", Quote(c.Port), Quote(pp.Name))
+		if len(p.PortSecurity) > 0 {
+			return fail(KindPortPair, pp.Name, "%s %s has port security, but a VNF port forwards frames with other ports' MACs", role.name, Quote(role.port))
 		}
-		if mac := m.portMAC(p); mac == "" {
-			return errf(what, "port %s has no MAC address (lsp-set-addresses): chains steer by the port's MAC", Quote(c.Port))
+	}
+	if pp.Weight < 1 || pp.Weight > MaxWeight {
+		return fail(KindPortPair, pp.Name, "weight %d is out of range 1..%d", pp.Weight, MaxWeight)
+	}
+	if other, taken := v.takenBy(pairPortsClaim(pp.InPort, pp.OutPort), pp.Name); taken {
+		return fail(KindPortPair, pp.Name, "port pair %s already has in port %s and out port %s", Quote(other), Quote(pp.InPort), Quote(pp.OutPort))
+	}
+	v.claim(vnfPortClaim(pp.InPort), pp.Name) // the classifiers' rule reads these
+	v.claim(vnfPortClaim(pp.OutPort), pp.Name)
+	return nil
+}
+
+func checkChain(v *validation, c *PortChain) error {
+	if v.switches[c.Switch] == nil {
+		return fail(KindPortChain, c.Name, "switch %s does not exist", Quote(c.Switch))
+	}
+	if c.Key < 1 || c.Key > MaxChainKey {
+		return fail(KindPortChain, c.Name, "key %d is out of range 1..%d", c.Key, MaxChainKey)
+	}
+	if len(c.Groups) > MaxChainGroups {
+		return fail(KindPortChain, c.Name, "has %d port pair groups; at most %d are supported", len(c.Groups), MaxChainGroups)
+	}
+	if other, taken := v.takenBy(chainKeyClaim(c.Key), c.Name); taken {
+		return fail(KindPortChain, c.Name, "key %d is already used by chain %s", c.Key, Quote(other))
+	}
+	again := firstRepeat(c.Groups)
+	for i, g := range c.Groups {
+		if v.groups[g] == nil {
+			return fail(KindPortChain, c.Name, "port pair group %s does not exist", Quote(g))
 		}
-		if c.Direction != EntryLport && c.Direction != ExitLport {
-			return errf(what, "direction %s: want %s or %s", Quote(c.Direction), EntryLport, ExitLport)
+		other, taken := v.takenBy(groupInChainClaim(g), c.Name)
+		if !taken && i == again {
+			other, taken = c.Name, true
 		}
-		if c.Path != Bidirectional && c.Path != Unidirectional {
-			return errf(what, "path %s: want %s or %s", Quote(c.Path), Bidirectional, Unidirectional)
+		if taken {
+			return fail(KindPortChain, c.Name, "port pair group %s already belongs to chain %s", Quote(g), Quote(other))
 		}
-		if changed == nil || changed[c.Name] {
-			if err := checkMatch(c.Match); err != nil {
-				return errf(what, "match %s: %v", Quote(c.Match), err)
+	}
+	return nil
+}
+
+func checkGroup(v *validation, g *PortPairGroup) error {
+	var chain *PortChain
+	if name, ok := v.firstHolder(groupInChainClaim(g.Name)); ok {
+		chain = v.chains[name]
+	}
+	if chain == nil {
+		return fail(KindPortPairGroup, g.Name, "belongs to no chain")
+	}
+	again := firstRepeat(g.Pairs)
+	for i, p := range g.Pairs {
+		pp := v.pairs[p]
+		if pp == nil {
+			return fail(KindPortPairGroup, g.Name, "port pair %s does not exist", Quote(p))
+		}
+		other, taken := v.takenBy(pairInGroupClaim(p), g.Name)
+		if !taken && i == again {
+			other, taken = g.Name, true
+		}
+		if taken {
+			return fail(KindPortPairGroup, g.Name, "port pair %s is already in group %s", Quote(p), Quote(other))
+		}
+		if pp.Switch != chain.Switch {
+			return fail(KindPortPairGroup, g.Name, "port pair %s is on switch %s, but chain %s is on %s", Quote(p), Quote(pp.Switch), Quote(chain.Name), Quote(chain.Switch))
+		}
+	}
+	return nil
+}
+
+// firstRepeat is the index of the first name that list holds twice, -1 if
+// none.
+func firstRepeat(list []string) int {
+	if len(list) <= 16 {
+		for i := 1; i < len(list); i++ {
+			if slices.Contains(list[:i], list[i]) {
+				return i
 			}
 		}
-		if c.Priority < 0 || c.Priority > MaxClassifierPriority {
-			return errf(what, "priority %d is out of range 0..%d", c.Priority, MaxClassifierPriority)
-		}
-		if c.Key < 1 || c.Key > MaxChainKey {
-			return errf(what, "key %d is out of range 1..%d", c.Key, MaxChainKey)
-		}
-		if other, ok := clsKeys[c.Key]; ok {
-			return errf(what, "key %d is already used by classifier %s", c.Key, Quote(other))
-		}
-		clsKeys[c.Key] = c.Name
+		return -1
 	}
-	return m.checkOverlaps(changed)
+	seen := make(map[string]bool, len(list))
+	for i, name := range list {
+		if seen[name] {
+			return i
+		}
+		seen[name] = true
+	}
+	return -1
+}
+
+// checkChainLoops refuses a VNF port twice in one chain: traffic would go
+// round in a loop. The chain's and its groups' rules ran before, so its
+// groups and pairs exist; a missing one is skipped, never a crash.
+func checkChainLoops(v *validation, c *PortChain) error {
+	seen := map[string]string{} // port -> pair
+	for _, g := range c.Groups {
+		grp := v.groups[g]
+		if grp == nil {
+			continue
+		}
+		for _, p := range grp.Pairs {
+			pp := v.pairs[p]
+			if pp == nil {
+				continue
+			}
+			ports := [2]string{pp.InPort, pp.OutPort}
+			n := 2
+			if pp.OutPort == pp.InPort {
+				n = 1
+			}
+			for _, port := range ports[:n] {
+				if other, ok := seen[port]; ok {
+					return fail(KindPortChain, c.Name, "port %s is used by port pairs %s and %s: traffic would loop", Quote(port), Quote(other), Quote(p))
+				}
+				seen[port] = p
+			}
+		}
+	}
+	return nil
+}
+
+func checkClassifier(v *validation, c *Classifier) error {
+	if v.switches[c.Switch] == nil {
+		return fail(KindClassifier, c.Name, "switch %s does not exist", Quote(c.Switch))
+	}
+	chain := v.chains[c.Chain]
+	if chain == nil {
+		return fail(KindClassifier, c.Name, "chain %s does not exist", Quote(c.Chain))
+	}
+	if chain.Switch != c.Switch {
+		return fail(KindClassifier, c.Name, "chain %s is on switch %s, not %s", Quote(c.Chain), Quote(chain.Switch), Quote(c.Switch))
+	}
+	p := v.ports[c.Port]
+	if p == nil {
+		return fail(KindClassifier, c.Name, "port %s does not exist", Quote(c.Port))
+	}
+	if p.Switch != c.Switch {
+		return fail(KindClassifier, c.Name, "port %s is on switch %s, not %s", Quote(c.Port), Quote(p.Switch), Quote(c.Switch))
+	}
+	if pair, ok := v.firstHolder(vnfPortClaim(c.Port)); ok {
+		return fail(KindClassifier, c.Name, "port %s is a VNF port (port pair %s) and cannot be classified", Quote(c.Port), Quote(pair))
+	}
+	if !hasMAC(p) {
+		return fail(KindClassifier, c.Name, "port %s has no MAC address (lsp-set-addresses): chains steer by the port's MAC", Quote(c.Port))
+	}
+	if c.Direction != EntryLport && c.Direction != ExitLport {
+		return fail(KindClassifier, c.Name, "direction %s: want %s or %s", Quote(c.Direction), EntryLport, ExitLport)
+	}
+	if c.Path != Bidirectional && c.Path != Unidirectional {
+		return fail(KindClassifier, c.Name, "path %s: want %s or %s", Quote(c.Path), Bidirectional, Unidirectional)
+	}
+	if v.isCostly(Ref{KindClassifier, c.Name}) {
+		if err := checkMatch(c.Match); err != nil {
+			return fail(KindClassifier, c.Name, "match %s: %v", Quote(c.Match), err)
+		}
+	}
+	if c.Priority < 0 || c.Priority > MaxClassifierPriority {
+		return fail(KindClassifier, c.Name, "priority %d is out of range 0..%d", c.Priority, MaxClassifierPriority)
+	}
+	if c.Key < 1 || c.Key > MaxChainKey {
+		return fail(KindClassifier, c.Name, "key %d is out of range 1..%d", c.Key, MaxChainKey)
+	}
+	if other, taken := v.takenBy(classifierKeyClaim(c.Key), c.Name); taken {
+		return fail(KindClassifier, c.Name, "key %d is already used by classifier %s", c.Key, Quote(other))
+	}
+	v.claim(portPriorityClaim(c), c.Name) // the overlaps' rule reads it
+	return nil
 }
 
 // checkMatch compiles a classifier's match (memoized by expr.Compile) and
@@ -353,32 +359,26 @@ func (c *Classifier) steerings() []steering {
 // would both steer some packet in the same direction (towards or from
 // the port): the switch could pick either chain. A bi-directional
 // classifier's reply direction counts, so an entry-lport and an exit-lport
-// classifier on one port must select disjoint traffic too. Only
-// classifiers of one port and priority are paired, and, when changed is
-// not nil, only pairs with a changed classifier.
-func (m *Model) checkOverlaps(changed map[string]bool) error {
-	type portPrio struct {
-		port string
-		prio int
-	}
-	same := map[portPrio][]int{}
-	for i := range m.Classifiers {
-		k := portPrio{m.Classifiers[i].Port, m.Classifiers[i].Priority}
-		same[k] = append(same[k], i)
-	}
-	for i := range m.Classifiers {
-		a := &m.Classifiers[i]
-		for _, j := range same[portPrio{a.Port, a.Priority}] {
-			b := &m.Classifiers[j]
-			if j <= i || changed != nil && !changed[a.Name] && !changed[b.Name] {
-				continue
-			}
-			if err := overlap(a, b); err != nil {
-				return err
-			}
+// classifier on one port must select disjoint traffic too. A classifier
+// is paired with those of its port and priority that came after it, and
+// only if one of the two is costly (changed).
+func checkOverlaps(v *validation, a *Classifier) error {
+	costly := v.isCostly(Ref{KindClassifier, a.Name})
+	after := false
+	var err error
+	v.eachHolder(portPriorityClaim(a), func(name string) bool {
+		if !after {
+			after = name == a.Name
+			return true
 		}
-	}
-	return nil
+		b := v.classifiers[name]
+		if b == nil || !costly && !v.isCostly(Ref{KindClassifier, name}) {
+			return true
+		}
+		err = overlap(a, b)
+		return err == nil
+	})
+	return err
 }
 
 func overlap(a, b *Classifier) error {
@@ -399,28 +399,12 @@ func overlap(a, b *Classifier) error {
 	return nil
 }
 
-// changedClassifiers names the classifiers of next that are new or differ
-// from before's.
-func changedClassifiers(before, next *Model) map[string]bool {
-	old := make(map[string]Classifier, len(before.Classifiers))
-	for _, c := range before.Classifiers {
-		old[c.Name] = c
-	}
-	out := map[string]bool{}
-	for _, c := range next.Classifiers {
-		if o, ok := old[c.Name]; !ok || o != c {
-			out[c.Name] = true
-		}
-	}
-	return out
-}
-
-// portMAC is the port's first MAC address, if it has one.
-func (m *Model) portMAC(p *Port) string {
+// hasMAC reports whether the port has a MAC address: chains steer by it.
+func hasMAC(p *Port) bool {
 	for _, a := range p.Addresses {
 		if addr, err := ParseAddress(a); err == nil && !addr.Unknown {
-			return addr.MAC.String()
+			return true
 		}
 	}
-	return ""
+	return false
 }

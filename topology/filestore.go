@@ -171,7 +171,7 @@ func Encode(m *Model) []byte {
 
 // Update applies fn under the lock; nothing is written if fn or
 // validation fails, so the file stays byte-identical. Validation redoes
-// the costly checks only for the classifiers fn changed.
+// the costly checks only for the objects fn changed.
 func (s *FileStore) Update(fn func(*Model) error) (*Model, error) {
 	if err := os.MkdirAll(filepath.Dir(s.Path), 0o755); err != nil {
 		return nil, err
@@ -192,7 +192,7 @@ func (s *FileStore) Update(fn func(*Model) error) (*Model, error) {
 		return nil, err
 	}
 	next.Normalize()
-	if err := next.validate(changedClassifiers(before, next)); err != nil {
+	if err := next.validate(Diff(before, next)); err != nil {
 		return nil, err
 	}
 	next.Generation = before.Generation + 1

@@ -1,5 +1,7 @@
-// Package topology is the logical model (chassis, switches, ports), its
-// validation and tunnel-key allocation, and the stores that keep it.
+// Package topology is the logical model (chassis, switches, ports,
+// service chains), its validation and tunnel-key allocation, the stores
+// that keep it, and Index: the model validated and indexed, kept so by
+// Apply at the cost of each change.
 package topology
 
 import "sort"

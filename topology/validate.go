@@ -20,6 +20,11 @@ func errf(what, format string, args ...any) *Error {
 	return &Error{What: what, Why: fmt.Sprintf(format, args...)}
 }
 
+// fail is the error of an object that breaks a rule.
+func fail(k Kind, name, format string, args ...any) error {
+	return errf(k.String()+" "+Quote(name), format, args...)
+}
+
 // Quote is how errors echo a value the user gave: quoted, and cut to 64
 // bytes with its length told ("aaaa…" (50000000 bytes)).
 func Quote(s string) string { return expr.Quote(s) }
@@ -28,12 +33,11 @@ func Quote(s string) string { return expr.Quote(s) }
 // of [A-Za-z0-9_.:-], and not "." or "..", so that a name is safe as a
 // file name (status/<chassis>.json) and in a log line.
 func CheckName(kind, name string) error {
-	what := kind + " " + Quote(name)
 	if name == "." || name == ".." {
-		return errf(what, `a name cannot be "." or ".."`)
+		return errf(kind+" "+Quote(name), `a name cannot be "." or ".."`)
 	}
 	if len(name) == 0 || len(name) > 63 || strings.IndexFunc(name, func(r rune) bool { return !nameChar(r) }) >= 0 {
-		return errf(what, "a name may hold only letters, digits and _ . : - (1 to 63 of them)")
+		return errf(kind+" "+Quote(name), "a name may hold only letters, digits and _ . : - (1 to 63 of them)")
 	}
 	return nil
 }
@@ -124,170 +128,108 @@ func ParseSecurity(s string) (Security, error) {
 	return sec, nil
 }
 
-// index finds objects by name in one step; Validate builds one so that
-// checking a model of tens of thousands of objects stays linear.
-type index struct {
-	switches   map[string]*Switch
-	ports      map[string]*Port
-	chassis    map[string]*Chassis
-	pairs      map[string]*PortPair
-	groups     map[string]*PortPairGroup
-	chains     map[string]*PortChain
-	pairOfPort map[string]*PortPair
-}
-
-func (m *Model) index() *index {
-	ix := &index{switches: map[string]*Switch{}, ports: map[string]*Port{}, chassis: map[string]*Chassis{},
-		pairs: map[string]*PortPair{}, groups: map[string]*PortPairGroup{}, chains: map[string]*PortChain{},
-		pairOfPort: map[string]*PortPair{}}
-	for i := range m.Switches {
-		ix.switches[m.Switches[i].Name] = &m.Switches[i]
-	}
-	for i := range m.Ports {
-		ix.ports[m.Ports[i].Name] = &m.Ports[i]
-	}
-	for i := range m.Chassis {
-		ix.chassis[m.Chassis[i].Name] = &m.Chassis[i]
-	}
-	for i := range m.PortPairs {
-		pp := &m.PortPairs[i]
-		ix.pairs[pp.Name] = pp
-		for _, port := range []string{pp.InPort, pp.OutPort} {
-			if ix.pairOfPort[port] == nil {
-				ix.pairOfPort[port] = pp
-			}
-		}
-	}
-	for i := range m.PortPairGroups {
-		ix.groups[m.PortPairGroups[i].Name] = &m.PortPairGroups[i]
-	}
-	for i := range m.PortChains {
-		ix.chains[m.PortChains[i].Name] = &m.PortChains[i]
-	}
-	return ix
-}
-
 // Validate checks the whole model; the first violation is returned.
 func (m *Model) Validate() error { return m.validate(nil) }
 
-// validate checks the model; the costly checks of classifiers (compiling
-// the match, overlaps with the classifiers of the same port and priority)
-// run only for those changed says changed (all if changed is nil): the
-// others passed them when they were stored.
-func (m *Model) validate(changed map[string]bool) error {
-	ix := m.index()
-	seen := map[string]bool{}
-	dup := func(kind, name string) bool {
-		k := kind + "\x00" + name
-		d := seen[k]
-		seen[k] = true
-		return d
-	}
-	chassisIP := map[string]string{}
-	for i := range m.Chassis {
-		c := &m.Chassis[i]
-		if err := CheckName("chassis", c.Name); err != nil {
-			return err
-		}
-		what := fmt.Sprintf("chassis %s", Quote(c.Name))
-		if dup("chassis", c.Name) {
-			return errf(what, "already exists")
-		}
-		if c.Encap != "geneve" {
-			return errf(what, "encapsulation %s is not supported (only geneve)", Quote(c.Encap))
-		}
-		ip := net.ParseIP(c.IP)
-		if ip == nil || ip.To4() == nil {
-			return errf(what, "encap IP %s is not an IPv4 address", Quote(c.IP))
-		}
-		if other, dup := chassisIP[ip.String()]; dup {
-			return errf(what, "encap IP %s is already used by chassis %s", c.IP, Quote(other))
-		}
-		chassisIP[ip.String()] = c.Name
-	}
+// validate checks the model; the costly checks (compiling a classifier's
+// match, pairing it for overlaps) run only for the objects in changed
+// (all if changed is nil): the others passed them when they were stored.
+func (m *Model) validate(changed *Changes) error {
+	_, err := newIndex(m, changed, false)
+	return err
+}
 
-	switchKeys := map[uint32]string{}
-	for i := range m.Switches {
-		s := &m.Switches[i]
-		if err := CheckName("switch", s.Name); err != nil {
-			return err
-		}
-		what := fmt.Sprintf("switch %s", Quote(s.Name))
-		if dup("switch", s.Name) {
-			return errf(what, "already exists")
-		}
-		if s.Key < 1 || s.Key > MaxSwitchKey {
-			return errf(what, "tunnel key %d is out of range 1..%d", s.Key, MaxSwitchKey)
-		}
-		if other, dup := switchKeys[s.Key]; dup {
-			return errf(what, "tunnel key %d is already used by switch %s", s.Key, Quote(other))
-		}
-		switchKeys[s.Key] = s.Name
+func checkChassis(v *validation, c *Chassis) error {
+	if c.Encap != "geneve" {
+		return fail(KindChassis, c.Name, "encapsulation %s is not supported (only geneve)", Quote(c.Encap))
 	}
+	ip := net.ParseIP(c.IP).To4()
+	if ip == nil {
+		return fail(KindChassis, c.Name, "encap IP %s is not an IPv4 address", Quote(c.IP))
+	}
+	if other, taken := v.takenBy(chassisIPClaim(ip), c.Name); taken {
+		return fail(KindChassis, c.Name, "encap IP %s is already used by chassis %s", c.IP, Quote(other))
+	}
+	return nil
+}
 
-	type swScoped struct{ sw, id string }
-	portKeys := map[swScoped]string{}
-	owners := map[swScoped]string{} // MAC or IP within a switch -> port
-	for i := range m.Ports {
-		p := &m.Ports[i]
-		if err := CheckName("port", p.Name); err != nil {
-			return err
-		}
-		what := fmt.Sprintf("port %s", Quote(p.Name))
-		if dup("port", p.Name) {
-			return errf(what, "already exists")
-		}
-		if ix.switches[p.Switch] == nil {
-			return errf(what, "switch %s does not exist", Quote(p.Switch))
-		}
-		if p.Key < 1 || p.Key > MaxPortKey {
-			return errf(what, "tunnel key %d is out of range 1..%d", p.Key, MaxPortKey)
-		}
-		k := swScoped{p.Switch, fmt.Sprint(p.Key)}
-		if other, dup := portKeys[k]; dup {
-			return errf(what, "tunnel key %d is already used by port %s on switch %s", p.Key, Quote(other), Quote(p.Switch))
-		}
-		portKeys[k] = p.Name
-		claim := func(id string) error {
-			k := swScoped{p.Switch, id}
-			if other, dup := owners[k]; dup && other != p.Name {
-				return errf(what, "address %s already belongs to port %s on switch %s", id, Quote(other), Quote(p.Switch))
-			}
-			owners[k] = p.Name
-			return nil
-		}
-		for _, a := range p.Addresses {
-			addr, err := ParseAddress(a)
-			if err != nil {
-				return errf(what, "address %s: %v", Quote(a), err)
-			}
-			if addr.Unknown {
-				continue
-			}
-			if err := claim(addr.MAC.String()); err != nil {
-				return err
-			}
-			for _, ip := range addr.IPs {
-				if err := claim(ip.String()); err != nil {
-					return err
-				}
-			}
-		}
-		for _, s := range p.PortSecurity {
-			if _, err := ParseSecurity(s); err != nil {
-				return errf(what, "port security %s: %v", Quote(s), err)
-			}
-		}
-		for k := range p.Options {
-			if k != "requested-chassis" {
-				return errf(what, "option %s is not supported (known: requested-chassis)", Quote(k))
-			}
-		}
-		if rc := p.RequestedChassis(); rc != "" && ix.chassis[rc] == nil {
-			return errf(what, "requested-chassis %s does not exist", Quote(rc))
+func checkSwitch(v *validation, s *Switch) error {
+	if s.Key < 1 || s.Key > MaxSwitchKey {
+		return fail(KindSwitch, s.Name, "tunnel key %d is out of range 1..%d", s.Key, MaxSwitchKey)
+	}
+	if other, taken := v.takenBy(switchKeyClaim(s.Key), s.Name); taken {
+		return fail(KindSwitch, s.Name, "tunnel key %d is already used by switch %s", s.Key, Quote(other))
+	}
+	return nil
+}
+
+func checkPort(v *validation, p *Port) error {
+	if v.switches[p.Switch] == nil {
+		return fail(KindPort, p.Name, "switch %s does not exist", Quote(p.Switch))
+	}
+	if p.Key < 1 || p.Key > MaxPortKey {
+		return fail(KindPort, p.Name, "tunnel key %d is out of range 1..%d", p.Key, MaxPortKey)
+	}
+	if other, taken := v.takenBy(portKeyClaim(p.Switch, p.Key), p.Name); taken {
+		return fail(KindPort, p.Name, "tunnel key %d is already used by port %s on switch %s", p.Key, Quote(other), Quote(p.Switch))
+	}
+	if err := checkAddresses(v, p); err != nil {
+		return err
+	}
+	for _, s := range p.PortSecurity {
+		if _, err := ParseSecurity(s); err != nil {
+			return fail(KindPort, p.Name, "port security %s: %v", Quote(s), err)
 		}
 	}
-	return m.validateChains(ix, dup, changed)
+	if k, ok := unsupportedOption(p.Options); ok {
+		return fail(KindPort, p.Name, "option %s is not supported (known: requested-chassis)", Quote(k))
+	}
+	if rc := p.RequestedChassis(); rc != "" && v.chassis[rc] == nil {
+		return fail(KindPort, p.Name, "requested-chassis %s does not exist", Quote(rc))
+	}
+	return nil
+}
+
+// checkAddresses parses a port's addresses and refuses a MAC or IP that
+// another port of the switch has.
+func checkAddresses(v *validation, p *Port) error {
+	for _, a := range p.Addresses {
+		addr, err := ParseAddress(a)
+		if err != nil {
+			return fail(KindPort, p.Name, "address %s: %v", Quote(a), err)
+		}
+		if addr.Unknown {
+			continue
+		}
+		if other, taken := v.takenBy(macClaim(p.Switch, addr.MAC), p.Name); taken {
+			return addressTaken(p, addr.MAC.String(), other)
+		}
+		for _, ip := range addr.IPs {
+			if other, taken := v.takenBy(ipClaim(p.Switch, ip), p.Name); taken {
+				return addressTaken(p, ip.String(), other)
+			}
+		}
+	}
+	return nil
+}
+
+func addressTaken(p *Port, id, other string) error {
+	return fail(KindPort, p.Name, "address %s already belongs to port %s on switch %s", id, Quote(other), Quote(p.Switch))
+}
+
+// unsupportedOption is the first option (by name) a port may not have.
+func unsupportedOption(opts map[string]string) (string, bool) {
+	if _, rc := opts["requested-chassis"]; len(opts) == 0 || len(opts) == 1 && rc {
+		return "", false // the usual case, without going through the map
+	}
+	var bad string
+	found := false
+	for k := range opts {
+		if k != "requested-chassis" && (!found || k < bad) {
+			bad, found = k, true
+		}
+	}
+	return bad, found
 }
 
 // FreeSwitchKey returns the smallest unused switch key.

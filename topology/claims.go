@@ -1,0 +1,117 @@
+package topology
+
+import (
+	"encoding/binary"
+	"net"
+	"slices"
+)
+
+// claim is a value that an object holds and that a rule may reserve to
+// one holder: a tunnel key, a MAC on a switch, a group in a chain...
+type claim struct {
+	rule  claimRule
+	scope string // the switch of a port key or address, the in port of a pair
+	value string // a name, or an IP address's 16 bytes
+	num   uint64 // a key, a MAC, an IPv4 address, a priority
+}
+
+// claimRule says what a claim is about; two claims of different rules
+// never collide.
+type claimRule uint8
+
+const (
+	chassisIPRule claimRule = iota + 1
+	switchKeyRule
+	portKeyRule
+	portMACRule
+	portIPRule
+	pairPortsRule     // (in port, out port): one pair each
+	vnfPortRule       // the ports of pairs: classifiers may not use them
+	pairInGroupRule   // a pair serves one group
+	groupInChainRule  // a group belongs to one chain
+	chainKeyRule      // chain keys are unique
+	classifierKeyRule // classifier keys are unique
+	portPriorityRule  // classifiers of a port and priority may not overlap
+)
+
+// Each claim has one constructor, used to claim and to look the claim up.
+func chassisIPClaim(ip4 net.IP) claim {
+	return claim{rule: chassisIPRule, num: uint64(binary.BigEndian.Uint32(ip4))}
+}
+func switchKeyClaim(key uint32) claim     { return claim{rule: switchKeyRule, num: uint64(key)} }
+func chainKeyClaim(key uint32) claim      { return claim{rule: chainKeyRule, num: uint64(key)} }
+func classifierKeyClaim(key uint32) claim { return claim{rule: classifierKeyRule, num: uint64(key)} }
+func portKeyClaim(sw string, key uint32) claim {
+	return claim{rule: portKeyRule, scope: sw, num: uint64(key)}
+}
+func macClaim(sw string, mac net.HardwareAddr) claim {
+	var b [8]byte
+	copy(b[2:], mac)
+	return claim{rule: portMACRule, scope: sw, num: binary.BigEndian.Uint64(b[:])}
+}
+func ipClaim(sw string, ip net.IP) claim {
+	return claim{rule: portIPRule, scope: sw, value: string(ip.To16())}
+}
+func pairPortsClaim(in, out string) claim { return claim{rule: pairPortsRule, scope: in, value: out} }
+func vnfPortClaim(port string) claim      { return claim{rule: vnfPortRule, value: port} }
+func pairInGroupClaim(pair string) claim  { return claim{rule: pairInGroupRule, value: pair} }
+func groupInChainClaim(g string) claim    { return claim{rule: groupInChainRule, value: g} }
+func portPriorityClaim(c *Classifier) claim {
+	return claim{rule: portPriorityRule, value: c.Port, num: uint64(c.Priority)}
+}
+
+// hold and release keep the holders of claims in step with the objects;
+// hold returns the claim's first holder. An object that holds a value
+// twice is there twice.
+func (ix *Index) hold(c claim, name string) string {
+	first, ok := ix.claims[c]
+	if !ok {
+		ix.claims[c] = name
+		return name
+	}
+	ix.moreHolders[c] = append(ix.moreHolders[c], name)
+	return first
+}
+
+func (ix *Index) release(c claim, name string) {
+	first, ok := ix.claims[c]
+	if !ok {
+		return
+	}
+	more := ix.moreHolders[c]
+	switch i := slices.Index(more, name); {
+	case first == name && len(more) == 0:
+		delete(ix.claims, c)
+		return
+	case first == name:
+		ix.claims[c] = more[0]
+		more = slices.Delete(more, 0, 1)
+	case i >= 0:
+		more = slices.Delete(more, i, i+1)
+	}
+	if len(more) == 0 {
+		delete(ix.moreHolders, c)
+	} else {
+		ix.moreHolders[c] = more
+	}
+}
+
+// firstHolder is the object a claim belongs to, if any holds it.
+func (ix *Index) firstHolder(c claim) (string, bool) {
+	first, ok := ix.claims[c]
+	return first, ok
+}
+
+// eachHolder calls fn with the holders of a claim, in order, until fn
+// returns false.
+func (ix *Index) eachHolder(c claim, fn func(name string) bool) {
+	first, ok := ix.claims[c]
+	if !ok || !fn(first) {
+		return
+	}
+	for _, name := range ix.moreHolders[c] {
+		if !fn(name) {
+			return
+		}
+	}
+}
