@@ -295,13 +295,17 @@ func writeAtomic(path string, data []byte) error {
 }
 
 // Watch polls the file's identity (inode, size, mtime, type) and reports
-// every change. The file is replaced by rename, so a change of inode is a
-// change of content even within one mtime tick. It never shrinks the
-// world: before a good model (generation 1 or more) was delivered, a
-// missing file is an empty model; after, a file that is gone, empty, not
-// a model or of an older generation is reported as an error, and the next
-// good file is delivered.
-func (s *FileStore) Watch(ctx context.Context, fn func(*Model, error)) {
+// every change, as what changed since the last good file: the file holds
+// the whole model, so finding the changes costs a comparison of it all.
+func (s *FileStore) Watch(ctx context.Context, fn func(Event)) { s.watchModels(ctx, changesOf(fn)) }
+
+// watchModels reports every new model. The file is replaced by rename, so
+// a change of inode is a change of content even within one mtime tick. It
+// never shrinks the world: before a good model (generation 1 or more) was
+// delivered, a missing file is an empty model; after, a file that is
+// gone, empty, not a model or of an older generation is reported as an
+// error, and the next good file is delivered.
+func (s *FileStore) watchModels(ctx context.Context, fn func(*Model, error)) {
 	poll := s.Poll
 	if poll == 0 {
 		poll = 100 * time.Millisecond

@@ -133,13 +133,16 @@ func watch(t *testing.T, s *FileStore) func() watchEv {
 	evs := make(chan watchEv, 100)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	go s.Watch(ctx, func(m *Model, err error) {
-		if (m == nil) == (err == nil) {
-			t.Errorf("Watch gave model %v and error %v", m, err)
+	go s.Watch(ctx, func(ev Event) {
+		if n := btoi(ev.Model != nil) + btoi(ev.Changes != nil) + btoi(ev.Err != nil); n != 1 {
+			t.Errorf("Watch gave model %v, changes %v and error %v", ev.Model, ev.Changes, ev.Err)
 		}
-		e := watchEv{err: err}
-		if m != nil {
-			e.gen = m.Generation
+		e := watchEv{err: ev.Err}
+		switch {
+		case ev.Model != nil:
+			e.gen = ev.Model.Generation
+		case ev.Changes != nil:
+			e.gen = ev.Changes.Generation
 		}
 		evs <- e
 	})
@@ -284,4 +287,11 @@ func TestStatusesSkipFIFO(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Statuses hangs on a FIFO")
 	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

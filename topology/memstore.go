@@ -76,7 +76,9 @@ func (s *MemStore) notify() {
 }
 
 // Watch reports the current model, then every change, until ctx ends.
-func (s *MemStore) Watch(ctx context.Context, fn func(*Model, error)) {
+func (s *MemStore) Watch(ctx context.Context, fn func(Event)) { s.watchModels(ctx, changesOf(fn)) }
+
+func (s *MemStore) watchModels(ctx context.Context, fn func(*Model, error)) {
 	for {
 		s.mu.Lock()
 		m, err, changed := clone(s.model), s.err, s.changed

@@ -13,11 +13,14 @@ type Store interface {
 	// Update runs fn on a copy of the current model and stores the result
 	// if fn and validation succeed. It returns the stored model.
 	Update(fn func(*Model) error) (*Model, error)
-	// Watch calls fn with every new model and with every model that could
-	// not be read (err != nil), starting with the current one, until ctx
-	// ends. Once a good model was delivered, a model that would shrink the
-	// world by accident (gone, empty, older) is an error, never a model.
-	Watch(ctx context.Context, fn func(m *Model, err error))
+	// Watch reports the model until ctx ends: first the whole current
+	// model, then each change as the objects it changed (a whole model
+	// again when the store lost track), and as errors the models that
+	// could not be read. Once a good model was delivered, a model that
+	// would shrink the world by accident (gone, empty, older) is an error,
+	// never a model. The models and changes are unvalidated (an agent
+	// validates them as it applies them to its index).
+	Watch(ctx context.Context, fn func(Event))
 	// PublishStatus records what an agent has applied.
 	PublishStatus(Status) error
 	// Statuses returns the status of every agent that published one.
@@ -69,9 +72,10 @@ type Southbound interface {
 	RegisterChassis(Registration) error
 	// PublishBindings records the ports bound on chassis (and no others).
 	PublishBindings(chassis string, ports []string) error
-	// WatchBindings calls fn with every port's chassis (port -> chassis),
-	// now and after every change, until ctx ends.
-	WatchBindings(ctx context.Context, fn func(map[string]string))
+	// WatchBindings reports where ports are bound (port -> chassis) until
+	// ctx ends: all of them (whole), after every (re)connect, and in
+	// between the ports whose binding changed ("": no longer bound).
+	WatchBindings(ctx context.Context, fn func(b map[string]string, whole bool))
 }
 
 // Registration is what an agent says about itself when it starts.

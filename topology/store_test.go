@@ -88,10 +88,13 @@ func TestWatch(t *testing.T) {
 	evs := make(chan ev, 10)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go s.Watch(ctx, func(m *Model, err error) {
-		e := ev{err: err}
-		if m != nil {
-			e.gen = m.Generation
+	go s.Watch(ctx, func(w Event) {
+		e := ev{err: w.Err}
+		switch {
+		case w.Model != nil:
+			e.gen = w.Model.Generation
+		case w.Changes != nil:
+			e.gen = w.Changes.Generation
 		}
 		evs <- e
 	})

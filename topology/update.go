@@ -13,8 +13,9 @@ func Copy(m *Model) (*Model, error) {
 }
 
 // ValidateUpdate validates next, a changed copy of the valid model before,
-// redoing the costly checks (matches, overlaps) only for the classifiers
-// that changed.
+// redoing the costly checks (matches, overlaps) only for the objects that
+// changed.
 func ValidateUpdate(before, next *Model) error {
-	return next.validate(changedClassifiers(before, next))
+	_, err := newIndex(next, Diff(before, next), false)
+	return err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"sort"
 	"time"
 
@@ -177,46 +176,64 @@ func statusOf(r *chassisRow) topology.Status {
 // PublishBindings records that the given logical ports are bound on
 // chassis (their iface-id is there), and no longer on it the ports it
 // bound before that are not listed. A port another chassis holds is taken
-// over: the last agent to find it wins, as in OVN.
+// over: the last agent to find it wins, as in OVN. It reads only the
+// chassis' own bindings and those of the ports it takes.
 func (s *Store) PublishBindings(chassis string, ports []string) error {
 	ctx := context.Background()
-	st, err := s.read(ctx)
-	if err != nil {
-		return err
-	}
 	cli, err := s.conn(ctx)
 	if err != nil {
 		return err
 	}
+	mine, err := s.selectBindings(ctx, []ovsdb.Condition{{Column: "chassis", Function: ovsdb.ConditionEqual, Value: chassis}})
+	if err != nil {
+		return err
+	}
+	have := make(map[string]*bindingRow, len(mine))
+	for _, b := range mine {
+		have[b.LogicalPort] = b
+	}
 	want := make(map[string]bool, len(ports))
-	var ops []ovsdb.Operation
+	var taken []ovsdb.Condition
 	for _, p := range ports {
 		want[p] = true
-		cur := st.bindings[p]
-		switch {
-		case cur == nil:
-			o, err := cli.Create(&bindingRow{LogicalPort: p, Chassis: chassis})
-			if err != nil {
-				return err
-			}
-			ops = append(ops, o...)
-		case cur.Chassis != chassis:
-			r := *cur
-			r.Chassis = chassis
-			o, err := cli.Where(&r).Update(&r, &r.Chassis)
-			if err != nil {
-				return err
-			}
-			ops = append(ops, o...)
+		if have[p] == nil {
+			taken = append(taken, ovsdb.Condition{Column: "logical_port", Function: ovsdb.ConditionEqual, Value: p})
 		}
 	}
-	for p, cur := range st.bindings {
-		if cur.Chassis == chassis && !want[p] {
-			o, err := cli.Where(cur).Delete()
-			if err != nil {
+	others := map[string]*bindingRow{}
+	if len(taken) > 0 {
+		rows, err := s.selectBindings(ctx, taken)
+		if err != nil {
+			return err
+		}
+		for _, b := range rows {
+			others[b.LogicalPort] = b
+		}
+	}
+	var ops []ovsdb.Operation
+	add := func(o []ovsdb.Operation, err error) error {
+		ops = append(ops, o...)
+		return err
+	}
+	for _, p := range ports {
+		switch cur := others[p]; {
+		case have[p] != nil:
+		case cur == nil:
+			err = add(cli.Create(&bindingRow{LogicalPort: p, Chassis: chassis}))
+		default:
+			r := *cur
+			r.Chassis = chassis
+			err = add(cli.Where(&r).Update(&r, &r.Chassis))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	for p, cur := range have {
+		if !want[p] {
+			if err := add(cli.Where(cur).Delete()); err != nil {
 				return err
 			}
-			ops = append(ops, o...)
 		}
 	}
 	if len(ops) == 0 {
@@ -225,32 +242,88 @@ func (s *Store) PublishBindings(chassis string, ports []string) error {
 	return s.transact(ctx, ops)
 }
 
-// WatchBindings reports every port's chassis now and after every change
-// of the Port_Binding table, until ctx ends.
-func (s *Store) WatchBindings(ctx context.Context, fn func(map[string]string)) {
-	changes := s.subscribe()
-	var last map[string]string
-	for ctx.Err() == nil {
-		lost, err := s.monitor(ctx)
+// selectBindings reads the Port_Binding rows that match any of conds, in
+// one transaction.
+func (s *Store) selectBindings(ctx context.Context, conds []ovsdb.Condition) ([]*bindingRow, error) {
+	cli, err := s.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ops := make([]ovsdb.Operation, len(conds))
+	for i, c := range conds {
+		ops[i] = ovsdb.Operation{Op: ovsdb.OperationSelect, Table: tBinding, Where: []ovsdb.Condition{c}}
+	}
+	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	res, err := cli.Transact(tctx, ops...)
+	if err == nil {
+		_, err = ovsdb.CheckOperationResults(res, ops)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read port bindings: %w", err)
+	}
+	var out []*bindingRow
+	for _, r := range res[:len(ops)] {
+		for i := range r.Rows {
+			b := &bindingRow{}
+			if err := s.decode(&r.Rows[i], b); err != nil {
+				return nil, err
+			}
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}
+
+// WatchBindings reports where ports are bound: all of them after each
+// (re)connect, then the ports each transaction changed.
+func (s *Store) WatchBindings(ctx context.Context, fn func(map[string]string, bool)) {
+	for round := 0; ctx.Err() == nil; round++ {
+		if round > 0 {
+			sleep(ctx, min(time.Duration(round)*100*time.Millisecond, 2*time.Second))
+		}
+		mc, u, err := openMonitor(ctx, s.remotes[round%len(s.remotes)], s.opts.TLS, s.opts.Timeout, monitorSpec{tBinding: nil})
 		if err != nil {
-			s.Close()
-			sleep(ctx, time.Second)
 			continue
 		}
-		for stop := false; !stop; {
-			if b, err := s.Bindings(); err == nil && !reflect.DeepEqual(b, last) {
-				last = b
-				fn(b)
-			}
-			select {
-			case <-ctx.Done():
-				return
-			case <-lost:
-				stop = true
-			case t := <-changes:
-				for t != tBinding && len(changes) > 0 {
-					t = <-changes
+		round = -1
+		ports := map[string]string{} // row UUID -> port, to name deleted rows
+		for {
+			changed := map[string]string{}
+			for pass := 0; pass < 2; pass++ {
+				for _, ru := range u.rows {
+					if pass == 0 {
+						if p, ok := ports[ru.uuid]; ok && (ru.new == nil || ru.old != nil && (*ru.old)["logical_port"] != nil) {
+							delete(ports, ru.uuid)
+							if _, set := changed[p]; !set {
+								changed[p] = ""
+							}
+						}
+						continue
+					}
+					if ru.new == nil {
+						continue
+					}
+					b := &bindingRow{}
+					if err := mc.decode(ru.new, ru.uuid, b); err != nil {
+						continue // a row no agent wrote: nothing to follow
+					}
+					ports[ru.uuid], changed[b.LogicalPort] = b.LogicalPort, b.Chassis
 				}
+			}
+			if u.initial {
+				for p, ch := range changed {
+					if ch == "" {
+						delete(changed, p)
+					}
+				}
+			}
+			if u.initial || len(changed) > 0 {
+				fn(changed, u.initial)
+			}
+			if u, err = mc.next(ctx); err != nil {
+				mc.close()
+				break
 			}
 		}
 	}

@@ -5,6 +5,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"sync"
@@ -161,27 +162,55 @@ func concurrentWriters(t *testing.T, s topology.Store) {
 	}
 }
 
+// watchSeesChanges follows a store's watch as an agent does, applying
+// what it reports to an index, and checks it arrives at what the store
+// holds.
 func watchSeesChanges(t *testing.T, s topology.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	gens := make(chan uint64, 100)
-	go s.Watch(ctx, func(m *topology.Model, err error) {
-		if err == nil {
-			gens <- m.Generation
-		}
-	})
+	models := make(chan *topology.Model, 100)
+	go func() {
+		var ix *topology.Index
+		s.Watch(ctx, func(ev topology.Event) {
+			var err error
+			switch {
+			case ev.Err != nil:
+				return
+			case ev.Model != nil:
+				ix, err = topology.NewIndex(ev.Model)
+			case ix == nil:
+				t.Errorf("changes before a whole model")
+				return
+			default:
+				err = ix.Apply(ev.Changes)
+			}
+			if err != nil {
+				t.Errorf("watch reported what does not apply: %v", err)
+				return
+			}
+			models <- ix.Model()
+		})
+	}()
 	want := func(g uint64) {
 		t.Helper()
 		deadline := time.After(10 * time.Second)
 		for {
 			select {
-			case got := <-gens:
-				if got == g {
-					return
+			case got := <-models:
+				if got.Generation > g {
+					t.Fatalf("watch jumped to generation %d, expected %d", got.Generation, g)
 				}
-				if got > g {
-					t.Fatalf("watch jumped to generation %d, expected %d", got, g)
+				if got.Generation < g {
+					continue
 				}
+				snap, err := s.Snapshot()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a, b := jsonOf(got), jsonOf(snap); a != b {
+					t.Fatalf("watch arrived at\n%s\nthe store holds\n%s", a, b)
+				}
+				return
 			case <-deadline:
 				t.Fatalf("watch never delivered generation %d", g)
 			}
@@ -192,6 +221,13 @@ func watchSeesChanges(t *testing.T, s topology.Store) {
 	want(1)
 	s.Update(func(m *topology.Model) error { m.Port("v1").Addresses = []string{"02:00:00:00:00:0a"}; return nil })
 	want(2)
+	if _, err := s.Update(func(m *topology.Model) error {
+		m.Classifiers = nil
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	want(3)
 }
 
 func statusRoundTrip(t *testing.T, s topology.Store) {
@@ -211,4 +247,9 @@ func statusRoundTrip(t *testing.T, s topology.Store) {
 	if len(sts) != 1 || !reflect.DeepEqual(sts[0], st) {
 		t.Fatalf("statuses %+v, want [%+v]", sts, st)
 	}
+}
+
+func jsonOf(m *topology.Model) string {
+	b, _ := json.Marshal(m)
+	return string(b)
 }
