@@ -28,6 +28,7 @@ type chainSetup struct {
 	path      string
 	match     string
 	bystander bool   // app3 on hv1, bound to port app3 (key 20), on no chain
+	roamer    bool   // app4 on hv2, port app4 (key 21) with no requested-chassis
 	nb        string // the lab's database: "" (a file), "cluster"
 }
 
@@ -54,8 +55,12 @@ func (c chainSetup) up(t *testing.T) *lab.Lab {
 		nodes = append(nodes, lab.NodeConfig{Name: "app3", Host: "hv1", Interfaces: []lab.InterfaceConfig{
 			{Name: "eth0", Port: "app3", MAC: "02:00:00:00:0a:03", IP: "10.0.0.3/24"}}})
 	}
+	if c.roamer {
+		nodes = append(nodes, lab.NodeConfig{Name: "app4", Host: "hv2", Interfaces: []lab.InterfaceConfig{
+			{Name: "eth0", Port: "app4", MAC: "02:00:00:00:0a:04", IP: "10.0.0.4/24"}}})
+	}
 	nhosts := 1
-	if c.app2Host != "hv1" {
+	if c.app2Host != "hv1" || c.roamer {
 		nhosts = 2
 	}
 	cfg := hosts(nhosts, nodes...)
@@ -86,6 +91,9 @@ func (c chainSetup) up(t *testing.T) *lab.Lab {
 	port("app2", c.app2Key(), c.app2Host, macApp2+" 10.0.0.2")
 	if c.bystander {
 		port("app3", 20, "hv1", "02:00:00:00:0a:03 10.0.0.3")
+	}
+	if c.roamer {
+		chainctl(t, l, "lsp-add", "SW0", "app4", "--tunnel-key", "21", "--", "lsp-set-addresses", "app4", "02:00:00:00:0a:04 10.0.0.4")
 	}
 	chainctl(t, l, "lsp-chain-add", "SW0", "PC1")
 	for k := 1; k <= c.vnfs; k++ {
@@ -389,18 +397,4 @@ func TestChainChangesKeepOtherTraffic(t *testing.T) {
 	}
 	// The chain is now PG1 only, steering ICMP: VNF2 sees nothing.
 	c.ping(t, l).expect(t, c, refs(c, "eth1", 1), refs(c, "eth2", 1))
-}
-
-// Case 3 with the model in a 3-member RAFT cluster on the underlay: the
-// agents register their chassis, monitor the database and run the chain
-// as with a file.
-func TestSeedCase3OnCluster(t *testing.T) {
-	c := chainSetup{vnfs: 3, app2Host: "hv2", nb: "cluster"}
-	l := c.up(t)
-	tr := c.ping(t, l)
-	tr.expect(t, c, refs(c, "eth1", 1, 2, 3), refs(c, "eth2", 3, 2, 1))
-	req, rep := tr.keys()
-	if fmt.Sprint(req) != "[7>8]" || fmt.Sprint(rep) != "[8>1 8>7 8>8]" {
-		t.Errorf("Geneve keys: requests %v, replies %v; want [7>8] and [8>1 8>7 8>8]", req, rep)
-	}
 }

@@ -224,7 +224,8 @@ func (o *opts) openStore() (topology.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return nbdb.Open(o.db, nbdb.Options{AnyMember: o.anyMember, TLS: tlsCfg, Timeout: o.lockTimeout})
+	return nbdb.Open(o.db, nbdb.Options{AnyMember: o.anyMember, TLS: tlsCfg, Timeout: o.lockTimeout,
+		OnRetry: func(reason error) { fmt.Fprintf(o.errOut, "chainctl: trying again: %v\n", reason) }})
 }
 
 // call is one invocation of a verb.

@@ -75,6 +75,28 @@ func (l *Lab) Chainctl(args ...string) (string, error) {
 	return string(out), nil
 }
 
+// ChainctlOn runs chainctl against the database db (say, one member's
+// socket) and returns what it wrote to stdout and to stderr apart.
+func (l *Lab) ChainctlOn(db string, args ...string) (stdout, stderr string, err error) {
+	var o, e strings.Builder
+	cmd := exec.Command(filepath.Join(l.BinDir, "chainctl"), append([]string{"--db", db}, args...)...)
+	cmd.Stdout, cmd.Stderr = &o, &e
+	if err := cmd.Run(); err != nil {
+		return o.String(), e.String(), fmt.Errorf("chainctl %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(e.String()))
+	}
+	return o.String(), e.String(), nil
+}
+
+// NBSocket is one database member's unix socket, as a --db remote.
+func (l *Lab) NBSocket(member string) string {
+	for _, m := range l.NB {
+		if m.Name == member {
+			return "unix:" + l.nbSocket(m)
+		}
+	}
+	return ""
+}
+
 var volatileFlowFields = regexp.MustCompile(`(duration|n_packets|n_bytes|idle_age|hard_age)=[^,]*, ?`)
 
 // Flows dumps br-int with table names and without counters or ages,

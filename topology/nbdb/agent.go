@@ -21,11 +21,9 @@ func (s *Store) chassisRowNamed(ctx context.Context, name string) (*chassisRow, 
 		return nil, err
 	}
 	var rows []chassisRow
-	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
 	ops := []ovsdb.Operation{{Op: ovsdb.OperationSelect, Table: tChassis,
 		Where: []ovsdb.Condition{{Column: "name", Function: ovsdb.ConditionEqual, Value: name}}}}
-	res, err := cli.Transact(tctx, ops...)
+	res, err := s.send(ctx, cli, ops)
 	if err != nil {
 		return nil, err
 	}
@@ -130,9 +128,7 @@ func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) error {
 	if err != nil {
 		return err
 	}
-	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
-	res, err := cli.Transact(tctx, ops...)
+	res, err := s.send(ctx, cli, ops)
 	if err != nil {
 		return err
 	}
@@ -253,9 +249,7 @@ func (s *Store) selectBindings(ctx context.Context, conds []ovsdb.Condition) ([]
 	for i, c := range conds {
 		ops[i] = ovsdb.Operation{Op: ovsdb.OperationSelect, Table: tBinding, Where: []ovsdb.Condition{c}}
 	}
-	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
-	res, err := cli.Transact(tctx, ops...)
+	res, err := s.send(ctx, cli, ops)
 	if err == nil {
 		_, err = ovsdb.CheckOperationResults(res, ops)
 	}

@@ -29,7 +29,6 @@ import (
 
 	"github.com/chainwire/chainwire/topology"
 	"github.com/go-logr/logr"
-	"github.com/ovn-kubernetes/libovsdb/cache"
 	"github.com/ovn-kubernetes/libovsdb/client"
 	"github.com/ovn-kubernetes/libovsdb/mapper"
 	"github.com/ovn-kubernetes/libovsdb/model"
@@ -48,6 +47,8 @@ type Options struct {
 	// Retries bounds how often a write that lost a race is retried
 	// (default 50).
 	Retries int
+	// OnRetry, if set, is told why a write is tried again.
+	OnRetry func(reason error)
 }
 
 // IsRemote reports whether db names OVSDB remotes rather than a file.
@@ -78,13 +79,10 @@ type Store struct {
 	remotes []string
 	opts    Options
 
-	mu        sync.Mutex
-	cli       client.Client
-	dbm       model.DatabaseModel
-	mp        mapper.Mapper
-	monitored bool // cli monitors every table
-	// watchers are told the table of every row change.
-	watchers []chan<- string
+	mu  sync.Mutex
+	cli client.Client
+	dbm model.DatabaseModel
+	mp  mapper.Mapper
 }
 
 // Open returns a store for comma-separated remotes (unix:PATH, tcp:IP:PORT,
@@ -163,52 +161,25 @@ func (s *Store) conn(ctx context.Context) (client.Client, error) {
 		cli.Close()
 		return nil, fmt.Errorf("database schema does not fit this chainwire (version %s): %v", cli.Schema().Version, errs[0])
 	}
-	s.cli, s.dbm, s.mp, s.monitored = cli, dbm, mapper.NewMapper(cli.Schema()), false
-	cli.Cache().AddEventHandler(&cache.EventHandlerFuncs{
-		AddFunc:    func(t string, _ model.Model) { s.changed(t) },
-		UpdateFunc: func(t string, _, _ model.Model) { s.changed(t) },
-		DeleteFunc: func(t string, _ model.Model) { s.changed(t) },
-	})
+	s.cli, s.dbm, s.mp = cli, dbm, mapper.NewMapper(cli.Schema())
 	return cli, nil
 }
 
-// monitor makes sure the client monitors every table (once per
-// connection) and returns when the connection is lost.
-func (s *Store) monitor(ctx context.Context) (<-chan struct{}, error) {
-	cli, err := s.conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.monitored {
-		if _, err := cli.MonitorAll(ctx); err != nil {
-			return nil, fmt.Errorf("monitor the database: %w", err)
+// send runs one transaction. A client whose connection broke is dropped,
+// so that the next call connects again (to another member if need be).
+func (s *Store) send(ctx context.Context, cli client.Client, ops []ovsdb.Operation) ([]ovsdb.OperationResult, error) {
+	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	res, err := cli.Transact(tctx, ops...)
+	if err != nil && isUnknownOutcome(err) {
+		s.mu.Lock()
+		if s.cli == cli {
+			cli.Close()
+			s.cli = nil
 		}
-		s.monitored = true
+		s.mu.Unlock()
 	}
-	return cli.DisconnectNotify(), nil
-}
-
-// subscribe returns a channel that gets the table of every change.
-func (s *Store) subscribe() <-chan string {
-	ch := make(chan string, 1024)
-	s.mu.Lock()
-	s.watchers = append(s.watchers, ch)
-	s.mu.Unlock()
-	return ch
-}
-
-// changed tells every watcher; one that is behind has enough to do.
-func (s *Store) changed(table string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, w := range s.watchers {
-		select {
-		case w <- table:
-		default:
-		}
-	}
+	return res, err
 }
 
 // state is a consistent read of the whole database.
@@ -232,9 +203,7 @@ func (s *Store) read(ctx context.Context) (*state, error) {
 	for i, t := range readTables {
 		ops[i] = ovsdb.Operation{Op: ovsdb.OperationSelect, Table: t}
 	}
-	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
-	res, err := cli.Transact(tctx, ops...)
+	res, err := s.send(ctx, cli, ops)
 	if err != nil {
 		return nil, fmt.Errorf("read the model: %w", err)
 	}
@@ -356,13 +325,29 @@ var errRaced = errors.New("the model changed since it was read")
 func (s *Store) Update(fn func(*topology.Model) error) (*topology.Model, error) {
 	ctx := context.Background()
 	token := newToken()
+	// A cluster without a leader (an election takes a second or two)
+	// and a lost connection are waited out this long.
+	deadline := time.Now().Add(s.opts.Timeout)
 	var last error
+	retry := func(err error) bool {
+		last = err
+		if s.opts.OnRetry != nil {
+			s.opts.OnRetry(err)
+		}
+		return true
+	}
 	for attempt := 0; attempt <= s.opts.Retries; attempt++ {
 		if attempt > 0 {
 			retryPause(attempt)
 		}
 		st, err := s.read(ctx)
 		if err != nil {
+			if time.Now().Before(deadline) && retry(err) {
+				s.Close()
+				attempt-- // not a race: does not count
+				time.Sleep(100 * time.Millisecond)
+				continue
+			}
 			return nil, err
 		}
 		if st.global != nil && st.global.Writer == token {
@@ -387,13 +372,11 @@ func (s *Store) Update(fn func(*topology.Model) error) (*topology.Model, error) 
 		case err == nil:
 			return next, nil
 		case errors.Is(err, errRaced):
-			last = err
-			continue
+			retry(err)
 		case isUnknownOutcome(err):
 			// Reconnect and find out (the token tells) on the next read.
 			s.Close()
-			last = err
-			continue
+			retry(fmt.Errorf("outcome unknown: %w", err))
 		default:
 			return nil, err
 		}
@@ -458,9 +441,7 @@ func (s *Store) commit(ctx context.Context, st *state, next *topology.Model, tok
 		return err
 	}
 	ops = append(ops, diff...)
-	tctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
-	res, err := cli.Transact(tctx, ops...)
+	res, err := s.send(ctx, cli, ops)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package nbdb_test
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,3 +61,114 @@ func open(t *testing.T) topology.Store {
 }
 
 func TestContract(t *testing.T) { storetest.Run(t, open) }
+
+// events collects what Watch reports.
+func events(t *testing.T, s *nbdb.Store) <-chan topology.Event {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	ch := make(chan topology.Event, 100)
+	go s.Watch(ctx, func(ev topology.Event) { ch <- ev })
+	return ch
+}
+
+func next(t *testing.T, evs <-chan topology.Event) topology.Event {
+	t.Helper()
+	select {
+	case ev := <-evs:
+		return ev
+	case <-time.After(5 * time.Second):
+		t.Fatal("no watch event")
+		return topology.Event{}
+	}
+}
+
+// One write is one transaction, and an agent sees it whole: never a
+// part of its objects.
+func TestWatchSeesTransactionsWhole(t *testing.T) {
+	s, err := nbdb.Open(server(t), nbdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	evs := events(t, s)
+	if ev := next(t, evs); ev.Model == nil || ev.Model.Generation != 0 {
+		t.Fatalf("first event %+v, want the empty model whole", ev)
+	}
+	for round := 1; round <= 3; round++ {
+		if _, err := s.Update(func(m *topology.Model) error {
+			sw := fmt.Sprintf("sw%d", round)
+			m.Switches = append(m.Switches, topology.Switch{Name: sw, Key: uint32(round)})
+			for i := 1; i <= 50; i++ {
+				m.Ports = append(m.Ports, topology.Port{Name: fmt.Sprintf("%s-p%d", sw, i), Switch: sw, Key: uint32(i)})
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ev := next(t, evs)
+		if ev.Changes == nil || ev.Changes.Generation != uint64(round) || len(ev.Changes.Switches) != 1 || len(ev.Changes.Ports) != 50 {
+			t.Fatalf("round %d: event %+v, want one switch and its 50 ports at generation %d", round, ev, round)
+		}
+	}
+	if _, err := s.Update(func(m *topology.Model) error {
+		m.Ports = m.Ports[:0]
+		m.Switches = m.Switches[:1]
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ev := next(t, evs)
+	if ev.Changes == nil || len(ev.Changes.Ports) != 150 || len(ev.Changes.Switches) != 2 {
+		t.Fatalf("deleting: event %+v, want 150 ports and 2 switches gone", ev)
+	}
+	for name, p := range ev.Changes.Ports {
+		if p != nil {
+			t.Fatalf("port %s reported as changed, not deleted", name)
+		}
+	}
+}
+
+// WatchBindings reports all bindings once, then only what changed.
+func TestWatchBindingsReportsChanges(t *testing.T) {
+	s, err := nbdb.Open(server(t), nbdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	type report struct {
+		b     map[string]string
+		whole bool
+	}
+	ch := make(chan report, 10)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go s.WatchBindings(ctx, func(b map[string]string, whole bool) { ch <- report{b, whole} })
+	expect := func(want string, whole bool) {
+		t.Helper()
+		select {
+		case r := <-ch:
+			if got := fmt.Sprint(r.b); got != want || r.whole != whole {
+				t.Fatalf("bindings %s (whole %v), want %s (whole %v)", got, r.whole, want, whole)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no bindings report, want %s", want)
+		}
+	}
+	expect("map[]", true)
+	publish := func(chassis string, ports ...string) {
+		t.Helper()
+		if err := s.PublishBindings(chassis, ports); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish("hv1", "a", "b")
+	expect("map[a:hv1 b:hv1]", false)
+	publish("hv2", "b") // b moved: the last agent to find it holds it
+	expect("map[b:hv2]", false)
+	publish("hv1", "a") // b is no longer hv1's to give up
+	publish("hv2")
+	expect("map[b:]", false)
+	if b, err := s.Bindings(); err != nil || fmt.Sprint(b) != "map[a:hv1]" {
+		t.Fatalf("bindings %v (%v), want a on hv1", b, err)
+	}
+}

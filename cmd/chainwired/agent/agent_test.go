@@ -179,6 +179,37 @@ func TestBadModelKeepsTheFlows(t *testing.T) {
 	}
 }
 
+// Changes that are invalid on their own (the first part of a
+// transaction, say) wait, with the last good flows installed, until later
+// changes make them valid; then all of them apply.
+func TestInvalidChangesWaitForTheRest(t *testing.T) {
+	r := start(t)
+	with3 := map[string]uint32{"p1": 1, "p2": 2, "p3": 3}
+	r.bind(with3)
+	m := r.update(twoPorts)
+	r.eventually("in sync", r.inSync(with3))
+	before := commits(r.sw)
+	deliver := func(ch *topology.Changes) {
+		r.agent.post(context.Background(), func() { r.agent.onModel(topology.Event{Changes: ch}) })
+	}
+	deliver(&topology.Changes{Generation: m.Generation + 1, Ports: map[string]*topology.Port{
+		"p3": {Name: "p3", Switch: "sw9", Key: 3}}})
+	r.eventually("the refusal in the status", func() bool { return strings.Contains(r.status().Error, `"sw9"`) })
+	if commits(r.sw) != before {
+		t.Fatal("an invalid change reached the switch")
+	}
+	deliver(&topology.Changes{Generation: m.Generation + 2, Switches: map[string]*topology.Switch{
+		"sw9": {Name: "sw9", Key: 9}}})
+	r.eventually("both changes applied", func() bool {
+		st := r.status()
+		return st.Error == "" && st.Generation == m.Generation+2
+	})
+	if _, ok := r.sw.Flows()[pipeline.Flow{Stage: pipeline.PhyToLog, Priority: 100,
+		Match: pipeline.Match{}.With(pipeline.FieldInPort, 3)}.Key()]; !ok {
+		t.Error("p3, on the switch that came second, has no flows")
+	}
+}
+
 // Somebody deletes a flow and a group of ours behind the agent's back:
 // both are restored, and nothing else is sent.
 func TestDriftIsRepaired(t *testing.T) {
