@@ -3,12 +3,15 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/chainwire/chainwire/deploy"
 	"github.com/chainwire/chainwire/e2e/lab"
 	"github.com/chainwire/chainwire/topology"
 )
@@ -242,4 +245,47 @@ func TestConcurrentWriters(t *testing.T) {
 	race("same key", func(n int) []string {
 		return []string{"lsp-add", "SW0", fmt.Sprintf("key-%d", n), "--tunnel-key", strconv.Itoa(30000 + n%100)}
 	})
+}
+
+// A newer schema (one more column) converts the running database in
+// place with the shipped `chainwire-nb upgrade`; the agent and chainctl go
+// on working across it, and an upgrade with nothing to do does nothing.
+func TestSchemaUpgrade(t *testing.T) {
+	cfg := hosts(1, vm("vm1", "hv1", "a1", 1), vm("vm2", "hv1", "a2", 2))
+	cfg.NB = "standalone"
+	l := up(t, cfg)
+	registerChassis(t, l)
+	chainctl(t, l, "ls-add", "A")
+	addPort(t, l, "A", "a1", "1", "hv1", 1)
+	addPort(t, l, "A", "a2", "2", "hv1", 2)
+	if err := ping(l, "vm1", "10.0.0.2"); err != nil {
+		t.Fatal(err)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal(deploy.NBSchema, &schema); err != nil {
+		t.Fatal(err)
+	}
+	schema["version"] = "1.1.0"
+	cols := schema["tables"].(map[string]any)["Logical_Switch"].(map[string]any)["columns"].(map[string]any)
+	cols["description"] = map[string]any{"type": "string"}
+	newer, _ := json.Marshal(schema)
+	path := filepath.Join(t.TempDir(), "newer.ovsschema")
+	if err := os.WriteFile(path, newer, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m := l.NB[0]
+	if out, err := l.NBScript(m, map[string]string{"NB_SCHEMA": path}, "upgrade"); err != nil || !strings.Contains(out, "converted to schema 1.1.0") {
+		t.Fatalf("upgrade: %v: %s", err, out)
+	}
+	if out, err := l.NBScript(m, map[string]string{"NB_SCHEMA": path}, "upgrade"); err != nil || out != "" {
+		t.Fatalf("a second upgrade did something: %v: %q", err, out)
+	}
+	if out, err := l.NBScript(m, nil, "status"); err != nil || !strings.Contains(out, "schema 1.1.0") {
+		t.Fatalf("status after the upgrade: %v: %s", err, out)
+	}
+	addPort(t, l, "A", "a3", "3", "hv1", 3) // --wait: the agent follows the converted database
+	chainctl(t, l, "--wait", "lsp-set-enabled", "a2", "disabled")
+	if err := ping(l, "vm1", "10.0.0.2"); err == nil {
+		t.Fatal("a2 is disabled after the upgrade, and still reachable")
+	}
 }

@@ -153,3 +153,27 @@ func TestShippedUnitAndConfig(t *testing.T) {
 		t.Errorf("the agent set a controller (%s); it must use the management socket", c)
 	}
 }
+
+// The database unit passes `systemd-analyze verify` with the shipped
+// script where it installs.
+func TestShippedDatabaseUnit(t *testing.T) {
+	unit, err := filepath.Abs("../deploy/chainwire-nb.service")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script, _ := filepath.Abs("../deploy/chainwire-nb")
+	const installed = "/usr/local/share/chainwire/chainwire-nb"
+	b, err := os.ReadFile(unit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "ExecStart="+installed+" run") {
+		t.Fatalf("%s does not run %s run", unit, installed)
+	}
+	mountPoints(t, filepath.Dir(installed))
+	cmd := privately(nil, "", fmt.Sprintf("mount -t tmpfs chainwire-share %s && cp %s %s && systemd-analyze verify %s",
+		filepath.Dir(installed), script, installed, unit))
+	if out, err := cmd.CombinedOutput(); err != nil || len(out) > 0 {
+		t.Fatalf("systemd-analyze verify %s: %v\n%s", unit, err, out)
+	}
+}

@@ -76,6 +76,7 @@ type kindOps interface {
 	stage(tx *txn, c *Changes) error
 	export(ix *Index, m *Model)
 	copyObjects(from, to *Model)
+	deepCopy(from, to *Model)
 	diff(a, b *Model, c *Changes)
 	count(c *Changes) int
 	appendRefs(c *Changes, out []Ref) []Ref
@@ -401,6 +402,19 @@ func (k *kind[T]) export(ix *Index, m *Model) {
 
 func (k *kind[T]) copyObjects(from, to *Model) {
 	*k.model(to) = slices.Clone(*k.model(from))
+}
+
+// deepCopy copies the kind's objects and everything they hold.
+func (k *kind[T]) deepCopy(from, to *Model) {
+	list := *k.model(from)
+	if list == nil {
+		return
+	}
+	out := make([]T, len(list))
+	for i, o := range list {
+		out[i] = k.clone(o)
+	}
+	*k.model(to) = out
 }
 
 // diff records the objects of the kind that b adds, changes or removes.

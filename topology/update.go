@@ -1,21 +1,22 @@
 package topology
 
-import "encoding/json"
-
 // Copy returns a deep copy of a model.
 func Copy(m *Model) (*Model, error) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return nil, err
+	out := &Model{Generation: m.Generation}
+	for _, k := range kinds {
+		k.deepCopy(m, out)
 	}
-	out := &Model{}
-	return out, json.Unmarshal(b, out)
+	return out, nil
 }
 
 // ValidateUpdate validates next, a changed copy of the valid model before,
 // redoing the costly checks (matches, overlaps) only for the objects that
 // changed.
-func ValidateUpdate(before, next *Model) error {
-	_, err := newIndex(next, Diff(before, next), false)
+func ValidateUpdate(before, next *Model) error { return ValidateChanged(next, Diff(before, next)) }
+
+// ValidateChanged validates next, whose objects in changed are the only
+// ones that changed since it was last valid.
+func ValidateChanged(next *Model, changed *Changes) error {
+	_, err := newIndex(next, changed, false)
 	return err
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chainwire/chainwire/internal/profile"
 	"github.com/chainwire/chainwire/topology"
 	"github.com/chainwire/chainwire/topology/nbdb"
 )
@@ -134,7 +135,10 @@ func parseArgs(argv []string) (*opts, error) {
 }
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	stop := profile.Start()
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "chainctl: "+oneLine(err))
 		os.Exit(1)
 	}

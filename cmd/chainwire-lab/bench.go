@@ -21,7 +21,7 @@ import (
 
 // bench measures programming speed and data-plane cost side by side on
 // this machine and writes the report (make bench).
-func bench(renderFile, inputsFile, out string, runs int) error {
+func bench(renderFile, inputsFile, out string, runs int, only string) error {
 	r := &report{runs: runs}
 	r.machine()
 	if renderFile != "" {
@@ -39,13 +39,17 @@ func bench(renderFile, inputsFile, out string, runs int) error {
 		r.inputs = parseInputs(string(b))
 	}
 	steps := []struct {
-		name string
-		fn   func() error
+		key, name string
+		fn        func() error
 	}{
-		{"programming", r.programming},
-		{"data plane", r.dataPlane},
+		{"programming", "programming", r.programming},
+		{"nb", "northbound database", r.nbBench},
+		{"dataplane", "data plane", r.dataPlane},
 	}
 	for _, s := range steps {
+		if only != "" && !strings.Contains(","+only+",", ","+s.key+",") {
+			continue
+		}
 		step("bench: " + s.name)
 		if err := s.fn(); err != nil {
 			return fmt.Errorf("%s: %w", s.name, err)
@@ -68,6 +72,7 @@ type report struct {
 	incr     []incrRow
 	rss      []rssRow
 	dp       []dpRow
+	nb       *nbReport
 }
 
 type renderRow struct {
@@ -277,7 +282,7 @@ func (r *report) programming() error {
 			if _, err := l.Ofctl("hv1", "del-flows", "br-int"); err != nil {
 				return err
 			}
-			agent, e2e, connect, err := timeAgent(l, want.Generation)
+			agent, e2e, connect, err := timeAgent(l, store, want.Generation)
 			if err != nil {
 				return err
 			}
@@ -285,7 +290,7 @@ func (r *report) programming() error {
 			row.e2eAll = append(row.e2eAll, e2e)
 			row.connectAll = append(row.connectAll, connect)
 			if i == 0 {
-				r.rss = append(r.rss, rssRow{size.name, agentRSS(l)})
+				r.rss = append(r.rss, rssRow{size.name, rssOf(l.PIDs["hv1/chainwired"])})
 				flows, err := dumpForAddFlows(l, dump)
 				if err != nil {
 					return err
@@ -308,14 +313,14 @@ func (r *report) programming() error {
 		if _, err := l.Ofctl("hv1", "del-flows", "br-int"); err != nil {
 			return err
 		}
-		if _, _, _, err := timeAgent(l, want.Generation); err != nil {
+		if _, _, _, err := timeAgent(l, store, want.Generation); err != nil {
 			return err
 		}
 		for i := 0; i < r.runs; i++ {
 			if err := l.StopAgent("hv1"); err != nil {
 				return err
 			}
-			_, total, connect, err := timeAgent(l, want.Generation)
+			_, total, connect, err := timeAgent(l, store, want.Generation)
 			if err != nil {
 				return err
 			}
@@ -381,14 +386,13 @@ var logTime = regexp.MustCompile(`time="([^"]+)"`)
 // first bundle took (sent, committed, barrier answered), as it logs it,
 // the time from start to its status reporting the generation, and, from
 // its log, the time from its start to the switch connecting.
-func timeAgent(l *lab.Lab, gen uint64) (bundle, total, connect time.Duration, err error) {
+func timeAgent(l *lab.Lab, store topology.Store, gen uint64) (bundle, total, connect time.Duration, err error) {
 	logPath := filepath.Join(l.RunDir("hv1"), "chainwired.log")
 	os.Remove(logPath)
 	start := time.Now()
 	if err := l.StartAgent("hv1"); err != nil {
 		return 0, 0, 0, err
 	}
-	store := topology.NewFileStore(l.DB)
 	err = lab.Eventually(120*time.Second, func() error {
 		sts, err := store.Statuses()
 		if err != nil {
@@ -403,7 +407,9 @@ func timeAgent(l *lab.Lab, gen uint64) (bundle, total, connect time.Duration, er
 	})
 	total = time.Since(start)
 	if err != nil {
-		return 0, 0, 0, err
+		b, _ := os.ReadFile(logPath)
+		lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+		return 0, 0, 0, fmt.Errorf("%w; the agent's log ends:\n%s", err, strings.Join(lines[max(0, len(lines)-15):], "\n"))
 	}
 	b, err := os.ReadFile(logPath)
 	if err != nil {
@@ -416,7 +422,7 @@ func timeAgent(l *lab.Lab, gen uint64) (bundle, total, connect time.Duration, er
 			last = m
 		}
 		if t := logTime.FindStringSubmatch(line); t != nil {
-			at, _ := time.Parse("2006-01-02T15:04:05.000Z07:00", t[1])
+			at, _ := time.Parse(time.RFC3339Nano, t[1])
 			switch {
 			case strings.Contains(line, "agent started"):
 				started = at
@@ -485,21 +491,6 @@ func dumpForAddFlows(l *lab.Lab, path string) (int, error) {
 		}
 	}
 	return len(lines), os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644)
-}
-
-func agentRSS(l *lab.Lab) int {
-	pid := l.PIDs["hv1/chainwired"]
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "VmRSS:") {
-			kb, _ := strconv.Atoi(strings.Fields(line)[1])
-			return kb
-		}
-	}
-	return 0
 }
 
 // incremental adds one chain of three VNFs (bound on hv1) to the loaded

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/chainwire/chainwire/e2e/lab"
 )
@@ -30,7 +31,8 @@ func demo() error {
 				{Name: "eth1", Port: fmt.Sprintf("VNF%d-P%d", k, 2*k), MAC: fmt.Sprintf("02:00:00:00:0b:%d1", k)},
 				{Name: "eth2", Port: fmt.Sprintf("VNF%d-P%d", k, 2*k+1), MAC: fmt.Sprintf("02:00:00:00:0b:%d2", k)}}})
 	}
-	step("lab up: hv1 (app1, vnf1..vnf3) and hv2 (app2), each its own ovsdb-server + ovs-vswitchd + chainwired, Geneve underlay 192.0.2.0/24")
+	cfg.NB = "cluster"
+	step("lab up: a 3-member Chainwire_NB cluster (nb1..nb3, 192.0.2.201-203), hv1 (app1, vnf1..vnf3) and hv2 (app2), each its own ovsdb-server + ovs-vswitchd + chainwired, Geneve underlay 192.0.2.0/24")
 	l, err := lab.Up(cfg, lab.Options{})
 	if err != nil {
 		return err
@@ -43,9 +45,27 @@ func demo() error {
 		fmt.Print(out)
 		return err
 	}
+	step("the database cluster, as its leader sees it")
+	if err := lab.Eventually(20*time.Second, func() error {
+		_, err := l.NBAppctl(l.NBLeader(), "cluster/status", "Chainwire_NB")
+		return err
+	}); err != nil {
+		return err
+	}
+	status, _ := l.NBAppctl(l.NBLeader(), "cluster/status", "Chainwire_NB")
+	fmt.Print(status)
+	step("the agents register their chassis (from --encap-ip)")
+	if err := lab.Eventually(20*time.Second, func() error {
+		out, err := l.Chainctl("show")
+		if err == nil && (!strings.Contains(out, "chassis hv1\n") || !strings.Contains(out, "chassis hv2\n")) {
+			err = fmt.Errorf("the agents have not registered yet")
+		}
+		return err
+	}); err != nil {
+		return err
+	}
 	step("the model: switch SW0, ports P1..P8 as in the seed, then the seed's chain commands")
-	cmds := [][]string{{"chassis-add", "hv1", "geneve", "192.0.2.1"}, {"chassis-add", "hv2", "geneve", "192.0.2.2"},
-		{"ls-add", "SW0"},
+	cmds := [][]string{{"show"}, {"ls-add", "SW0"},
 		{"lsp-add", "SW0", "VM-App1", "--tunnel-key", "1"}, {"lsp-set-addresses", "VM-App1", "02:00:00:00:0a:01 10.0.0.1"},
 		{"lsp-set-options", "VM-App1", "requested-chassis=hv1"},
 		{"lsp-add", "SW0", "VM-App2", "--tunnel-key", "8"}, {"lsp-set-addresses", "VM-App2", "02:00:00:00:0a:02 10.0.0.2"},

@@ -47,6 +47,7 @@ func run(args []string) error {
 	inputsFile := fs.String("inputs", "", "bench: output of go test -bench for the input-cost benchmarks to include")
 	out := fs.String("out", "", "bench: write the report here")
 	runs := fs.Int("runs", 5, "bench: runs per measurement (the median is reported)")
+	only := fs.String("only", "", "bench: run only these sections (comma-separated: programming, nb, ovn, dataplane)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -110,7 +111,7 @@ func run(args []string) error {
 	case "demo":
 		return demo()
 	case "bench":
-		return bench(*renderFile, *inputsFile, *out, *runs)
+		return bench(*renderFile, *inputsFile, *out, *runs, *only)
 	case "decode":
 		if fs.NArg() != 1 {
 			return usage()

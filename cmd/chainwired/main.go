@@ -19,6 +19,7 @@ import (
 
 	"github.com/chainwire/chainwire/cmd/chainwired/agent"
 	"github.com/chainwire/chainwire/controller"
+	"github.com/chainwire/chainwire/internal/profile"
 	"github.com/chainwire/chainwire/topology"
 	"github.com/chainwire/chainwire/topology/nbdb"
 	"github.com/sirupsen/logrus"
@@ -128,7 +129,7 @@ func newLogger(cfg *config) (*logrus.Entry, error) {
 	l.SetLevel(lvl)
 	switch cfg.LogFormat {
 	case "text":
-		l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "2006-01-02T15:04:05.000Z07:00"})
+		l.SetFormatter(&logrus.TextFormatter{FullTimestamp: true, TimestampFormat: "2006-01-02T15:04:05.000000Z07:00"})
 	case "json":
 		l.SetFormatter(&logrus.JSONFormatter{TimestampFormat: time.RFC3339Nano})
 	default:
@@ -151,7 +152,10 @@ func main() {
 		fmt.Fprintln(os.Stderr, "chainwired:", err)
 		os.Exit(2)
 	}
-	if err := run(cfg, log); err != nil {
+	stop := profile.Start()
+	err = run(cfg, log)
+	stop()
+	if err != nil {
 		log.WithError(err).Error("agent stopped")
 		os.Exit(1)
 	}

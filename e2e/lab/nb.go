@@ -96,11 +96,18 @@ func (l *Lab) nbScript() string { return filepath.Join(l.Base, "chainwire-nb") }
 
 // nbCommand runs the shipped chainwire-nb in a member's namespace, with
 // the member's files in its run directory.
-func (l *Lab) nbCommand(m NBMember, args ...string) (string, error) {
+func (l *Lab) nbCommand(m NBMember, args ...string) (string, error) { return l.NBScript(m, nil, args...) }
+
+// NBScript runs chainwire-nb for a member with extra environment (say,
+// another NB_SCHEMA).
+func (l *Lab) NBScript(m NBMember, env map[string]string, args ...string) (string, error) {
 	r := l.RunDir(m.Name)
 	cmd := exec.Command("ip", append([]string{"netns", "exec", l.ns(m.Name), l.nbScript()}, args...)...)
 	cmd.Env = append(os.Environ(), "NB_DB="+filepath.Join(r, "nb.db"), "NB_SCHEMA="+filepath.Join(l.Base, "chainwire_nb.ovsschema"),
 		"NB_RUNDIR="+r, "NB_LOG="+filepath.Join(r, "nb.log"), fmt.Sprintf("NB_REMOTES=ptcp:%d:%s", nbClientPort, m.IP))
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		return "", fmt.Errorf("chainwire-nb %s on %s: %v: %s", strings.Join(args, " "), m.Name, err, out)

@@ -121,6 +121,12 @@ func (l *Lab) Flows(host string) ([]string, error) {
 // Eventually polls cond every 20ms until it returns nil or timeout passes;
 // it returns cond's last error.
 func Eventually(timeout time.Duration, cond func() error) error {
+	return EventuallyEvery(timeout, 20*time.Millisecond, cond)
+}
+
+// EventuallyEvery polls cond every interval until it holds or timeout
+// passes.
+func EventuallyEvery(timeout, interval time.Duration, cond func() error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	for {
@@ -131,7 +137,7 @@ func Eventually(timeout time.Duration, cond func() error) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("after %s: %w", timeout, err)
-		case <-time.After(20 * time.Millisecond):
+		case <-time.After(interval):
 		}
 	}
 }

@@ -16,31 +16,28 @@ import (
 
 // chassisRowNamed finds a chassis row by name.
 func (s *Store) chassisRowNamed(ctx context.Context, name string) (*chassisRow, error) {
-	cli, err := s.conn(ctx)
+	rows, err := s.chassisRows(ctx, []ovsdb.Condition{{Column: "name", Function: ovsdb.ConditionEqual, Value: name}})
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	return rows[0], nil
+}
+
+// chassisRows reads the chassis rows that match where (all: nil).
+func (s *Store) chassisRows(ctx context.Context, where []ovsdb.Condition) ([]*chassisRow, error) {
+	res, err := s.query(ctx, []ovsdb.Operation{{Op: ovsdb.OperationSelect, Table: tChassis, Where: where}})
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read the chassis: %w", err)
 	}
-	var rows []chassisRow
-	ops := []ovsdb.Operation{{Op: ovsdb.OperationSelect, Table: tChassis,
-		Where: []ovsdb.Condition{{Column: "name", Function: ovsdb.ConditionEqual, Value: name}}}}
-	res, err := s.send(ctx, cli, ops)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := ovsdb.CheckOperationResults(res, ops); err != nil {
-		return nil, err
-	}
-	for i := range res[0].Rows {
-		c := chassisRow{}
-		if err := s.decode(&res[0].Rows[i], &c); err != nil {
-			return nil, err
+	out := make([]*chassisRow, 0, len(res[0]))
+	for _, row := range res[0] {
+		c, err := decodeRow[chassisRow](row, "")
+		if err != nil {
+			return nil, fmt.Errorf("read the chassis: %w", err)
 		}
-		rows = append(rows, c)
+		out = append(out, c)
 	}
-	if len(rows) == 0 {
-		return nil, nil
-	}
-	return &rows[0], nil
+	return out, nil
 }
 
 // ErrClash: another live agent serves the chassis.
@@ -142,12 +139,12 @@ func (s *Store) transact(ctx context.Context, ops []ovsdb.Operation) error {
 // Statuses returns the status of every chassis whose agent ever
 // published one.
 func (s *Store) Statuses() ([]topology.Status, error) {
-	st, err := s.read(context.Background())
+	rows, err := s.chassisRows(context.Background(), nil)
 	if err != nil {
 		return nil, err
 	}
 	var out []topology.Status
-	for _, r := range st.chassis {
+	for _, r := range rows {
 		if r.Heartbeat == 0 {
 			continue // no agent yet
 		}
@@ -238,30 +235,26 @@ func (s *Store) PublishBindings(chassis string, ports []string) error {
 	return s.transact(ctx, ops)
 }
 
-// selectBindings reads the Port_Binding rows that match any of conds, in
-// one transaction.
+// selectBindings reads the Port_Binding rows that match any of conds (all
+// rows: none), in one transaction.
 func (s *Store) selectBindings(ctx context.Context, conds []ovsdb.Condition) ([]*bindingRow, error) {
-	cli, err := s.conn(ctx)
-	if err != nil {
-		return nil, err
+	ops := []ovsdb.Operation{{Op: ovsdb.OperationSelect, Table: tBinding}}
+	if len(conds) > 0 {
+		ops = make([]ovsdb.Operation, len(conds))
+		for i, c := range conds {
+			ops[i] = ovsdb.Operation{Op: ovsdb.OperationSelect, Table: tBinding, Where: []ovsdb.Condition{c}}
+		}
 	}
-	ops := make([]ovsdb.Operation, len(conds))
-	for i, c := range conds {
-		ops[i] = ovsdb.Operation{Op: ovsdb.OperationSelect, Table: tBinding, Where: []ovsdb.Condition{c}}
-	}
-	res, err := s.send(ctx, cli, ops)
-	if err == nil {
-		_, err = ovsdb.CheckOperationResults(res, ops)
-	}
+	res, err := s.query(ctx, ops)
 	if err != nil {
 		return nil, fmt.Errorf("read port bindings: %w", err)
 	}
 	var out []*bindingRow
-	for _, r := range res[:len(ops)] {
-		for i := range r.Rows {
-			b := &bindingRow{}
-			if err := s.decode(&r.Rows[i], b); err != nil {
-				return nil, err
+	for _, rows := range res {
+		for _, row := range rows {
+			b, err := decodeRow[bindingRow](row, "")
+			if err != nil {
+				return nil, fmt.Errorf("read port bindings: %w", err)
 			}
 			out = append(out, b)
 		}
@@ -287,7 +280,7 @@ func (s *Store) WatchBindings(ctx context.Context, fn func(map[string]string, bo
 			for pass := 0; pass < 2; pass++ {
 				for _, ru := range u.rows {
 					if pass == 0 {
-						if p, ok := ports[ru.uuid]; ok && (ru.new == nil || ru.old != nil && (*ru.old)["logical_port"] != nil) {
+						if p, ok := ports[ru.uuid]; ok && (len(ru.new) == 0 || hasColumn(ru.old, "logical_port")) {
 							delete(ports, ru.uuid)
 							if _, set := changed[p]; !set {
 								changed[p] = ""
@@ -295,11 +288,11 @@ func (s *Store) WatchBindings(ctx context.Context, fn func(map[string]string, bo
 						}
 						continue
 					}
-					if ru.new == nil {
+					if len(ru.new) == 0 {
 						continue
 					}
-					b := &bindingRow{}
-					if err := mc.decode(ru.new, ru.uuid, b); err != nil {
+					b, err := decodeRow[bindingRow](ru.new, ru.uuid)
+					if err != nil {
 						continue // a row no agent wrote: nothing to follow
 					}
 					ports[ru.uuid], changed[b.LogicalPort] = b.LogicalPort, b.Chassis
@@ -325,13 +318,13 @@ func (s *Store) WatchBindings(ctx context.Context, fn func(map[string]string, bo
 
 // Bindings returns where every dynamically bound port is (port -> chassis).
 func (s *Store) Bindings() (map[string]string, error) {
-	st, err := s.read(context.Background())
+	rows, err := s.selectBindings(context.Background(), nil)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]string, len(st.bindings))
-	for p, b := range st.bindings {
-		out[p] = b.Chassis
+	out := make(map[string]string, len(rows))
+	for _, b := range rows {
+		out[b.LogicalPort] = b.Chassis
 	}
 	return out, nil
 }

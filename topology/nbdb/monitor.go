@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ovn-kubernetes/libovsdb/mapper"
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 )
@@ -24,14 +23,33 @@ import (
 // each transaction whole, never half of one (libovsdb hands out row
 // events with no transaction boundary). A "modify" carries every
 // monitored column, so a row update converts to a whole object.
-// Libovsdb's schema, mapper and row types decode the rows.
+// The rows decode column by column (wire.go); libovsdb checks the schema.
 
 // rowUpdate is one row's change in an update: old is nil for a new row,
 // new is nil for a deleted one; old holds only the changed columns of a
 // modified row.
 type rowUpdate struct {
 	table, uuid string
-	old, new    *ovsdb.Row
+	old, new    json.RawMessage
+}
+
+// tableUpdates is an update notification's table-updates.
+type tableUpdates map[string]map[string]*struct {
+	Old json.RawMessage `json:"old"`
+	New json.RawMessage `json:"new"`
+}
+
+// hasColumn reports whether a (partial) row holds a column.
+func hasColumn(row json.RawMessage, col string) bool {
+	if len(row) == 0 {
+		return false
+	}
+	var cols map[string]json.RawMessage
+	if json.Unmarshal(row, &cols) != nil {
+		return false
+	}
+	_, ok := cols[col]
+	return ok
 }
 
 // monUpdate is one update notification (one or more whole transactions),
@@ -51,17 +69,16 @@ const probeInterval = 5 * time.Second
 // maxMessage bounds one JSON-RPC message from the server.
 const maxMessage = 512 << 20
 
-// monConn is one monitor connection. One goroutine reads it; a prober
-// sends an echo when the server has been silent for probeInterval and
-// closes the connection after twice that.
+// monConn is one connection of our own to a database member: a monitor,
+// or chainctl's reads. One goroutine reads it; a prober sends an echo
+// when the server has been silent for probeInterval and closes the
+// connection after twice that.
 type monConn struct {
 	conn  net.Conn
 	in    *limitedReader
 	dec   *json.Decoder
 	wmu   sync.Mutex // serializes writes (reader and prober)
 	enc   *json.Encoder
-	mp    mapper.Mapper
-	dbm   model.DatabaseModel
 	stop  chan struct{}
 	close func()
 }
@@ -90,20 +107,43 @@ func dialRemote(ctx context.Context, remote string, tlsConf *tls.Config) (net.Co
 	return nil, fmt.Errorf("OVSDB remote %q: unknown kind", remote)
 }
 
-// openMonitor connects to remote, checks that it serves an up-to-date
-// Chainwire_NB (a cluster member cut off from its cluster does not), and
-// starts monitoring spec. The initial contents are the first update.
+// openMonitor connects to remote (any member) and starts monitoring
+// spec. The initial contents are the first update.
 func openMonitor(ctx context.Context, remote string, tlsConf *tls.Config, timeout time.Duration, spec monitorSpec) (*monConn, *monUpdate, error) {
+	mc, err := dialMember(ctx, remote, tlsConf, timeout, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	reqs := map[string]ovsdb.MonitorRequest{}
+	for t, cols := range spec {
+		reqs[t] = ovsdb.MonitorRequest{Columns: cols}
+	}
+	var initial tableUpdates
+	mc.conn.SetDeadline(time.Now().Add(timeout))
+	if err := mc.call("monitor", ovsdb.NewMonitorArgs(dbName, "nb", reqs), &initial); err != nil {
+		mc.close()
+		return nil, nil, fmt.Errorf("%s: monitor the database: %w", remote, err)
+	}
+	mc.conn.SetDeadline(time.Time{})
+	u := updateOf(initial)
+	u.initial = true
+	return mc, u, nil
+}
+
+// dialMember connects to remote and checks that it serves a Chainwire_NB
+// this chainwire understands, up to date (a cluster member cut off from
+// its cluster is not) and, if leader is set, as the cluster's leader.
+func dialMember(ctx context.Context, remote string, tlsConf *tls.Config, timeout time.Duration, leader bool) (*monConn, error) {
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	conn, err := dialRemote(dctx, remote, tlsConf)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	mc := newMonConn(conn)
-	fail := func(err error) (*monConn, *monUpdate, error) {
+	fail := func(err error) (*monConn, error) {
 		mc.close()
-		return nil, nil, fmt.Errorf("%s: %w", remote, err)
+		return nil, fmt.Errorf("%s: %w", remote, err)
 	}
 	conn.SetDeadline(time.Now().Add(timeout))
 	var schema ovsdb.DatabaseSchema
@@ -114,27 +154,15 @@ func openMonitor(ctx context.Context, remote string, tlsConf *tls.Config, timeou
 	if err != nil {
 		return fail(err)
 	}
-	dbm, errs := model.NewDatabaseModel(schema, cdm)
-	if len(errs) > 0 {
+	if _, errs := model.NewDatabaseModel(schema, cdm); len(errs) > 0 {
 		return fail(fmt.Errorf("database schema does not fit this chainwire (version %s): %v", schema.Version, errs[0]))
 	}
-	mc.mp, mc.dbm = mapper.NewMapper(schema), dbm
-	if err := mc.checkMember(); err != nil {
+	if err := mc.checkMember(leader); err != nil {
 		return fail(err)
-	}
-	reqs := map[string]ovsdb.MonitorRequest{}
-	for t, cols := range spec {
-		reqs[t] = ovsdb.MonitorRequest{Columns: cols}
-	}
-	var initial ovsdb.TableUpdates
-	if err := mc.call("monitor", ovsdb.NewMonitorArgs(dbName, "nb", reqs), &initial); err != nil {
-		return fail(fmt.Errorf("monitor the database: %w", err))
 	}
 	conn.SetDeadline(time.Time{})
 	go mc.probe()
-	u := updateOf(initial)
-	u.initial = true
-	return mc, u, nil
+	return mc, nil
 }
 
 func newMonConn(conn net.Conn) *monConn {
@@ -150,6 +178,15 @@ func newMonConn(conn net.Conn) *monConn {
 		})
 	}
 	return mc
+}
+
+func (mc *monConn) closed() bool {
+	select {
+	case <-mc.stop:
+		return true
+	default:
+		return false
+	}
 }
 
 // probe keeps the connection honest while the reader waits.
@@ -186,8 +223,9 @@ func (mc *monConn) read(m *rpcMessage) error {
 }
 
 // checkMember refuses a cluster member that is not connected to its
-// cluster: it may serve an old state (ovn-controller checks the same).
-func (mc *monConn) checkMember() error {
+// cluster: it may serve an old state (ovn-controller checks the same);
+// with leader, one that does not lead it.
+func (mc *monConn) checkMember(leader bool) error {
 	ops := []ovsdb.Operation{{Op: ovsdb.OperationSelect, Table: "Database",
 		Where: []ovsdb.Condition{{Column: "name", Function: ovsdb.ConditionEqual, Value: dbName}}}}
 	var res []ovsdb.OperationResult
@@ -202,9 +240,15 @@ func (mc *monConn) checkMember() error {
 		if connected, _ := row["connected"].(bool); !connected {
 			return errors.New("this cluster member is not connected to its cluster")
 		}
+		if isLeader, _ := row["leader"].(bool); leader && !isLeader {
+			return errNotLeader
+		}
 	}
 	return nil
 }
+
+// errNotLeader: a member that cannot serve leader-only reads.
+var errNotLeader = errors.New("not the cluster's leader")
 
 func anySlice[T any](xs []T) []any {
 	out := make([]any, len(xs))
@@ -262,7 +306,7 @@ func (mc *monConn) next(ctx context.Context) (*monUpdate, error) {
 			if len(m.Params) != 2 {
 				return nil, fmt.Errorf("update notification with %d parameters", len(m.Params))
 			}
-			var tu ovsdb.TableUpdates
+			var tu tableUpdates
 			if err := json.Unmarshal(m.Params[1], &tu); err != nil {
 				return nil, fmt.Errorf("update notification: %w", err)
 			}
@@ -271,7 +315,7 @@ func (mc *monConn) next(ctx context.Context) (*monUpdate, error) {
 	}
 }
 
-func updateOf(tu ovsdb.TableUpdates) *monUpdate {
+func updateOf(tu tableUpdates) *monUpdate {
 	u := &monUpdate{}
 	for table, rows := range tu {
 		for uuid, ru := range rows {
@@ -282,18 +326,6 @@ func updateOf(tu ovsdb.TableUpdates) *monUpdate {
 		}
 	}
 	return u
-}
-
-// decode maps a row onto a row type, with its UUID.
-func (mc *monConn) decode(row *ovsdb.Row, uuid string, into model.Model) error {
-	info, err := mc.dbm.NewModelInfo(into)
-	if err != nil {
-		return err
-	}
-	if err := mc.mp.GetRowData(row, info); err != nil {
-		return fmt.Errorf("database row %s: %w", uuid, err)
-	}
-	return info.SetField("_uuid", uuid)
 }
 
 // limitedReader fails a message larger than maxMessage instead of

@@ -21,6 +21,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -30,7 +31,6 @@ import (
 	"github.com/chainwire/chainwire/topology"
 	"github.com/go-logr/logr"
 	"github.com/ovn-kubernetes/libovsdb/client"
-	"github.com/ovn-kubernetes/libovsdb/mapper"
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 )
@@ -49,6 +49,9 @@ type Options struct {
 	Retries int
 	// OnRetry, if set, is told why a write is tried again.
 	OnRetry func(reason error)
+	// OnCommit, if set, is called as a write sends its commit (the
+	// benchmarks time from there).
+	OnCommit func(generation uint64)
 }
 
 // IsRemote reports whether db names OVSDB remotes rather than a file.
@@ -79,10 +82,12 @@ type Store struct {
 	remotes []string
 	opts    Options
 
+	// mu guards the libovsdb client, which writes.
 	mu  sync.Mutex
 	cli client.Client
-	dbm model.DatabaseModel
-	mp  mapper.Mapper
+	// rmu guards rd, the connection of our own that reads.
+	rmu sync.Mutex
+	rd  *monConn
 }
 
 // Open returns a store for comma-separated remotes (unix:PATH, tcp:IP:PORT,
@@ -117,11 +122,17 @@ func Open(remotes string, opts Options) (*Store, error) {
 // Close disconnects.
 func (s *Store) Close() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.cli != nil {
 		s.cli.Close()
 		s.cli = nil
 	}
+	s.mu.Unlock()
+	s.rmu.Lock()
+	if s.rd != nil {
+		s.rd.close()
+		s.rd = nil
+	}
+	s.rmu.Unlock()
 }
 
 // conn returns the connected client, connecting if needed.
@@ -156,12 +167,11 @@ func (s *Store) conn(ctx context.Context) (client.Client, error) {
 	if err := cli.Connect(cctx); err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", strings.Join(s.remotes, ","), err)
 	}
-	dbm, errs := model.NewDatabaseModel(cli.Schema(), cdm)
-	if len(errs) > 0 {
+	if _, errs := model.NewDatabaseModel(cli.Schema(), cdm); len(errs) > 0 {
 		cli.Close()
 		return nil, fmt.Errorf("database schema does not fit this chainwire (version %s): %v", cli.Schema().Version, errs[0])
 	}
-	s.cli, s.dbm, s.mp = cli, dbm, mapper.NewMapper(cli.Schema())
+	s.cli = cli
 	return cli, nil
 }
 
@@ -195,112 +205,135 @@ var readTables = []string{tGlobal, tChassis, tBinding, tSwitch, tPort, tPair, tG
 
 // read selects every table in one transaction.
 func (s *Store) read(ctx context.Context) (*state, error) {
-	cli, err := s.conn(ctx)
-	if err != nil {
-		return nil, err
-	}
 	ops := make([]ovsdb.Operation, len(readTables))
 	for i, t := range readTables {
 		ops[i] = ovsdb.Operation{Op: ovsdb.OperationSelect, Table: t}
 	}
-	res, err := s.send(ctx, cli, ops)
+	res, err := s.query(ctx, ops)
 	if err != nil {
-		return nil, fmt.Errorf("read the model: %w", err)
-	}
-	if _, err := ovsdb.CheckOperationResults(res, ops); err != nil {
 		return nil, fmt.Errorf("read the model: %w", err)
 	}
 	st := &state{model: &topology.Model{}, chassis: map[string]*chassisRow{}, bindings: map[string]*bindingRow{},
 		uuids: map[string]map[string]string{}}
-	m := st.model
 	for i, t := range readTables {
-		st.uuids[t] = map[string]string{}
-		for j := range res[i].Rows {
-			row := &res[i].Rows[j]
-			switch t {
-			case tGlobal:
-				g := &nbGlobal{}
-				if err := s.decode(row, g); err != nil {
-					return nil, err
-				}
-				st.global, m.Generation = g, uint64(g.Generation)
-			case tChassis:
-				r := &chassisRow{}
-				if err := s.decode(row, r); err != nil {
-					return nil, err
-				}
-				st.chassis[r.Name], st.uuids[t][r.Name] = r, r.UUID
-				m.Chassis = append(m.Chassis, chassisOf(r))
-			case tBinding:
-				r := &bindingRow{}
-				if err := s.decode(row, r); err != nil {
-					return nil, err
-				}
-				st.bindings[r.LogicalPort], st.uuids[t][r.LogicalPort] = r, r.UUID
-			case tSwitch:
-				r := &switchRow{}
-				if err := s.decode(row, r); err != nil {
-					return nil, err
-				}
-				st.uuids[t][r.Name] = r.UUID
-				m.Switches = append(m.Switches, switchOf(r))
-			case tPort:
-				r := &portRow{}
-				if err := s.decode(row, r); err != nil {
-					return nil, err
-				}
-				st.uuids[t][r.Name] = r.UUID
-				m.Ports = append(m.Ports, portOf(r))
-			case tPair:
-				r := &pairRow{}
-				if err := s.decode(row, r); err != nil {
-					return nil, err
-				}
-				st.uuids[t][r.Name] = r.UUID
-				m.PortPairs = append(m.PortPairs, pairOf(r))
-			case tGroup:
-				r := &groupRow{}
-				if err := s.decode(row, r); err != nil {
-					return nil, err
-				}
-				st.uuids[t][r.Name] = r.UUID
-				m.PortPairGroups = append(m.PortPairGroups, groupOf(r))
-			case tChain:
-				r := &chainRow{}
-				if err := s.decode(row, r); err != nil {
-					return nil, err
-				}
-				st.uuids[t][r.Name] = r.UUID
-				m.PortChains = append(m.PortChains, chainOf(r))
-			case tClassifier:
-				r := &classifierRow{}
-				if err := s.decode(row, r); err != nil {
-					return nil, err
-				}
-				st.uuids[t][r.Name] = r.UUID
-				m.Classifiers = append(m.Classifiers, classifierOf(r))
+		st.uuids[t] = make(map[string]string, len(res[i]))
+		for _, row := range res[i] {
+			if err := st.add(t, row); err != nil {
+				return nil, fmt.Errorf("read the model: a %s row: %w", t, err)
 			}
 		}
 	}
-	m.Normalize()
+	st.model.Normalize()
 	return st, nil
 }
 
-func (s *Store) decode(row *ovsdb.Row, into model.Model) error {
-	info, err := s.dbm.NewModelInfo(into)
-	if err != nil {
-		return err
-	}
-	if err := s.mp.GetRowData(row, info); err != nil {
-		return fmt.Errorf("database row: %w", err)
-	}
-	// The mapper leaves the row's own UUID out.
-	if u, ok := (*row)["_uuid"].(ovsdb.UUID); ok {
-		if err := info.SetField("_uuid", u.GoUUID); err != nil {
-			return err
+// add decodes one row into the state.
+func (st *state) add(table string, row json.RawMessage) error {
+	m, uuids := st.model, st.uuids[table]
+	var err error
+	switch table {
+	case tGlobal:
+		var g *nbGlobal
+		if g, err = decodeRow[nbGlobal](row, ""); err == nil {
+			st.global, m.Generation = g, uint64(g.Generation)
+		}
+	case tChassis:
+		var r *chassisRow
+		if r, err = decodeRow[chassisRow](row, ""); err == nil {
+			st.chassis[r.Name], uuids[r.Name] = r, r.UUID
+			m.Chassis = append(m.Chassis, chassisOf(r))
+		}
+	case tBinding:
+		var r *bindingRow
+		if r, err = decodeRow[bindingRow](row, ""); err == nil {
+			st.bindings[r.LogicalPort], uuids[r.LogicalPort] = r, r.UUID
+		}
+	case tSwitch:
+		var r *switchRow
+		if r, err = decodeRow[switchRow](row, ""); err == nil {
+			uuids[r.Name] = r.UUID
+			m.Switches = append(m.Switches, switchOf(r))
+		}
+	case tPort:
+		var r *portRow
+		if r, err = decodeRow[portRow](row, ""); err == nil {
+			uuids[r.Name] = r.UUID
+			m.Ports = append(m.Ports, portOf(r))
+		}
+	case tPair:
+		var r *pairRow
+		if r, err = decodeRow[pairRow](row, ""); err == nil {
+			uuids[r.Name] = r.UUID
+			m.PortPairs = append(m.PortPairs, pairOf(r))
+		}
+	case tGroup:
+		var r *groupRow
+		if r, err = decodeRow[groupRow](row, ""); err == nil {
+			uuids[r.Name] = r.UUID
+			m.PortPairGroups = append(m.PortPairGroups, groupOf(r))
+		}
+	case tChain:
+		var r *chainRow
+		if r, err = decodeRow[chainRow](row, ""); err == nil {
+			uuids[r.Name] = r.UUID
+			m.PortChains = append(m.PortChains, chainOf(r))
+		}
+	case tClassifier:
+		var r *classifierRow
+		if r, err = decodeRow[classifierRow](row, ""); err == nil {
+			uuids[r.Name] = r.UUID
+			m.Classifiers = append(m.Classifiers, classifierOf(r))
 		}
 	}
-	return nil
+	return err
+}
+
+// query runs read-only operations in one transaction over the reader
+// connection (to the leader, unless reads may go to any member) and
+// returns the rows of each.
+func (s *Store) query(ctx context.Context, ops []ovsdb.Operation) ([][]json.RawMessage, error) {
+	s.rmu.Lock()
+	defer s.rmu.Unlock()
+	if s.rd != nil && s.rd.closed() {
+		s.rd = nil
+	}
+	if s.rd == nil {
+		var last error
+		for _, r := range s.remotes {
+			mc, err := dialMember(ctx, r, s.opts.TLS, s.opts.Timeout, !s.opts.AnyMember)
+			if err == nil {
+				s.rd = mc
+				break
+			}
+			last = err
+		}
+		if s.rd == nil {
+			return nil, fmt.Errorf("no usable database member: %w", last)
+		}
+	}
+	var res []struct {
+		Rows    []json.RawMessage `json:"rows"`
+		Error   string            `json:"error"`
+		Details string            `json:"details"`
+	}
+	s.rd.conn.SetDeadline(time.Now().Add(s.opts.Timeout))
+	if err := s.rd.call("transact", append([]any{dbName}, anySlice(ops)...), &res); err != nil {
+		s.rd.close()
+		s.rd = nil
+		return nil, err
+	}
+	s.rd.conn.SetDeadline(time.Time{})
+	if len(res) < len(ops) {
+		return nil, fmt.Errorf("%d results for %d operations", len(res), len(ops))
+	}
+	out := make([][]json.RawMessage, len(ops))
+	for i := range ops {
+		if res[i].Error != "" {
+			return nil, fmt.Errorf("%s on %s: %s: %s", ops[i].Op, ops[i].Table, res[i].Error, res[i].Details)
+		}
+		out[i] = res[i].Rows
+	}
+	return out, nil
 }
 
 // Snapshot reads the current model (empty before the first write). An
@@ -363,11 +396,12 @@ func (s *Store) Update(fn func(*topology.Model) error) (*topology.Model, error) 
 			return nil, err
 		}
 		next.Normalize()
-		if err := topology.ValidateUpdate(before, next); err != nil {
+		changed := topology.Diff(before, next)
+		if err := topology.ValidateChanged(next, changed); err != nil {
 			return nil, err
 		}
 		next.Generation = before.Generation + 1
-		err = s.commit(ctx, st, next, token)
+		err = s.commit(ctx, st, next, changed, token)
 		switch {
 		case err == nil:
 			return next, nil
@@ -404,7 +438,7 @@ func isUnknownOutcome(err error) bool {
 }
 
 // commit writes next over st in one transaction guarded by the generation.
-func (s *Store) commit(ctx context.Context, st *state, next *topology.Model, token string) error {
+func (s *Store) commit(ctx context.Context, st *state, next *topology.Model, changed *topology.Changes, token string) error {
 	cli, err := s.conn(ctx)
 	if err != nil {
 		return err
@@ -436,11 +470,14 @@ func (s *Store) commit(ctx context.Context, st *state, next *topology.Model, tok
 		}
 		ops = append(ops, o...)
 	}
-	diff, err := s.diffOps(cli, st, next)
+	diff, err := diffOps(cli, st, changed)
 	if err != nil {
 		return err
 	}
 	ops = append(ops, diff...)
+	if s.opts.OnCommit != nil {
+		s.opts.OnCommit(next.Generation)
+	}
 	res, err := s.send(ctx, cli, ops)
 	if err != nil {
 		return err

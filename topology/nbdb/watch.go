@@ -2,11 +2,11 @@ package nbdb
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
 	"github.com/chainwire/chainwire/topology"
-	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 )
 
 // modelSpec is what an agent monitors to follow the model: every model
@@ -52,7 +52,7 @@ func (s *Store) Watch(ctx context.Context, fn func(topology.Event)) {
 			continue
 		}
 		m := newMirror()
-		if _, err := m.apply(mc, initial); err != nil {
+		if _, err := m.apply(initial); err != nil {
 			mc.close()
 			fn(topology.Event{Err: err})
 			whole = true
@@ -70,7 +70,7 @@ func (s *Store) Watch(ctx context.Context, fn func(topology.Event)) {
 				}
 				break
 			}
-			ch, err := m.apply(mc, u)
+			ch, err := m.apply(u)
 			if err != nil {
 				fn(topology.Event{Err: err})
 				whole = true
@@ -103,140 +103,109 @@ func newMirror() *mirror {
 
 // apply takes in one update and returns the objects it changed. An
 // update that cannot be decoded changes nothing.
-func (m *mirror) apply(mc *monConn, u *monUpdate) (*topology.Changes, error) {
-	next := m.clone(u)
+func (m *mirror) apply(u *monUpdate) (*topology.Changes, error) {
 	ch := &topology.Changes{}
+	var undo []func()
+	gen := m.gen
 	// Deletions and renames first, so that a name a transaction frees and
 	// takes again ends up taken.
 	for pass := 0; pass < 2; pass++ {
 		for _, ru := range u.rows {
-			if err := next.row(mc, ru, ch, pass == 1); err != nil {
+			if err := m.row(ru, ch, pass == 1, &undo); err != nil {
+				for i := len(undo) - 1; i >= 0; i-- {
+					undo[i]()
+				}
+				m.gen = gen
 				return nil, fmt.Errorf("the database holds a row chainwire cannot read (%s %s): %w", ru.table, ru.uuid, err)
 			}
 		}
 	}
-	*m = *next
 	ch.Generation = m.gen
 	return ch, nil
 }
 
-// clone copies the tables an update touches (so that a bad update leaves
-// m as it was), sharing the others.
-func (m *mirror) clone(u *monUpdate) *mirror {
-	touched := map[string]bool{}
-	for _, ru := range u.rows {
-		touched[ru.table] = true
-	}
-	n := *m
-	cp := func(t string) bool { return touched[t] }
-	if cp(tChassis) {
-		n.chassis = copyMap(m.chassis)
-	}
-	if cp(tSwitch) {
-		n.switches = copyMap(m.switches)
-	}
-	if cp(tPort) {
-		n.ports = copyMap(m.ports)
-	}
-	if cp(tPair) {
-		n.pairs = copyMap(m.pairs)
-	}
-	if cp(tGroup) {
-		n.groups = copyMap(m.groups)
-	}
-	if cp(tChain) {
-		n.chains = copyMap(m.chains)
-	}
-	if cp(tClassifier) {
-		n.classifiers = copyMap(m.classifiers)
-	}
-	return &n
-}
-
-func copyMap[V any](m map[string]V) map[string]V {
-	out := make(map[string]V, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
-}
-
 // row applies one row update: on the first pass the names it frees, on
 // the second the objects it sets.
-func (m *mirror) row(mc *monConn, ru rowUpdate, ch *topology.Changes, set bool) error {
+func (m *mirror) row(ru rowUpdate, ch *topology.Changes, set bool, undo *[]func()) error {
 	switch ru.table {
 	case tGlobal:
 		if !set {
 			return nil
 		}
-		if ru.new == nil {
+		if len(ru.new) == 0 {
 			m.gen = 0
 			return nil
 		}
-		g := &nbGlobal{}
-		if err := mc.decode(ru.new, ru.uuid, g); err != nil {
+		g, err := decodeRow[nbGlobal](ru.new, ru.uuid)
+		if err != nil {
 			return err
 		}
 		m.gen = uint64(g.Generation)
 		return nil
 	case tChassis:
-		return mirrorRow(mc, ru, set, m.chassis, &ch.Chassis, func(r *chassisRow) topology.Chassis { return chassisOf(r) },
+		return mirrorRow(ru, set, undo, m.chassis, &ch.Chassis, func(r *chassisRow) topology.Chassis { return chassisOf(r) },
 			func(c topology.Chassis) string { return c.Name })
 	case tSwitch:
-		return mirrorRow(mc, ru, set, m.switches, &ch.Switches, switchOf, func(v topology.Switch) string { return v.Name })
+		return mirrorRow(ru, set, undo, m.switches, &ch.Switches, switchOf, func(v topology.Switch) string { return v.Name })
 	case tPort:
-		return mirrorRow(mc, ru, set, m.ports, &ch.Ports, portOf, func(v topology.Port) string { return v.Name })
+		return mirrorRow(ru, set, undo, m.ports, &ch.Ports, portOf, func(v topology.Port) string { return v.Name })
 	case tPair:
-		return mirrorRow(mc, ru, set, m.pairs, &ch.PortPairs, pairOf, func(v topology.PortPair) string { return v.Name })
+		return mirrorRow(ru, set, undo, m.pairs, &ch.PortPairs, pairOf, func(v topology.PortPair) string { return v.Name })
 	case tGroup:
-		return mirrorRow(mc, ru, set, m.groups, &ch.PortPairGroups, groupOf, func(v topology.PortPairGroup) string { return v.Name })
+		return mirrorRow(ru, set, undo, m.groups, &ch.PortPairGroups, groupOf, func(v topology.PortPairGroup) string { return v.Name })
 	case tChain:
-		return mirrorRow(mc, ru, set, m.chains, &ch.PortChains, chainOf, func(v topology.PortChain) string { return v.Name })
+		return mirrorRow(ru, set, undo, m.chains, &ch.PortChains, chainOf, func(v topology.PortChain) string { return v.Name })
 	case tClassifier:
-		return mirrorRow(mc, ru, set, m.classifiers, &ch.Classifiers, classifierOf, func(v topology.Classifier) string { return v.Name })
+		return mirrorRow(ru, set, undo, m.classifiers, &ch.Classifiers, classifierOf, func(v topology.Classifier) string { return v.Name })
 	}
 	return nil
 }
 
-// mirrorRow applies a row update to one kind's mirror and changes.
-func mirrorRow[R any, T any, PR interface{ *R }](mc *monConn, ru rowUpdate, set bool, rows map[string]T, changes *map[string]*T, conv func(PR) T, name func(T) string) error {
+// mirrorRow applies a row update to one kind's mirror and changes,
+// noting how to take it back.
+func mirrorRow[R any, T any](ru rowUpdate, set bool, undo *[]func(), rows map[string]T,
+	changes *map[string]*T, conv func(*R) T, name func(T) string) error {
 	if *changes == nil {
 		*changes = map[string]*T{}
 	}
+	old, had := rows[ru.uuid]
+	restore := func() {
+		if had {
+			rows[ru.uuid] = old
+		} else {
+			delete(rows, ru.uuid)
+		}
+	}
 	if !set {
-		if old, had := rows[ru.uuid]; had {
-			if ru.new == nil || renamed(ru.old) {
+		if had {
+			if len(ru.new) == 0 || renamed(ru.old) {
 				if _, taken := (*changes)[name(old)]; !taken {
 					(*changes)[name(old)] = nil
 				}
 			}
-			if ru.new == nil {
+			if len(ru.new) == 0 {
 				delete(rows, ru.uuid)
+				*undo = append(*undo, restore)
 			}
 		}
 		return nil
 	}
-	if ru.new == nil {
+	if len(ru.new) == 0 {
 		return nil
 	}
-	r := PR(new(R))
-	if err := mc.decode(ru.new, ru.uuid, r); err != nil {
+	r, err := decodeRow[R](ru.new, ru.uuid)
+	if err != nil {
 		return err
 	}
 	obj := conv(r)
 	rows[ru.uuid] = obj
+	*undo = append(*undo, restore)
 	(*changes)[name(obj)] = &obj
 	return nil
 }
 
 // renamed: a modify whose old columns include the name.
-func renamed(old *ovsdb.Row) bool {
-	if old == nil {
-		return false
-	}
-	_, ok := (*old)["name"]
-	return ok
-}
+func renamed(old json.RawMessage) bool { return hasColumn(old, "name") }
 
 // model is the whole mirrored model.
 func (m *mirror) model() *topology.Model {

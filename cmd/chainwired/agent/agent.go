@@ -126,6 +126,7 @@ type Agent struct {
 	statusOut  *latest[topology.Status]
 	bindOut    *latest[[]string]
 	boundSent  string // the local ports last published, joined
+	boundStale bool   // the local ports or the model's ports changed since
 }
 
 // New returns an agent; Run starts it.
@@ -158,7 +159,7 @@ func (a *Agent) SetBindings(ctx context.Context, b Bindings) {
 		if b.Tunnel != a.bind.Tunnel {
 			a.renderer = nil // the tunnel port is in many flows: render all
 		}
-		a.bind, a.haveBind, a.dirty = b, true, true
+		a.bind, a.haveBind, a.dirty, a.boundStale = b, true, true, true
 		a.todo.OFPorts = b.Ports
 	})
 }
@@ -267,7 +268,7 @@ func (a *Agent) onWholeModel(m *topology.Model) {
 		if m.Generation == 0 {
 			a.log.Info("no model yet; waiting for one")
 		}
-		a.ix, a.rejected, a.renderer, a.dirty = ix, nil, nil, true
+		a.ix, a.rejected, a.renderer, a.dirty, a.boundStale = ix, nil, nil, true, true
 		a.modelErr = nil
 		return
 	}
@@ -296,6 +297,7 @@ func (a *Agent) onChanges(ch *topology.Changes) {
 		return
 	}
 	a.rejected, a.modelErr, a.dirty = nil, nil, true
+	a.boundStale = a.boundStale || len(ch.Ports) > 0
 	if a.todo.Model == nil {
 		a.todo.Model = &topology.Changes{}
 	}
@@ -560,7 +562,8 @@ func (a *Agent) publish(heartbeat bool) {
 		st.Updated = time.Now().UTC()
 		a.statusOut.set(st)
 	}
-	if a.southbound != nil && a.haveBind {
+	if a.southbound != nil && a.haveBind && a.boundStale {
+		a.boundStale = false
 		ports := make([]string, 0, len(a.bind.Ports))
 		for p := range a.bind.Ports {
 			if a.ix != nil && a.ix.Port(p) != nil {
