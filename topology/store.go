@@ -27,6 +27,26 @@ type Store interface {
 	Statuses() ([]Status, error)
 }
 
+// Scope is the part of a model a change reads: the named switches with
+// the ports on them, the named ports (with their switches), and every
+// chassis. A store holding a large model reads only that part for such a
+// change; the change must then touch nothing else (see ScopedStore).
+type Scope struct {
+	Switches []string
+	Ports    []string
+	// Placement: the other ports' options too (where they are requested).
+	Placement bool
+}
+
+// ScopedStore is a store that can update a part of the model. fn sees a
+// model holding the scope's objects (the other ports of a scoped switch
+// with their name, key, addresses and options only) and may add ports
+// and change the named ones; the result is validated against that part,
+// and the store makes sure nothing in it changed before committing.
+type ScopedStore interface {
+	UpdateIn(sc Scope, fn func(*Model) error) (*Model, error)
+}
+
 // Status is what an agent reports after each reconciliation and at every
 // heartbeat.
 type Status struct {

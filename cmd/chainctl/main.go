@@ -195,7 +195,14 @@ func run(argv []string, out, errOut io.Writer) error {
 	// once: they succeed or fail together (a retried attempt runs them
 	// again on a fresh read).
 	var before *topology.Model
-	after, err := store.Update(func(m *topology.Model) error {
+	update := store.Update
+	if ss, ok := store.(topology.ScopedStore); ok {
+		if sc, ok := scopeOf(calls); ok {
+			sc.Placement = o.wait
+			update = func(fn func(*topology.Model) error) (*topology.Model, error) { return ss.UpdateIn(sc, fn) }
+		}
+	}
+	after, err := update(func(m *topology.Model) error {
 		if o.wait {
 			var err error
 			if before, err = topology.Copy(m); err != nil {
@@ -249,6 +256,36 @@ type verb struct {
 	flags    []string
 	write    func(*call, *topology.Model) error
 	read     func(*call, *topology.Model, topology.Store) error
+}
+
+// scopeOf is the part of the model the commands need when they only add
+// ports and set them up (the commonest change, as a CMS makes it): the
+// switches the ports go to. A store with a large model then reads that
+// switch, not the whole model. Addresses and port security of a port
+// that already exists are outside: port pairs and classifiers elsewhere
+// depend on them.
+func scopeOf(calls []*call) (topology.Scope, bool) {
+	var sc topology.Scope
+	added := map[string]bool{}
+	for _, c := range calls {
+		switch c.verb {
+		case "lsp-add":
+			sc.Switches = append(sc.Switches, c.args[0])
+			sc.Ports = append(sc.Ports, c.args[1])
+			added[c.args[1]] = true
+		case "lsp-set-options", "lsp-set-enabled":
+			if !added[c.args[0]] {
+				sc.Ports = append(sc.Ports, c.args[0])
+			}
+		case "lsp-set-addresses", "lsp-set-port-security":
+			if !added[c.args[0]] {
+				return sc, false
+			}
+		default:
+			return sc, false
+		}
+	}
+	return sc, true
 }
 
 func contains(list []string, s string) bool {

@@ -111,14 +111,15 @@ func affectedChassis(before, after *topology.Model, bound map[string]string) (se
 // timeout naming the laggards. Chassis no agent ever ran on are not
 // waited for; they are named on warn.
 func waitApplied(store topology.Store, before, after *topology.Model, timeout time.Duration, warn io.Writer) error {
-	var bound map[string]string
-	if b, ok := store.(binder); ok {
-		var err error
-		if bound, err = b.Bindings(); err != nil {
+	want, all := affectedChassis(before, after, nil)
+	if b, ok := store.(binder); ok && all {
+		// Some affected port is not requested anywhere: where is it bound?
+		bound, err := b.Bindings()
+		if err != nil {
 			return err
 		}
+		want, all = affectedChassis(before, after, bound)
 	}
-	want, all := affectedChassis(before, after, bound)
 	deadline := time.Now().Add(timeout)
 	first := true
 	for {

@@ -44,6 +44,7 @@ func bench(renderFile, inputsFile, out string, runs int, only string) error {
 	}{
 		{"programming", "programming", r.programming},
 		{"nb", "northbound database", r.nbBench},
+		{"ovn", "OVN 23.03 on the same topology", r.ovnBench},
 		{"dataplane", "data plane", r.dataPlane},
 	}
 	for _, s := range steps {
@@ -73,6 +74,7 @@ type report struct {
 	rss      []rssRow
 	dp       []dpRow
 	nb       *nbReport
+	ovn      *ovnReport
 }
 
 type renderRow struct {
@@ -808,7 +810,59 @@ func (r *report) markdown() string {
 	for _, m := range r.rss {
 		w("| %s | %.1f MB |", m.model, float64(m.kb)/1024)
 	}
+	if r.nb != nil {
+		w("")
+		r.nbMarkdown(&b)
+	}
+	if r.ovn != nil {
+		w("")
+		r.ovnMarkdown(&b)
+	}
 	return b.String()
+}
+
+// nbMarkdown writes the northbound benchmark's section.
+func (r *report) nbMarkdown(b *strings.Builder) {
+	nb := r.nb
+	w := func(format string, a ...any) { fmt.Fprintf(b, format+"\n", a...) }
+	w("## 6. Northbound database (OVSDB)")
+	w("")
+	w("hv1's chainwired on a standalone `Chainwire_NB` ovsdb-server in a namespace of its own on the underlay (the")
+	w("agent connects over TCP, chainctl and the benchmark over its unix socket), holding %d ports and %d chains", nb.ports, nb.chains)
+	w("(10 chassis, 4 switches of 2,500 application ports, chains of 3 groups of one VNF pair, and the VNF pairs")
+	w("of the %d chains added below, bound on hv1); hv1 is the only chassis with an agent. Cold start: the agent", benchChains)
+	w("started on an emptied br-int, until its status in the database reports the generation; restart: the same")
+	w("with its flows in place.")
+	w("")
+	w("| flows on hv1 | model load (one transaction) | cold start to synced | restart to synced | chainwired RSS | ovsdb-server RSS |")
+	w("|---|---|---|---|---|---|")
+	w("| %d | %s | %s | %s | %.1f MB | %.1f MB |", nb.flows, roundDur(nb.load), roundDur(medianDur(nb.cold)),
+		roundDur(medianDur(nb.restart)), float64(nb.agentKB)/1024, float64(nb.serverKB)/1024)
+	w("")
+	w("%d chains added one transaction at a time (3 groups each, classifier `ip4 && tcp.dst == 80` on a port of", len(nb.add))
+	w("hv1), then %d `chainctl --wait lsp-add` of a port requested on hv1, each a whole chainctl process:", len(nb.wait))
+	w("")
+	w("| what | median | p99 |")
+	w("|---|---|---|")
+	for _, row := range []struct {
+		what string
+		v    []time.Duration
+	}{
+		{"chain add: commit sent to acknowledged", nb.commit},
+		{"chain add: acknowledged to hv1's bundle answered", nb.add},
+		{"chain add: the agent's reconciliation, bundle included", nb.took},
+		{"`chainctl --wait lsp-add` (a port of sw2 requested on hv1)", nb.wait},
+	} {
+		w("| %s | %s | %s |", row.what, roundDur(medianDur(row.v)), roundDur(percentile(row.v, 0.99)))
+	}
+	w("")
+	w("One chain add sends %d flow-mods (the chain has %d flows of its own). Agent CPU (utime+stime from", nb.addMods, nb.addOwn)
+	w("`/proc/PID/stat`, 10 ms ticks): %s per chain add, %s per `--wait` port add.", roundDur(nb.addCPU), roundDur(nb.waitCPU))
+	w("")
+	w("Churn: %d classifier updates (one transaction each, with the generation) offered at %.0f/s over one", nb.updates, nb.offered)
+	w("pipelined connection; hv1 absorbed %.0f/s and caught up %s after the last was written; agent CPU %s per", nb.absorbed,
+		roundDur(nb.converge), roundDur(nb.updateCPU))
+	w("update.")
 }
 
 // dataPlaneNote is what several runs of this benchmark showed about its

@@ -227,25 +227,8 @@ func (l *Lab) buildHost(h HostConfig) error {
 // daemon starts an OVS daemon inside a host's namespace, detached, and
 // records its PID from its pidfile.
 func (l *Lab) daemon(host, prog string, args ...string) error {
-	r := l.RunDir(host)
-	full := append([]string{"netns", "exec", l.ns(host), prog}, args...)
-	full = append(full, "--pidfile="+filepath.Join(r, prog+".pid"), "--unixctl="+filepath.Join(r, prog+".ctl"),
-		"--log-file="+filepath.Join(r, prog+".log"), "-vconsole:off", "--detach", "--no-chdir")
-	cmd := exec.Command("ip", full...)
-	cmd.Env = append(os.Environ(), "OVS_RUNDIR="+r, "OVS_DBDIR="+r)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("start %s: %v: %s", prog, err, out)
-	}
-	b, err := os.ReadFile(filepath.Join(r, prog+".pid"))
-	if err != nil {
-		return err
-	}
-	var pid int
-	fmt.Sscan(strings.TrimSpace(string(b)), &pid)
-	l.mu.Lock()
-	l.PIDs[host+"/"+prog] = pid
-	l.mu.Unlock()
-	return l.save()
+	_, err := l.StartDaemon(host, prog, prog, append(args, "--unixctl="+l.Unixctl(host, prog))...)
+	return err
 }
 
 // hostPortName is the host side of a node's interface (and its OVS port).

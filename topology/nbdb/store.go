@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -201,6 +202,15 @@ type state struct {
 	uuids    map[string]map[string]string // table -> name -> row UUID
 }
 
+func newState() *state {
+	st := &state{model: &topology.Model{}, chassis: map[string]*chassisRow{}, bindings: map[string]*bindingRow{},
+		uuids: map[string]map[string]string{}}
+	for _, t := range readTables {
+		st.uuids[t] = map[string]string{}
+	}
+	return st
+}
+
 var readTables = []string{tGlobal, tChassis, tBinding, tSwitch, tPort, tPair, tGroup, tChain, tClassifier}
 
 // read selects every table in one transaction.
@@ -213,10 +223,8 @@ func (s *Store) read(ctx context.Context) (*state, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read the model: %w", err)
 	}
-	st := &state{model: &topology.Model{}, chassis: map[string]*chassisRow{}, bindings: map[string]*bindingRow{},
-		uuids: map[string]map[string]string{}}
+	st := newState()
 	for i, t := range readTables {
-		st.uuids[t] = make(map[string]string, len(res[i]))
 		for _, row := range res[i] {
 			if err := st.add(t, row); err != nil {
 				return nil, fmt.Errorf("read the model: a %s row: %w", t, err)
@@ -225,6 +233,127 @@ func (s *Store) read(ctx context.Context) (*state, error) {
 	}
 	st.model.Normalize()
 	return st, nil
+}
+
+// scopePortColumns are the columns read of the ports of a scoped switch
+// that the change does not name: what validating a port beside them
+// needs (keys, addresses), and with Placement what --wait needs
+// (requested-chassis). Not _uuid: formatting it is a third of
+// ovsdb-server's work, and these rows are never written.
+func scopePortColumns(placement bool) []string {
+	if placement {
+		return []string{"name", "tunnel_key", "addresses", "options"}
+	}
+	return []string{"name", "tunnel_key", "addresses"}
+}
+
+// readScope reads the scope's part of the model in one transaction: the
+// global row, every chassis, the named switches and their ports, the
+// named ports whole. The switches of the named ports are looked up first
+// (and again if one moved in between).
+func (s *Store) readScope(ctx context.Context, sc topology.Scope) (*state, error) {
+	switches := append([]string(nil), sc.Switches...)
+	for attempt := 0; ; attempt++ {
+		if len(sc.Ports) > 0 {
+			ops := make([]ovsdb.Operation, len(sc.Ports))
+			for i, p := range sc.Ports {
+				ops[i] = selectWhere(tPort, "name", p, "switch")
+			}
+			res, err := s.query(ctx, ops)
+			if err != nil {
+				return nil, fmt.Errorf("read the ports' switches: %w", err)
+			}
+			for _, rows := range res {
+				for _, row := range rows {
+					var r struct {
+						Switch string `json:"switch"`
+					}
+					if err := json.Unmarshal(row, &r); err != nil {
+						return nil, fmt.Errorf("read the ports' switches: %w", err)
+					}
+					switches = appendNew(switches, r.Switch)
+				}
+			}
+		}
+		st, err := s.readParts(ctx, switches, sc.Ports, sc.Placement)
+		if err != nil {
+			return nil, err
+		}
+		moved := false
+		for _, p := range sc.Ports {
+			if q := st.model.Port(p); q != nil && !slices.Contains(switches, q.Switch) {
+				moved = true
+			}
+		}
+		if !moved || attempt == 3 {
+			return st, nil
+		}
+	}
+}
+
+func (s *Store) readParts(ctx context.Context, switches, ports []string, placement bool) (*state, error) {
+	ops := []ovsdb.Operation{{Op: ovsdb.OperationSelect, Table: tGlobal}, {Op: ovsdb.OperationSelect, Table: tChassis}}
+	for _, sw := range switches {
+		ops = append(ops, selectWhere(tSwitch, "name", sw), selectWhere(tPort, "switch", sw, scopePortColumns(placement)...))
+	}
+	for _, p := range ports {
+		ops = append(ops, selectWhere(tPort, "name", p))
+	}
+	res, err := s.query(ctx, ops)
+	if err != nil {
+		return nil, fmt.Errorf("read the model: %w", err)
+	}
+	st := newState()
+	add := func(table string, rows []json.RawMessage) error {
+		for _, row := range rows {
+			if err := st.add(table, row); err != nil {
+				return fmt.Errorf("read the model: a %s row: %w", table, err)
+			}
+		}
+		return nil
+	}
+	if err := errors.Join(add(tGlobal, res[0]), add(tChassis, res[1])); err != nil {
+		return nil, err
+	}
+	named := res[2+2*len(switches):]
+	for _, rows := range named {
+		if err := add(tPort, rows); err != nil {
+			return nil, err
+		}
+	}
+	for i, sw := range switches {
+		if err := add(tSwitch, res[2+2*i]); err != nil {
+			return nil, err
+		}
+		for _, row := range res[3+2*i] {
+			var p portRow
+			if d, err := decodeRow[portRow](row, ""); err != nil {
+				return nil, fmt.Errorf("read the model: a %s row: %w", tPort, err)
+			} else {
+				p = *d
+			}
+			if _, ok := st.uuids[tPort][p.Name]; ok {
+				continue // a named port, read whole
+			}
+			p.Switch = sw
+			st.model.Ports = append(st.model.Ports, portOf(&p))
+		}
+	}
+	st.model.Normalize()
+	return st, nil
+}
+
+// selectWhere selects the rows of table whose column equals value.
+func selectWhere(table, column, value string, columns ...string) ovsdb.Operation {
+	return ovsdb.Operation{Op: ovsdb.OperationSelect, Table: table, Columns: columns,
+		Where: []ovsdb.Condition{{Column: column, Function: ovsdb.ConditionEqual, Value: value}}}
+}
+
+func appendNew(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
 }
 
 // add decodes one row into the state.
@@ -356,6 +485,17 @@ var errRaced = errors.New("the model changed since it was read")
 // from a fresh read when another writer got there first. It returns the
 // stored model.
 func (s *Store) Update(fn func(*topology.Model) error) (*topology.Model, error) {
+	return s.update(s.read, fn)
+}
+
+// UpdateIn is Update reading only the scope's part of the model (see
+// topology.ScopedStore): a port add costs what its switch costs, not the
+// whole model. The commit is guarded by the generation like any other.
+func (s *Store) UpdateIn(sc topology.Scope, fn func(*topology.Model) error) (*topology.Model, error) {
+	return s.update(func(ctx context.Context) (*state, error) { return s.readScope(ctx, sc) }, fn)
+}
+
+func (s *Store) update(read func(context.Context) (*state, error), fn func(*topology.Model) error) (*topology.Model, error) {
 	ctx := context.Background()
 	token := newToken()
 	// A cluster without a leader (an election takes a second or two)
@@ -373,7 +513,7 @@ func (s *Store) Update(fn func(*topology.Model) error) (*topology.Model, error) 
 		if attempt > 0 {
 			retryPause(attempt)
 		}
-		st, err := s.read(ctx)
+		st, err := read(ctx)
 		if err != nil {
 			if time.Now().Before(deadline) && retry(err) {
 				s.Close()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,5 +171,75 @@ func TestWatchBindingsReportsChanges(t *testing.T) {
 	expect("map[b:]", false)
 	if b, err := s.Bindings(); err != nil || fmt.Sprint(b) != "map[a:hv1]" {
 		t.Fatalf("bindings %v (%v), want a on hv1", b, err)
+	}
+}
+
+// UpdateIn shows a change only its scope (the named switches, and those
+// of the named ports, with their ports; the named ports whole), validates
+// it against that, and writes only what the change did.
+func TestUpdateInReadsOnlyTheScope(t *testing.T) {
+	s, err := nbdb.Open(server(t), nbdb.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Update(func(m *topology.Model) error {
+		m.Chassis = append(m.Chassis, topology.Chassis{Name: "hv1", Encap: "geneve", IP: "192.0.2.1"})
+		for _, sw := range []string{"sw1", "sw2"} {
+			m.Switches = append(m.Switches, topology.Switch{Name: sw, Key: uint32(len(m.Switches) + 1)})
+			for i := 1; i <= 3; i++ {
+				m.Ports = append(m.Ports, topology.Port{Name: fmt.Sprintf("%s-p%d", sw, i), Switch: sw, Key: uint32(i),
+					Addresses:    []string{fmt.Sprintf("02:00:00:00:%02d:%02d 10.0.%d.%d", len(m.Switches), i, len(m.Switches), i)},
+					PortSecurity: []string{fmt.Sprintf("02:00:00:00:%02d:%02d", len(m.Switches), i)},
+					Options:      map[string]string{"requested-chassis": "hv1"}})
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sc := topology.Scope{Switches: []string{"sw2"}, Ports: []string{"new", "sw1-p1"}}
+	stored, err := s.UpdateIn(sc, func(m *topology.Model) error {
+		if len(m.Switches) != 2 || m.Switch("sw1") == nil || m.Switch("sw2") == nil {
+			return fmt.Errorf("scope holds switches %+v, want sw2 and the named port's sw1", m.Switches)
+		}
+		if len(m.Ports) != 6 || len(m.Port("sw1-p2").PortSecurity) != 0 {
+			return fmt.Errorf("scope holds %d ports, want the 3 of both switches, those not named without port security", len(m.Ports))
+		}
+		if p := m.Port("sw1-p1"); len(p.PortSecurity) != 1 || p.RequestedChassis() != "hv1" {
+			return fmt.Errorf("the named port was not read whole: %+v", p)
+		}
+		if p := m.Port("sw2-p1"); p.Switch != "sw2" || p.Key != 1 || len(p.Addresses) != 1 {
+			return fmt.Errorf("sw2-p1 read as %+v, want its switch, key and addresses", p)
+		}
+		m.Ports = append(m.Ports, topology.Port{Name: "new", Switch: "sw2", Key: 4})
+		m.Port("sw1-p1").Options = nil
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.Generation != 2 {
+		t.Fatalf("generation %d after the scoped update, want 2", stored.Generation)
+	}
+	m, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Ports) != 7 || m.Port("new") == nil || m.Port("sw1-p1").RequestedChassis() != "" ||
+		len(m.Port("sw2-p1").PortSecurity) != 1 || m.Port("sw2-p2").RequestedChassis() != "hv1" {
+		t.Fatalf("after the scoped update the model is %+v", m.Ports)
+	}
+	// A clash with a port outside the named ones but inside the scope is
+	// found; the model is unchanged.
+	_, err = s.UpdateIn(topology.Scope{Switches: []string{"sw2"}, Ports: []string{"dup"}}, func(m *topology.Model) error {
+		m.Ports = append(m.Ports, topology.Port{Name: "dup", Switch: "sw2", Key: 9, Addresses: []string{"02:00:00:00:02:01"}})
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "already belongs to port") {
+		t.Fatalf("a MAC clash inside the scope: %v, want refused", err)
+	}
+	if after, _ := s.Snapshot(); after.Generation != 2 || after.Port("dup") != nil {
+		t.Fatalf("a refused scoped update changed the model: generation %d", after.Generation)
 	}
 }

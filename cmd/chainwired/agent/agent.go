@@ -99,6 +99,9 @@ type Agent struct {
 	// last rendered. Without a renderer the next reconcile renders all.
 	renderer *pipeline.Renderer
 	todo     pipeline.Update
+	// changedAt is when the oldest model change not yet on the switch
+	// arrived (the lag the log reports).
+	changedAt time.Time
 
 	conn       *controller.Conn
 	synced     bool // conn's tables were read back
@@ -298,6 +301,9 @@ func (a *Agent) onChanges(ch *topology.Changes) {
 	}
 	a.rejected, a.modelErr, a.dirty = nil, nil, true
 	a.boundStale = a.boundStale || len(ch.Ports) > 0
+	if a.changedAt.IsZero() {
+		a.changedAt = time.Now()
+	}
 	if a.todo.Model == nil {
 		a.todo.Model = &topology.Changes{}
 	}
@@ -475,9 +481,14 @@ func (a *Agent) reconcile(ctx context.Context) {
 	}
 	a.conflicts = conflicts
 	if ch.Total() > 0 {
-		a.log.WithFields(logrus.Fields{"generation": a.ix.Generation(), "flows": a.rec.Installed(),
-			"took": time.Since(start).Round(time.Microsecond)}).Infof("flows updated: %s", ch)
+		f := logrus.Fields{"generation": a.ix.Generation(), "flows": a.rec.Installed(),
+			"took": time.Since(start).Round(time.Microsecond)}
+		if !a.changedAt.IsZero() {
+			f["lag"] = time.Since(a.changedAt).Round(time.Microsecond) // from the change's arrival
+		}
+		a.log.WithFields(f).Infof("flows updated: %s", ch)
 	}
+	a.changedAt = time.Time{}
 	if !a.restoreOK {
 		if err := a.host.ClearFlowRestoreWait(); err != nil {
 			a.fail(err, "clear flow-restore-wait")
