@@ -281,6 +281,9 @@ func (path *chainPath) entry(switchIsLocal bool, picks map[int]bool) []Flow {
 		if !switchIsLocal {
 			return nil
 		}
+		// A VNF's own frame towards T is never steered: only its hop
+		// forwards what it sends.
+		base = base.WithMasked(LogFlags, 0, FlagFromVNF)
 	} else {
 		if !path.target.local() {
 			return nil
@@ -394,10 +397,37 @@ func chainReinject() Flow {
 	return Flow{Stage: OutChain, Priority: prioChainHop, Cookie: MakeCookie(FeatureChain, KindGlobal, 0),
 		Match: Match{}.WithMasked(LogFlags, FlagChainReinject, FlagChainReinject),
 		Actions: []Action{
-			Load{Dst: LogFlags, Ofs: 1, Bits: 1, Value: 0},
+			Load{Dst: LogFlags, Ofs: 1, Bits: 2, Value: 0}, // reinjected, and no longer the VNF's
 			loadReg(LogOutport, 0),
 			Resubmit{InARPRsp},
 		}}
+}
+
+// prioVNFSkip puts the VNF flows above every ACL flow of their tables.
+const prioVNFSkip = 65535
+
+// vnfSkipsACLs sends a VNF's frames from its port straight to
+// ls_in_chain: they were checked, tracked and committed on their
+// workload's hop, and a second conntrack entry per VNF hop would break
+// stateful ACLs.
+func vnfSkipsACLs() Flow {
+	return Flow{Stage: InPreACL, Priority: prioVNFSkip, Cookie: MakeCookie(FeatureChain, KindGlobal, 0),
+		Match: Match{}.WithMasked(LogFlags, FlagFromVNF, FlagFromVNF), Actions: []Action{Goto{InChain}}}
+}
+
+// vnfDropsTheRest drops what a VNF port sends that no chain hop of
+// ls_in_chain takes: its own ARP and pings, frames with other MACs.
+func vnfDropsTheRest() Flow {
+	return Flow{Stage: InChain, Priority: prioLow, Cookie: MakeCookie(FeatureChain, KindGlobal, 0),
+		Match: Match{}.WithMasked(LogFlags, FlagFromVNF, FlagFromVNF)}
+}
+
+// vnfDeliverySkipsACLs delivers a chain hop's frame to a local VNF port
+// without the to-lport ACLs: they apply where the frame reaches its
+// workload.
+func vnfDeliverySkipsACLs(p *portView) Flow {
+	return Flow{Stage: OutPreACL, Priority: prioVNFSkip, Cookie: PortCookie(FeatureChain, p.dp, p.key),
+		Match: dpMatch(p.dp).With(LogOutport, uint64(p.key)), Actions: []Action{Goto{OutPortSecIP}}}
 }
 
 var exprFields = map[expr.Field]Field{

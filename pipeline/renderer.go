@@ -55,6 +55,9 @@ type Env struct {
 	Bindings map[string]string
 	// TunnelOFPort is the Geneve port's OpenFlow port; 0 while it has none.
 	TunnelOFPort uint32
+	// Zones is the conntrack zone of each local port (the agent keeps
+	// them across restarts); 0 for none yet.
+	Zones map[string]uint16
 }
 
 // unit is one object's part of the desired state.
@@ -62,8 +65,8 @@ type unit struct {
 	id    unitID
 	flows []keyedFlow // sorted by key
 	joins map[memberKey]membership
-	deps   []dep
-	local  uint32 // a local port: its switch key + 1
+	deps  []dep
+	local uint32 // a local port: its switch key + 1
 }
 
 type unitID struct {
@@ -123,7 +126,7 @@ func NewRenderer(ix *topology.Index, env Env) (*Renderer, *Tables, error) {
 		localPorts: map[uint32]int{}, pairPorts: map[string][2]string{},
 		groupIDs: map[string]uint32{}, usedIDs: map[uint32]bool{}}
 	r.env = Env{Chassis: env.Chassis, TunnelOFPort: env.TunnelOFPort,
-		OFPorts: copyMap(env.OFPorts), Bindings: copyMap(env.Bindings)}
+		OFPorts: copyMap(env.OFPorts), Bindings: copyMap(env.Bindings), Zones: copyMap(env.Zones)}
 	r.begin()
 	m := ix.Model()
 	r.mark(unitID{kind: unitGlobal})
@@ -155,11 +158,12 @@ func copyMap[K comparable, V any](m map[K]V) map[K]V {
 }
 
 // Update says what changed: model changes already applied to the index,
-// the new local ports (nil: unchanged) and the bindings that changed
-// (port -> chassis, "" for none).
+// the new local ports and zones (nil: unchanged) and the bindings that
+// changed (port -> chassis, "" for none).
 type Update struct {
 	Model    *topology.Changes
 	OFPorts  map[string]uint32
+	Zones    map[string]uint16
 	Bindings map[string]string
 }
 
@@ -177,7 +181,10 @@ func (r *Renderer) Update(u Update) (*Delta, error) {
 		r.markModel(u.Model)
 	}
 	if u.OFPorts != nil {
-		r.markOFPorts(u.OFPorts)
+		r.env.OFPorts = markChanged(r, depOFPort, r.env.OFPorts, u.OFPorts)
+	}
+	if u.Zones != nil {
+		r.env.Zones = markChanged(r, depZone, r.env.Zones, u.Zones)
 	}
 	for port, ch := range u.Bindings {
 		if r.env.Bindings[port] == ch {
@@ -252,18 +259,20 @@ func (r *Renderer) markModel(c *topology.Changes) {
 	}
 }
 
-func (r *Renderer) markOFPorts(ports map[string]uint32) {
-	for name, ofp := range r.env.OFPorts {
-		if ports[name] != ofp {
-			r.changed(dep{kind: depOFPort, name: name})
+// markChanged marks the ports whose value differs between the old and
+// the new map, and returns a copy of the new one.
+func markChanged[V comparable](r *Renderer, k depKind, old, next map[string]V) map[string]V {
+	for name, v := range old {
+		if w, ok := next[name]; !ok || w != v {
+			r.changed(dep{kind: k, name: name})
 		}
 	}
-	for name := range ports {
-		if _, had := r.env.OFPorts[name]; !had {
-			r.changed(dep{kind: depOFPort, name: name})
+	for name := range next {
+		if _, had := old[name]; !had {
+			r.changed(dep{kind: k, name: name})
 		}
 	}
-	r.env.OFPorts = copyMap(ports)
+	return copyMap(next)
 }
 
 // changed marks every unit that read d, and the unit d is about.
