@@ -73,7 +73,16 @@ func TestEncoderAgreesWithOVS(t *testing.T) {
 	tables := sampleFlows(t)
 	flows := append(tables.Flows, pipeline.Flow{Stage: pipeline.LocalOutput, Priority: 7, Cookie: pipeline.CookieMarker,
 		Actions: []pipeline.Action{pipeline.ToGroup{ID: tables.Groups[0].ID}, pipeline.Controller{Pause: true, Userdata: []byte{pipeline.OpContinue, 2}},
-			pipeline.ToGroup{ID: tables.Groups[1].ID}}})
+			pipeline.ToGroup{ID: tables.Groups[1].ID}}},
+		pipeline.Flow{Stage: pipeline.InPreStateful, Priority: 100, Cookie: pipeline.CookieMarker,
+			Match:   pipeline.Match{}.WithMasked(pipeline.ACLBits, pipeline.ACLTrack, pipeline.ACLTrack).With(pipeline.FieldEthType, 0x0800),
+			Actions: []pipeline.Action{pipeline.Ct{ZoneReg: pipeline.LogCtZone, Recirc: true, Table: pipeline.InACL}}},
+		pipeline.Flow{Stage: pipeline.InStateful, Priority: 100, Cookie: pipeline.CookieMarker,
+			Match: pipeline.Match{}.WithMasked(pipeline.FieldCtState, pipeline.CtEst|pipeline.CtTrk, pipeline.CtEst|pipeline.CtTrk|pipeline.CtInv).
+				WithMasked(pipeline.FieldCtLabel, 1, 1).With(pipeline.FieldEthType, 0x0800),
+			Actions: []pipeline.Action{pipeline.MeterAction{ID: 7}, pipeline.Ct{Commit: true, ZoneReg: pipeline.LogCtZone,
+				Exec: []pipeline.Action{pipeline.Load{Dst: pipeline.FieldCtLabel, Bits: 1, Value: 1}}}, pipeline.CtClear{},
+				pipeline.Goto{Stage: pipeline.InARPRsp}}})
 	var buf []byte
 	for _, g := range tables.Groups {
 		b, err := encodeGroupMod(g, Add).MarshalBinary()

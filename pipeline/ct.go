@@ -20,19 +20,17 @@ const (
 	ctAllBits = 0xff
 )
 
-// Ct sends the packet through conntrack in the zone held by ZoneReg's
-// low 16 bits (NXAST_CT). With Recirc the packet continues, tracked, in
-// stage Table; without, the action only commits. Commit with SetLabel
-// sets the connection's label bits under LabelMask (ct_label's low 64
-// bits), as OVN's ct_commit(ct_label=V/M).
+// Ct sends the packet through conntrack in the zone held by the low 16
+// bits of ZoneReg (NXAST_CT). With Recirc the packet continues, tracked,
+// in stage Table (the action list ends there); without, ct only commits
+// and the actions go on. Exec runs on a committed connection: loads into
+// ct_label or ct_mark, as OVN's ct_commit(ct_label=...).
 type Ct struct {
-	Commit    bool
-	ZoneReg   Field
-	Recirc    bool
-	Table     Stage
-	SetLabel  bool
-	Label     uint64
-	LabelMask uint64
+	Commit  bool
+	ZoneReg Field
+	Recirc  bool
+	Table   Stage
+	Exec    []Action
 }
 
 // CtClear forgets the conntrack state of the packet (NXAST_CT_CLEAR): a
@@ -53,8 +51,8 @@ func (a Ct) format(numeric bool) string {
 		parts = append(parts, "table="+tableRef(a.Table, numeric))
 	}
 	parts = append(parts, "zone="+fieldRange(a.ZoneReg, 0, 16))
-	if a.SetLabel {
-		parts = append(parts, fmt.Sprintf("exec(set_field:%s/%s->ct_label)", hexValue(a.Label), hexValue(a.LabelMask)))
+	if len(a.Exec) > 0 {
+		parts = append(parts, "exec("+ActionsString(a.Exec, numeric)+")")
 	}
 	return "ct(" + strings.Join(parts, ",") + ")"
 }

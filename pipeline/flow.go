@@ -143,10 +143,12 @@ func (mf MatchField) MaskUint() uint64 {
 	return bytesUint(mf.Mask)
 }
 
+// uintBytes is v as n big-endian bytes (a field wider than 64 bits, such
+// as ct_label, gets v in its low 64).
 func uintBytes(v uint64, n int) []byte {
-	var buf [8]byte
-	binary.BigEndian.PutUint64(buf[:], v)
-	return append([]byte(nil), buf[8-n:]...)
+	buf := make([]byte, max(n, 8))
+	binary.BigEndian.PutUint64(buf[len(buf)-8:], v)
+	return buf[len(buf)-n:]
 }
 
 func bytesUint(b []byte) uint64 {
@@ -411,6 +413,12 @@ func ActionsEqual(a, b []Action) bool {
 		case Controller:
 			y, ok := b[i].(Controller)
 			if !ok || x.Pause != y.Pause || !bytes.Equal(x.Userdata, y.Userdata) {
+				return false
+			}
+		case Ct:
+			y, ok := b[i].(Ct)
+			if !ok || x.Commit != y.Commit || x.ZoneReg != y.ZoneReg || x.Recirc != y.Recirc ||
+				x.Recirc && x.Table != y.Table || !ActionsEqual(x.Exec, y.Exec) {
 				return false
 			}
 		default:

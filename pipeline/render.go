@@ -18,6 +18,8 @@ type Input struct {
 	Bindings map[string]string
 	// TunnelOFPort is the Geneve port's OpenFlow port; 0 while it has none.
 	TunnelOFPort uint32
+	// Zones is each local port's conntrack zone (none: 0).
+	Zones map[string]uint16
 }
 
 // Priorities shared by several flow families.
@@ -43,7 +45,8 @@ func Render(in Input) (*Tables, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, t, err := NewRenderer(ix, Env{Chassis: in.Chassis, OFPorts: in.OFPorts, Bindings: in.Bindings, TunnelOFPort: in.TunnelOFPort})
+	_, t, err := NewRenderer(ix, Env{Chassis: in.Chassis, OFPorts: in.OFPorts, Bindings: in.Bindings,
+		TunnelOFPort: in.TunnelOFPort, Zones: in.Zones})
 	if err != nil {
 		return nil, err
 	}

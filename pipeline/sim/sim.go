@@ -98,13 +98,14 @@ func (r Result) Ports() []uint32 {
 type Switch struct {
 	tables map[uint8][]pipeline.Flow
 	groups map[uint32]pipeline.Group
+	ct     *conntrack // kept across Runs
 }
 
 // New loads a bridge's flows and groups; flows with the same key are an
 // error (as in OVS, the second would replace the first, which a renderer
 // must not rely on), and so are groups with the same ID.
 func New(t *pipeline.Tables) (*Switch, error) {
-	s := &Switch{tables: map[uint8][]pipeline.Flow{}, groups: map[uint32]pipeline.Group{}}
+	s := &Switch{tables: map[uint8][]pipeline.Flow{}, groups: map[uint32]pipeline.Group{}, ct: newConntrack()}
 	for _, g := range t.Groups {
 		if _, dup := s.groups[g.ID]; dup {
 			return nil, fmt.Errorf("sim: duplicate group %d", g.ID)
@@ -197,6 +198,29 @@ func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, d
 			}
 			r.Pauses++
 			r.lookups = 0
+		case pipeline.Ct:
+			if !a.Recirc {
+				// The packet goes on with the state it had; the
+				// connection is committed.
+				if err := s.ct.track(a, p.clone()); err != nil {
+					return err
+				}
+				continue
+			}
+			// The packet goes on untracked (chainwire never has actions
+			// after it); a tracked copy recirculates into a.Table.
+			q := p.clone()
+			if err := s.ct.track(a, q); err != nil {
+				return err
+			}
+			r.Trace = append(r.Trace, "recirc")
+			if err := s.table(a.Table.Table(), q, r, depth+1); err != nil {
+				return err
+			}
+		case pipeline.CtClear:
+			clearCt(p)
+		case pipeline.MeterAction:
+			// Rates are not simulated: every packet conforms.
 		case pipeline.Goto:
 			if a.Stage.Table() <= t {
 				return fmt.Errorf("sim: goto_table:%s from %s goes backwards", a.Stage, stageName(t))
@@ -394,9 +418,12 @@ var tunnelFields = []pipeline.Field{pipeline.FieldTunID, pipeline.FieldTunMetada
 
 // frameFields are the packet's own headers.
 var frameFields = []pipeline.Field{pipeline.FieldEthSrc, pipeline.FieldEthDst, pipeline.FieldEthType,
-	pipeline.FieldVlanTCI, pipeline.FieldIPProto, pipeline.FieldIPv4Src, pipeline.FieldIPv4Dst,
-	pipeline.FieldIPv6Src, pipeline.FieldIPv6Dst, pipeline.FieldTCPSrc, pipeline.FieldTCPDst,
-	pipeline.FieldUDPSrc, pipeline.FieldUDPDst, pipeline.FieldICMPv4Type, pipeline.FieldICMPv6Type}
+	pipeline.FieldVlanTCI, pipeline.FieldIPProto, pipeline.FieldIPDSCP, pipeline.FieldIPTTL, pipeline.FieldIPFrag,
+	pipeline.FieldIPv4Src, pipeline.FieldIPv4Dst, pipeline.FieldIPv6Src, pipeline.FieldIPv6Dst,
+	pipeline.FieldARPOp, pipeline.FieldARPSPA, pipeline.FieldARPTPA, pipeline.FieldARPSHA, pipeline.FieldARPTHA,
+	pipeline.FieldTCPSrc, pipeline.FieldTCPDst, pipeline.FieldTCPFlags, pipeline.FieldUDPSrc, pipeline.FieldUDPDst,
+	pipeline.FieldSCTPSrc, pipeline.FieldSCTPDst, pipeline.FieldICMPv4Type, pipeline.FieldICMPv4Code,
+	pipeline.FieldICMPv6Type, pipeline.FieldICMPv6Code, pipeline.FieldNDTarget, pipeline.FieldNDSLL, pipeline.FieldNDTLL}
 
 func (n *Network) run(chassis string, p Packet, hops int) ([]Delivery, error) {
 	sw, ok := n.Chassis[chassis]
