@@ -45,6 +45,7 @@ var wire = map[pipeline.Field]oxmHeader{
 	pipeline.FieldIPv6Dst:      {classOXM, 27, 16},
 	pipeline.FieldICMPv6Type:   {classOXM, 29, 1},
 	pipeline.FieldIPDSCP:       {classOXM, 8, 1},
+	pipeline.FieldIPECN:        {classOXM, 9, 1},
 	pipeline.FieldSCTPSrc:      {classOXM, 17, 2},
 	pipeline.FieldSCTPDst:      {classOXM, 18, 2},
 	pipeline.FieldICMPv4Code:   {classOXM, 20, 1},

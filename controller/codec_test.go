@@ -52,6 +52,16 @@ func sampleFlows(t *testing.T) *pipeline.Tables {
 			{Name: "C2", Switch: "sw0", Chain: "PC1", Port: "p2", Direction: "exit-lport", Path: "uni-directional",
 				Match: "ip6 && udp.src >= 1000 && udp.src <= 1999 && udp.dst >= 2000 && udp.dst <= 2999", Priority: 3, Key: 2},
 		},
+		// Every ACL form: stateful (allow-related), drop, stateless, a port
+		// group, an address set, a conjunction of port ranges.
+		PortGroups:  []topology.PortGroup{{Name: "pg1", Ports: []string{"p1", "p2"}}},
+		AddressSets: []topology.AddressSet{{Name: "as1", Addresses: []string{"10.1.0.0/16", "10.2.0.1"}}},
+		ACLs: []topology.ACL{
+			{Name: "a1", Key: 1, PortGroup: "pg1", Direction: "to-lport", Priority: 100, Action: "allow-related",
+				Match: "outport == @pg1 && ip4.src == $as1 && tcp.dst >= 1000 && tcp.dst <= 1999 && tcp.src >= 5 && tcp.src <= 9"},
+			{Name: "a2", Key: 2, Switch: "sw0", Direction: "from-lport", Priority: 50, Action: "drop", Match: `inport == "p2"`},
+			{Name: "a3", Key: 3, Switch: "sw0", Direction: "from-lport", Priority: 60, Action: "allow-stateless", Match: "ip6 && udp.dst == 53"},
+		},
 	}
 	tables, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1",
 		OFPorts: map[string]uint32{"p1": 1, "p2": 2, "p3": 3, "p4": 4, "v1": 6, "v2": 7, "v3": 8, "v4": 9}, TunnelOFPort: 10})

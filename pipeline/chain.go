@@ -323,47 +323,16 @@ func (path *chainPath) classified(base Match, prio uint16, acts []Action) []Flow
 	if _, hashes := acts[len(acts)-1].(Resubmit); hashes {
 		base = base.WithMasked(ChainHashReg, 0, chainHopMask)
 	}
-	var out []Flow
-	for ti, t := range path.expr.Terms() {
-		fixed, ok := mergeExpr(base, t.Fixed)
-		if !ok {
-			continue
-		}
-		if len(t.Alts) <= 1 {
-			for _, m := range (expr.Term{Alts: t.Alts}).Expand() {
-				if full, ok := mergeExpr(fixed, m); ok {
-					out = append(out, Flow{Stage: InChain, Priority: prio, Cookie: path.cookie(), Match: full, Actions: acts})
-				}
-			}
-			continue
-		}
-		id := path.conjID(ti)
-		n := uint8(len(t.Alts))
-		for ci, alt := range t.Alts {
-			for _, vm := range alt.Values {
-				m, ok := mergeExpr(fixed, expr.Match{alt.Field: vm})
-				if !ok {
-					continue
-				}
-				out = append(out, Flow{Stage: InChain, Priority: prio, Cookie: path.cookie(), Match: m,
-					Actions: []Action{Conjunction{ID: id, Clause: uint8(ci + 1), NClause: n}}})
-			}
-		}
-		// The conj_id flow repeats the base so that ids may repeat across
-		// contexts (entry, each emitting VNF port) of one path.
-		out = append(out, Flow{Stage: InChain, Priority: prio, Cookie: path.cookie(),
-			Match: base.With(FieldConjID, uint64(id)), Actions: acts})
-	}
-	return out
+	return matchFlows(InChain, prio, path.cookie(), base, path.expr, acts, path.conjID)
 }
 
 // conjID is unique per classifier, direction and term.
-func (path *chainPath) conjID(term int) uint32 {
+func (path *chainPath) conjID(term int) (uint32, bool) {
 	dir := uint32(0)
 	if path.reverse {
 		dir = 1
 	}
-	return uint32(path.cls.Key)<<16 | dir<<15 | uint32(term)
+	return uint32(path.cls.Key)<<16 | dir<<15 | uint32(term), term < 1<<15
 }
 
 func setFlag(bit uint32) Action {
@@ -435,6 +404,28 @@ var exprFields = map[expr.Field]Field{
 	expr.IP4Src: FieldIPv4Src, expr.IP4Dst: FieldIPv4Dst, expr.IP6Src: FieldIPv6Src, expr.IP6Dst: FieldIPv6Dst,
 	expr.TCPSrc: FieldTCPSrc, expr.TCPDst: FieldTCPDst, expr.UDPSrc: FieldUDPSrc, expr.UDPDst: FieldUDPDst,
 	expr.ICMP4Type: FieldICMPv4Type, expr.ICMP6Type: FieldICMPv6Type,
+	expr.InPort: LogInport, expr.OutPort: LogOutport, expr.VLANTCI: FieldVlanTCI,
+	expr.IPDSCP: FieldIPDSCP, expr.IPECN: FieldIPECN, expr.IPTTL: FieldIPTTL, expr.IPFrag: FieldIPFrag,
+	expr.ICMP4Code: FieldICMPv4Code, expr.ICMP6Code: FieldICMPv6Code,
+	expr.ARPOp: FieldARPOp, expr.ARPSPA: FieldARPSPA, expr.ARPTPA: FieldARPTPA, expr.ARPSHA: FieldARPSHA, expr.ARPTHA: FieldARPTHA,
+	expr.NDTarget: FieldNDTarget, expr.NDSLL: FieldNDSLL, expr.NDTLL: FieldNDTLL,
+	expr.TCPFlags: FieldTCPFlags, expr.SCTPSrc: FieldSCTPSrc, expr.SCTPDst: FieldSCTPDst,
+	expr.CTState: FieldCtState, expr.CTMark: FieldCtMark, expr.CTLabel: FieldCtLabel,
+}
+
+// widen puts an expression value into a wider pipeline field (a 15-bit
+// port key into its 32-bit register): zeros above, and a mask that
+// leaves them out.
+func widen(f Field, vm expr.VM) (value, mask []byte) {
+	pad := f.Bytes() - len(vm.Value)
+	if pad <= 0 {
+		return vm.Value, vm.Mask
+	}
+	value = append(make([]byte, pad), vm.Value...)
+	if vm.Mask != nil {
+		mask = append(make([]byte, pad), vm.Mask...)
+	}
+	return value, mask
 }
 
 // mergeExpr adds a compiled expression match to base; false if the two
@@ -442,17 +433,17 @@ var exprFields = map[expr.Field]Field{
 func mergeExpr(base Match, em expr.Match) (Match, bool) {
 	m := base
 	for _, ef := range em.Fields() {
-		vm := em[ef]
 		f := exprFields[ef]
+		value, mask := widen(f, em[ef])
 		if cur, ok := m.Get(f); ok {
-			merged, ok := intersect(cur, MatchField{Field: f, Value: vm.Value, Mask: vm.Mask})
+			merged, ok := intersect(cur, MatchField{Field: f, Value: value, Mask: mask})
 			if !ok {
 				return nil, false
 			}
 			m = m.WithBytes(f, merged.Value, merged.Mask)
 			continue
 		}
-		m = m.WithBytes(f, vm.Value, vm.Mask)
+		m = m.WithBytes(f, value, mask)
 	}
 	return m, true
 }

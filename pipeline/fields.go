@@ -43,6 +43,7 @@ const (
 	FieldEthType
 	FieldIPProto
 	FieldIPDSCP // the 6-bit DSCP, not shifted into the TOS byte
+	FieldIPECN
 	FieldIPTTL
 	FieldIPFrag
 	FieldIPv4Src
@@ -123,6 +124,9 @@ const (
 	// forward it, and it skips the ACL stages (it was checked on its
 	// workload's hop).
 	FlagFromVNF = 1 << 2
+	// FlagRejectReply marks chainwired's answer to a rejected packet
+	// (packet-out): it skips the egress ACL stages, as OVN's does.
+	FlagRejectReply = 1 << 3
 )
 
 // OFPPNone is the port number a packet gets when it must be free to leave
@@ -183,6 +187,7 @@ var fields = [numFields]fieldInfo{
 	FieldCtMark:       {match: "ct_mark", nxm: "NXM_NX_CT_MARK", bits: 32},
 	FieldCtLabel:      {match: "ct_label", nxm: "NXM_NX_CT_LABEL", bits: 128},
 	FieldIPDSCP:       {match: "ip_dscp", nxm: "OXM_OF_IP_DSCP", bits: 6},
+	FieldIPECN:        {match: "nw_ecn", nxm: "NXM_NX_IP_ECN", bits: 2},
 	FieldIPTTL:        {match: "nw_ttl", nxm: "NXM_NX_IP_TTL", bits: 8},
 	FieldIPFrag:       {match: "ip_frag", nxm: "NXM_NX_IP_FRAG", bits: 8},
 	FieldARPOp:        {match: "arp_op", nxm: "NXM_OF_ARP_OP", bits: 16},

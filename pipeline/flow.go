@@ -187,7 +187,7 @@ var printOrder = []Field{
 	FieldTunID, FieldTunDst, FieldTunMetadata0,
 	FieldMetadata, FieldInPort, FieldVlanTCI, FieldEthSrc, FieldEthDst, FieldEthType,
 	FieldIPv6Src, FieldIPv6Dst, FieldIPv4Src, FieldARPSPA, FieldIPv4Dst, FieldARPTPA, FieldIPProto, FieldARPOp,
-	FieldARPSHA, FieldARPTHA, FieldIPDSCP, FieldIPTTL, FieldIPFrag,
+	FieldARPSHA, FieldARPTHA, FieldIPDSCP, FieldIPECN, FieldIPTTL, FieldIPFrag,
 	FieldTCPSrc, FieldUDPSrc, FieldSCTPSrc, FieldTCPDst, FieldUDPDst, FieldSCTPDst, FieldTCPFlags,
 	FieldICMPv4Type, FieldICMPv6Type, FieldICMPv4Code, FieldICMPv6Code, FieldNDTarget, FieldNDSLL, FieldNDTLL,
 }
@@ -278,7 +278,7 @@ func (mf MatchField) valueString() string {
 		}
 		return s
 	case FieldInPort, FieldIPProto, FieldICMPv4Type, FieldICMPv6Type, FieldICMPv4Code, FieldICMPv6Code,
-		FieldARPOp, FieldIPTTL:
+		FieldARPOp, FieldIPTTL, FieldIPECN:
 		return fmt.Sprint(mf.Uint())
 	case FieldTCPSrc, FieldTCPDst, FieldUDPSrc, FieldUDPDst:
 		if mf.Mask == nil {

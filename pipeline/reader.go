@@ -41,6 +41,9 @@ const (
 	depBinding    // the chassis another agent says the port is bound on
 	depVNF        // whether a port pair uses the port
 	depLocalPorts // whether a switch has ports on this chassis
+	depPortGroup
+	depAddressSet
+	depStateful // whether a switch tracks connections (aclunits.go)
 )
 
 func (rd *reader) use(k depKind, name string) {

@@ -67,6 +67,7 @@ func globalFlows(tun uint32) []Flow {
 	flows := tableDefaults()
 	flows = append(flows, ingressSanityDrops()...)
 	flows = append(flows, egressMulticastPass(), chainReinject(), vnfSkipsACLs(), vnfDropsTheRest())
+	flows = append(flows, conntrackFlows()...)
 	if tun != 0 {
 		flows = append(flows, classifyTunnel(tun))
 	}
@@ -79,7 +80,11 @@ func switchFlows(rd *reader, name string) []Flow {
 	if sw == nil {
 		return nil
 	}
-	return []Flow{l2Flood(sw.Key)}
+	flows := []Flow{l2Flood(sw.Key)}
+	if rd.stateful(name) {
+		flows = append(flows, statefulSwitchFlows(sw.Key)...)
+	}
+	return flows
 }
 
 // portUnit is a port's part: its MACs in l2_lkup everywhere; where it is

@@ -36,6 +36,9 @@ type Renderer struct {
 	groupIDs map[string]uint32
 	usedIDs  map[uint32]bool
 
+	aclPlaces map[string]aclPlace // see aclunits.go
+	related   map[string]int
+
 	dirty [numPhases]map[*unit]bool
 	// touched: flow keys and group names changed by the running update,
 	// with what they held before it (nil: nothing).
@@ -82,6 +85,7 @@ const (
 	unitPort
 	unitClassifier
 	unitFlood
+	unitACL
 )
 
 // Units render in phases: classifiers read what ports decide (whether a
@@ -124,7 +128,7 @@ func NewRenderer(ix *topology.Index, env Env) (*Renderer, *Tables, error) {
 	r := &Renderer{ix: ix, units: map[unitID]*unit{}, dependents: map[dep]map[*unit]bool{},
 		slots: map[string]*slot{}, groups: map[string]*groupSlot{}, floods: map[floodKey]*flood{},
 		localPorts: map[uint32]int{}, pairPorts: map[string][2]string{},
-		groupIDs: map[string]uint32{}, usedIDs: map[uint32]bool{}}
+		groupIDs: map[string]uint32{}, usedIDs: map[uint32]bool{}, aclPlaces: map[string]aclPlace{}, related: map[string]int{}}
 	r.env = Env{Chassis: env.Chassis, TunnelOFPort: env.TunnelOFPort,
 		OFPorts: copyMap(env.OFPorts), Bindings: copyMap(env.Bindings), Zones: copyMap(env.Zones)}
 	r.begin()
@@ -141,6 +145,10 @@ func NewRenderer(ix *topology.Index, env Env) (*Renderer, *Tables, error) {
 	}
 	for _, pp := range m.PortPairs {
 		r.pairPorts[pp.Name] = [2]string{pp.InPort, pp.OutPort}
+	}
+	for _, a := range m.ACLs {
+		r.placeACL(a.Name)
+		r.mark(unitID{unitACL, a.Name})
 	}
 	if err := r.run(); err != nil {
 		return nil, nil, err
@@ -257,6 +265,7 @@ func (r *Renderer) markModel(c *topology.Changes) {
 		r.changed(dep{kind: depClassifier, name: name})
 		r.mark(unitID{unitClassifier, name})
 	}
+	r.markACLs(c)
 }
 
 // markChanged marks the ports whose value differs between the old and
@@ -340,6 +349,8 @@ func (r *Renderer) render(u *unit) error {
 		out, err = portUnit(rd, u.id.name, r.env.TunnelOFPort)
 	case unitClassifier:
 		out.flows, err = classifierFlows(rd, u.id.name, r.env.TunnelOFPort)
+	case unitACL:
+		out.flows, err = aclUnit(rd, u.id.name)
 	}
 	if err != nil {
 		return err

@@ -20,11 +20,11 @@ import (
 // big-endian and as wide as its field. Missing fields read as zero.
 type Packet map[pipeline.Field][]byte
 
-// Set stores a field of at most 64 bits.
+// Set stores v in a field (in the low 64 bits of a wider one).
 func (p Packet) Set(f pipeline.Field, v uint64) Packet {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], v)
-	p[f] = append([]byte(nil), b[8-f.Bytes():]...)
+	b := make([]byte, max(8, f.Bytes()))
+	binary.BigEndian.PutUint64(b[len(b)-8:], v)
+	p[f] = b[len(b)-f.Bytes():]
 	return p
 }
 
@@ -81,8 +81,11 @@ type Result struct {
 	Trace   []string // "table priority" of every flow hit, in order
 	// Pauses counts controller actions that paused the pipeline and were
 	// resumed (chainwired resumes OpContinue at once).
-	Pauses  int
-	lookups int
+	Pauses int
+	// ToController holds the userdata of every copy sent to chainwired
+	// (ACL logs and rejects).
+	ToController [][]byte
+	lookups      int
 }
 
 // Ports lists the output ports in order.
@@ -125,6 +128,17 @@ func New(t *pipeline.Tables) (*Switch, error) {
 		sort.SliceStable(fl, func(i, j int) bool { return fl[i].Priority > fl[j].Priority })
 	}
 	return s, nil
+}
+
+// Load replaces the switch's flows and groups and keeps its connections,
+// as a controller's update does.
+func (s *Switch) Load(t *pipeline.Tables) error {
+	n, err := New(t)
+	if err != nil {
+		return err
+	}
+	s.tables, s.groups = n.tables, n.groups
+	return nil
 }
 
 // OVS's limits on one translation: resubmit depth, and table lookups
@@ -193,6 +207,11 @@ func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, d
 				return err
 			}
 		case pipeline.Controller:
+			if !a.Pause && len(a.Userdata) > 0 && (a.Userdata[0] == pipeline.OpLogACL || a.Userdata[0] == pipeline.OpReject) {
+				// A copy to chainwired; the actions go on.
+				r.ToController = append(r.ToController, append([]byte(nil), a.Userdata...))
+				continue
+			}
 			if !a.Pause || len(a.Userdata) == 0 || a.Userdata[0] != pipeline.OpContinue {
 				return fmt.Errorf("sim: %s sends the packet to the controller (%s)", stageName(t), pipeline.ActionsString([]pipeline.Action{a}, false))
 			}
