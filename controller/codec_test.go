@@ -29,6 +29,7 @@ func needOFCtl(t *testing.T) string {
 func sampleFlows(t *testing.T) *pipeline.Tables {
 	t.Helper()
 	f := false
+	dscp := 10
 	m := &topology.Model{
 		Chassis:  []topology.Chassis{{Name: "hv2", Encap: "geneve", IP: "192.0.2.2"}},
 		Switches: []topology.Switch{{Name: "sw0", Key: 1}, {Name: "sw1", Key: 2}},
@@ -61,7 +62,9 @@ func sampleFlows(t *testing.T) *pipeline.Tables {
 				Match: "outport == @pg1 && ip4.src == $as1 && tcp.dst >= 1000 && tcp.dst <= 1999 && tcp.src >= 5 && tcp.src <= 9"},
 			{Name: "a2", Key: 2, Switch: "sw0", Direction: "from-lport", Priority: 50, Action: "drop", Match: `inport == "p2"`},
 			{Name: "a3", Key: 3, Switch: "sw0", Direction: "from-lport", Priority: 60, Action: "allow-stateless", Match: "ip6 && udp.dst == 53"},
+			{Name: "a4", Key: 4, Switch: "sw0", Direction: "to-lport", Priority: 70, Action: "reject", Log: true, Match: "tcp.dst == 22"},
 		},
+		QoS: []topology.QoS{{Name: "q1", Key: 1, Switch: "sw0", Direction: "from-lport", Priority: 10, Match: `inport == "p1"`, DSCP: &dscp}},
 	}
 	tables, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1",
 		OFPorts: map[string]uint32{"p1": 1, "p2": 2, "p3": 3, "p4": 4, "v1": 6, "v2": 7, "v3": 8, "v4": 9}, TunnelOFPort: 10})

@@ -181,3 +181,21 @@ func TestRejectAndLog(t *testing.T) {
 		t.Errorf("logged http: delivered to %v, to chainwired %q\n%s", r.Ports(), r.ToController, r)
 	}
 }
+
+// A QoS rule marks DSCP on matching traffic of its direction only.
+func TestQoSMarksDSCP(t *testing.T) {
+	dscp := 46
+	in := aclModel()
+	in.Model.QoS = []topology.QoS{{Name: "qos1", Key: 1, Switch: "A", Direction: topology.FromLport, Priority: 100,
+		Match: `inport == "p1" && udp`, DSCP: &dscp}}
+	udp := ip4(1, mac1, mac2, "10.0.0.1", "10.0.0.2").Set(pipeline.FieldIPProto, 17)
+	r := run(t, in, udp)
+	if len(r.Outputs) != 1 || r.Outputs[0].Packet.Get(pipeline.FieldIPDSCP) != 46 {
+		t.Fatalf("udp from p1 left with DSCP %v\n%s", r.Outputs, r)
+	}
+	r = run(t, in, tcpSeg(1, mac1, mac2, "10.0.0.1", "10.0.0.2", 1, 2, syn))
+	if len(r.Outputs) != 1 || r.Outputs[0].Packet.Get(pipeline.FieldIPDSCP) != 0 {
+		t.Fatalf("tcp from p1 was marked\n%s", r)
+	}
+	golden(t, "qos", render(t, in))
+}

@@ -72,7 +72,8 @@ func (r *Renderer) switchesOf(a *topology.ACL) []string {
 	return out
 }
 
-// markACLs marks what changed ACLs, port groups and address sets touch.
+// markACLs marks what changed ACLs, QoS rules, port groups and address
+// sets touch.
 func (r *Renderer) markACLs(c *topology.Changes) {
 	for name := range c.ACLs {
 		r.mark(unitID{unitACL, name})
@@ -87,6 +88,9 @@ func (r *Renderer) markACLs(c *topology.Changes) {
 	}
 	for name := range c.AddressSets {
 		r.changed(dep{kind: depAddressSet, name: name})
+	}
+	for name := range c.QoS {
+		r.mark(unitID{unitQoS, name})
 	}
 }
 

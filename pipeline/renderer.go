@@ -86,6 +86,7 @@ const (
 	unitClassifier
 	unitFlood
 	unitACL
+	unitQoS
 )
 
 // Units render in phases: classifiers read what ports decide (whether a
@@ -149,6 +150,9 @@ func NewRenderer(ix *topology.Index, env Env) (*Renderer, *Tables, error) {
 	for _, a := range m.ACLs {
 		r.placeACL(a.Name)
 		r.mark(unitID{unitACL, a.Name})
+	}
+	for _, q := range m.QoS {
+		r.mark(unitID{unitQoS, q.Name})
 	}
 	if err := r.run(); err != nil {
 		return nil, nil, err
@@ -351,6 +355,8 @@ func (r *Renderer) render(u *unit) error {
 		out.flows, err = classifierFlows(rd, u.id.name, r.env.TunnelOFPort)
 	case unitACL:
 		out.flows, err = aclUnit(rd, u.id.name)
+	case unitQoS:
+		out.flows, err = qosUnit(rd, u.id.name)
 	}
 	if err != nil {
 		return err
