@@ -44,6 +44,27 @@ var wire = map[pipeline.Field]oxmHeader{
 	pipeline.FieldIPv6Src:      {classOXM, 26, 16},
 	pipeline.FieldIPv6Dst:      {classOXM, 27, 16},
 	pipeline.FieldICMPv6Type:   {classOXM, 29, 1},
+	pipeline.FieldIPDSCP:       {classOXM, 8, 1},
+	pipeline.FieldIPECN:        {classOXM, 9, 1},
+	pipeline.FieldSCTPSrc:      {classOXM, 17, 2},
+	pipeline.FieldSCTPDst:      {classOXM, 18, 2},
+	pipeline.FieldICMPv4Code:   {classOXM, 20, 1},
+	pipeline.FieldARPOp:        {classOXM, 21, 2},
+	pipeline.FieldARPSPA:       {classOXM, 22, 4},
+	pipeline.FieldARPTPA:       {classOXM, 23, 4},
+	pipeline.FieldARPSHA:       {classOXM, 24, 6},
+	pipeline.FieldARPTHA:       {classOXM, 25, 6},
+	pipeline.FieldICMPv6Code:   {classOXM, 30, 1},
+	pipeline.FieldNDTarget:     {classOXM, 31, 16},
+	pipeline.FieldNDSLL:        {classOXM, 32, 6},
+	pipeline.FieldNDTLL:        {classOXM, 33, 6},
+	pipeline.FieldIPFrag:       {classNXM1, 26, 1},
+	pipeline.FieldIPTTL:        {classNXM1, 29, 1},
+	pipeline.FieldTCPFlags:     {classNXM1, 34, 2},
+	pipeline.FieldCtState:      {classNXM1, 105, 4},
+	pipeline.FieldCtZone:       {classNXM1, 106, 2},
+	pipeline.FieldCtMark:       {classNXM1, 107, 4},
+	pipeline.FieldCtLabel:      {classNXM1, 108, 16},
 	pipeline.FieldLoadInPort:   {classNXM0, 0, 2},
 	pipeline.FieldConjID:       {classNXM1, 37, 4},
 }
@@ -124,6 +145,11 @@ func encodeFlowMod(f pipeline.Flow, command uint8) *openflow13.FlowMod {
 		// Only our own flow: a foreign one with the same match is left alone.
 		fm.CookieMask = ^uint64(0)
 	}
+	for _, a := range f.Actions {
+		if m, ok := a.(pipeline.MeterAction); ok {
+			fm.AddInstruction(meterInstruction(m.ID))
+		}
+	}
 	acts, gotoTable := encodeActions(f.Actions)
 	if len(acts) > 0 {
 		apply := openflow13.NewInstrApplyActions()
@@ -166,6 +192,12 @@ func encodeActions(list []pipeline.Action) ([]openflow13.Action, *openflow13.Ins
 			out = append(out, openflow13.NewActionGroup(a.ID))
 		case pipeline.Controller:
 			out = append(out, controllerAction(a))
+		case pipeline.Ct:
+			out = append(out, ctAction(a))
+		case pipeline.CtClear:
+			out = append(out, nxAction(nxastCtClear, nil))
+		case pipeline.MeterAction:
+			// An instruction, not an action: encodeFlowMod puts it first.
 		case pipeline.Goto:
 			gotoTable = openflow13.NewInstrGotoTable(a.Stage.Table())
 		default:
@@ -248,4 +280,70 @@ func appendProp(b []byte, typ uint16, value []byte) []byte {
 	b = be.AppendUint16(b, uint16(n))
 	b = append(b, value...)
 	return append(b, make([]byte, (n+7)/8*8-n)...)
+}
+
+// NXAST_CT and NXAST_CT_CLEAR (nx_action_conntrack).
+const (
+	nxastCt         = 35
+	nxastCtClear    = 43
+	nxCtFlagCommit  = 1 << 0
+	nxCtRecircNone  = 0xff
+	nxActionCtFixed = 24
+)
+
+// ctAction encodes ct(): flags, the zone as a 16-bit range of a
+// register, the recirculation table, and the nested exec actions.
+func ctAction(a pipeline.Ct) rawAction {
+	b := make([]byte, nxActionCtFixed)
+	if a.Commit {
+		be.PutUint16(b[10:], nxCtFlagCommit)
+	}
+	be.PutUint32(b[12:], nxmHeader32(a.ZoneReg))
+	be.PutUint16(b[16:], 0<<6|15) // bits 0..15
+	b[18] = nxCtRecircNone
+	if a.Recirc {
+		b[18] = a.Table.Table()
+	}
+	nested, _ := encodeActions(a.Exec)
+	for _, x := range nested {
+		raw, err := x.MarshalBinary()
+		if err != nil {
+			panic(fmt.Sprintf("controller: ct exec action: %v", err))
+		}
+		b = append(b, raw...)
+	}
+	return nxAction(nxastCt, b[10:])
+}
+
+// nxAction frames a Nicira action: header, vendor, subtype, body (padded
+// to 8 bytes).
+func nxAction(subtype uint16, body []byte) rawAction {
+	n := (10 + len(body) + 7) / 8 * 8
+	b := make([]byte, n)
+	be.PutUint16(b, openflow13.ActionType_Experimenter)
+	be.PutUint16(b[2:], uint16(n))
+	be.PutUint32(b[4:], nxVendor)
+	be.PutUint16(b[8:], subtype)
+	copy(b[10:], body)
+	return b
+}
+
+// OFPIT_METER.
+const instrTypeMeter = 6
+
+type meterInstr struct{ id uint32 }
+
+func meterInstruction(id uint32) openflow13.Instruction { return &meterInstr{id} }
+
+func (m *meterInstr) Len() uint16 { return 8 }
+func (m *meterInstr) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 8)
+	be.PutUint16(b, instrTypeMeter)
+	be.PutUint16(b[2:], 8)
+	be.PutUint32(b[4:], m.id)
+	return b, nil
+}
+func (m *meterInstr) UnmarshalBinary([]byte) error { return fmt.Errorf("meterInstr is encode-only") }
+func (m *meterInstr) AddAction(openflow13.Action, bool) error {
+	return fmt.Errorf("a meter instruction takes no actions")
 }

@@ -29,6 +29,7 @@ func needOFCtl(t *testing.T) string {
 func sampleFlows(t *testing.T) *pipeline.Tables {
 	t.Helper()
 	f := false
+	dscp := 10
 	m := &topology.Model{
 		Chassis:  []topology.Chassis{{Name: "hv2", Encap: "geneve", IP: "192.0.2.2"}},
 		Switches: []topology.Switch{{Name: "sw0", Key: 1}, {Name: "sw1", Key: 2}},
@@ -52,6 +53,18 @@ func sampleFlows(t *testing.T) *pipeline.Tables {
 			{Name: "C2", Switch: "sw0", Chain: "PC1", Port: "p2", Direction: "exit-lport", Path: "uni-directional",
 				Match: "ip6 && udp.src >= 1000 && udp.src <= 1999 && udp.dst >= 2000 && udp.dst <= 2999", Priority: 3, Key: 2},
 		},
+		// Every ACL form: stateful (allow-related), drop, stateless, a port
+		// group, an address set, a conjunction of port ranges.
+		PortGroups:  []topology.PortGroup{{Name: "pg1", Ports: []string{"p1", "p2"}}},
+		AddressSets: []topology.AddressSet{{Name: "as1", Addresses: []string{"10.1.0.0/16", "10.2.0.1"}}},
+		ACLs: []topology.ACL{
+			{Name: "a1", Key: 1, PortGroup: "pg1", Direction: "to-lport", Priority: 100, Action: "allow-related",
+				Match: "outport == @pg1 && ip4.src == $as1 && tcp.dst >= 1000 && tcp.dst <= 1999 && tcp.src >= 5 && tcp.src <= 9"},
+			{Name: "a2", Key: 2, Switch: "sw0", Direction: "from-lport", Priority: 50, Action: "drop", Match: `inport == "p2"`},
+			{Name: "a3", Key: 3, Switch: "sw0", Direction: "from-lport", Priority: 60, Action: "allow-stateless", Match: "ip6 && udp.dst == 53"},
+			{Name: "a4", Key: 4, Switch: "sw0", Direction: "to-lport", Priority: 70, Action: "reject", Log: true, Match: "tcp.dst == 22"},
+		},
+		QoS: []topology.QoS{{Name: "q1", Key: 1, Switch: "sw0", Direction: "from-lport", Priority: 10, Match: `inport == "p1"`, DSCP: &dscp}},
 	}
 	tables, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1",
 		OFPorts: map[string]uint32{"p1": 1, "p2": 2, "p3": 3, "p4": 4, "v1": 6, "v2": 7, "v3": 8, "v4": 9}, TunnelOFPort: 10})
@@ -73,7 +86,16 @@ func TestEncoderAgreesWithOVS(t *testing.T) {
 	tables := sampleFlows(t)
 	flows := append(tables.Flows, pipeline.Flow{Stage: pipeline.LocalOutput, Priority: 7, Cookie: pipeline.CookieMarker,
 		Actions: []pipeline.Action{pipeline.ToGroup{ID: tables.Groups[0].ID}, pipeline.Controller{Pause: true, Userdata: []byte{pipeline.OpContinue, 2}},
-			pipeline.ToGroup{ID: tables.Groups[1].ID}}})
+			pipeline.ToGroup{ID: tables.Groups[1].ID}}},
+		pipeline.Flow{Stage: pipeline.InPreStateful, Priority: 100, Cookie: pipeline.CookieMarker,
+			Match:   pipeline.Match{}.WithMasked(pipeline.ACLBits, pipeline.ACLTrack, pipeline.ACLTrack).With(pipeline.FieldEthType, 0x0800),
+			Actions: []pipeline.Action{pipeline.Ct{ZoneReg: pipeline.LogCtZone, Recirc: true, Table: pipeline.InACL}}},
+		pipeline.Flow{Stage: pipeline.InStateful, Priority: 100, Cookie: pipeline.CookieMarker,
+			Match: pipeline.Match{}.WithMasked(pipeline.FieldCtState, pipeline.CtEst|pipeline.CtTrk, pipeline.CtEst|pipeline.CtTrk|pipeline.CtInv).
+				WithMasked(pipeline.FieldCtLabel, 1, 1).With(pipeline.FieldEthType, 0x0800),
+			Actions: []pipeline.Action{pipeline.MeterAction{ID: 7}, pipeline.Ct{Commit: true, ZoneReg: pipeline.LogCtZone,
+				Exec: []pipeline.Action{pipeline.Load{Dst: pipeline.FieldCtLabel, Bits: 1, Value: 1}}}, pipeline.CtClear{},
+				pipeline.Goto{Stage: pipeline.InARPRsp}}})
 	var buf []byte
 	for _, g := range tables.Groups {
 		b, err := encodeGroupMod(g, Add).MarshalBinary()

@@ -3,6 +3,7 @@ package controller
 import (
 	"fmt"
 	"math/bits"
+	"slices"
 
 	"github.com/chainwire/chainwire/pipeline"
 	"github.com/contiv/libOpenflow/openflow13"
@@ -113,7 +114,7 @@ func fieldFromNXM(h uint32) (pipeline.Field, error) {
 
 // decodeInstructions parses the instructions of a flow back into actions.
 func decodeInstructions(b []byte) ([]pipeline.Action, error) {
-	var acts []pipeline.Action
+	var acts, meter []pipeline.Action
 	var gotoAct pipeline.Action
 	for len(b) > 0 {
 		if len(b) < 8 {
@@ -132,6 +133,8 @@ func decodeInstructions(b []byte) ([]pipeline.Action, error) {
 				return nil, fmt.Errorf("goto_table:%d is not a pipeline table", body[4])
 			}
 			gotoAct = pipeline.Goto{Stage: s}
+		case instrTypeMeter:
+			meter = []pipeline.Action{pipeline.MeterAction{ID: be.Uint32(body[4:])}}
 		case openflow13.InstrType_APPLY_ACTIONS:
 			a, err := decodeActions(body[8:])
 			if err != nil {
@@ -145,7 +148,7 @@ func decodeInstructions(b []byte) ([]pipeline.Action, error) {
 	if gotoAct != nil {
 		acts = append(acts, gotoAct)
 	}
-	return acts, nil
+	return append(meter, acts...), nil
 }
 
 func decodeActions(b []byte) ([]pipeline.Action, error) {
@@ -242,6 +245,10 @@ func decodeNXAction(subtype uint16, a []byte) (pipeline.Action, error) {
 		}
 		ofsNbits := be.Uint16(a[26:])
 		return pipeline.Multipath{Links: be.Uint16(a[18:]) + 1, Dst: f, Ofs: uint8(ofsNbits >> 6), Bits: uint8(ofsNbits&0x3f) + 1}, nil
+	case nxastCt:
+		return decodeCt(a)
+	case nxastCtClear:
+		return pipeline.CtClear{}, nil
 	case openflow13.NXAST_CONJUNCTION:
 		if a[11] < 2 || a[10] >= a[11] {
 			return nil, fmt.Errorf("conjunction clause %d of %d", a[10]+1, a[11])
@@ -312,7 +319,7 @@ func decodeLoadTLV(b []byte) (pipeline.Action, error) {
 	be.PutUint16(ofpMatch[2:], uint16(4+4+plen))
 	ofpMatch = append(append(ofpMatch, b[:4+plen]...), make([]byte, 8)...)
 	m, _, err := decodeMatch(ofpMatch)
-	if err != nil || len(m) != 1 || m[0].Field.Bits() > 64 {
+	if err != nil || len(m) != 1 || !fitsUint64(m[0]) {
 		return nil, fmt.Errorf("unsupported load: %v", err)
 	}
 	mf := m[0]
@@ -329,6 +336,16 @@ func decodeLoadTLV(b []byte) (pipeline.Action, error) {
 		return nil, fmt.Errorf("load with a non-contiguous mask 0x%x", mask)
 	}
 	return wholeLoad(pipeline.Load{Dst: mf.Field, Ofs: uint8(ofs), Bits: uint8(n), Value: mf.Uint() & mask >> ofs}), nil
+}
+
+// fitsUint64: a load's field is at most 64 bits wide, or it writes only
+// the low 64 (ct_label's, in chainwire).
+func fitsUint64(mf pipeline.MatchField) bool {
+	hi := len(mf.Value) - 8
+	if hi <= 0 {
+		return true
+	}
+	return mf.Mask != nil && !slices.ContainsFunc(mf.Mask[:hi], func(b byte) bool { return b != 0 })
 }
 
 // wholeLoad writes a load of a whole field in the renderer's form (Bits
@@ -460,4 +477,38 @@ func parseError(b []byte) *OFError {
 	}
 	e.Data = append([]byte(nil), data...)
 	return e
+}
+
+// decodeCt reads nx_action_conntrack: only the forms chainwire writes (a
+// zone from a register's low 16 bits, no ALG, no NAT).
+func decodeCt(a []byte) (pipeline.Action, error) {
+	if len(a) < nxActionCtFixed {
+		return nil, fmt.Errorf("ct action of %d bytes, want at least %d", len(a), nxActionCtFixed)
+	}
+	flags := be.Uint16(a[10:])
+	if flags&^nxCtFlagCommit != 0 || be.Uint16(a[20:]) != 0 {
+		return nil, fmt.Errorf("ct with flags 0x%x or an ALG is not chainwire's", flags)
+	}
+	zone, err := fieldFromNXM(be.Uint32(a[12:]))
+	if err != nil {
+		return nil, fmt.Errorf("ct zone: %w", err)
+	}
+	if be.Uint16(a[16:]) != 15 {
+		return nil, fmt.Errorf("ct zone from %s bits other than 0..15", zone)
+	}
+	ct := pipeline.Ct{Commit: flags&nxCtFlagCommit != 0, ZoneReg: zone}
+	if t := a[18]; t != nxCtRecircNone {
+		s, ok := pipeline.StageOfTable(t)
+		if !ok {
+			return nil, fmt.Errorf("ct(table=%d) is not a pipeline table", t)
+		}
+		ct.Recirc, ct.Table = true, s
+	}
+	if ct.Exec, err = decodeActions(a[nxActionCtFixed:]); err != nil {
+		return nil, fmt.Errorf("ct exec: %w", err)
+	}
+	if len(ct.Exec) == 0 {
+		ct.Exec = nil
+	}
+	return ct, nil
 }

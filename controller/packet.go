@@ -155,9 +155,12 @@ func (cn *Conn) Resume(pi PacketIn) error {
 	return cn.sendRaw(b)
 }
 
+// PortController is OpenFlow's port number for "from the controller".
+const PortController = openflow13.P_CONTROLLER
+
 // PacketOut sends a frame through actions (which may load registers and
 // resubmit into the pipeline), as if it had come in by inPort
-// (openflow13.P_CONTROLLER for none).
+// (PortController for none).
 func (cn *Conn) PacketOut(inPort uint32, acts []pipeline.Action, frame []byte) error {
 	oacts, gotoTable := encodeActions(acts)
 	if gotoTable != nil {

@@ -3,7 +3,7 @@
 set -euo pipefail
 need=()
 for pair in ovs-vswitchd:openvswitch-switch tcpdump:tcpdump ping:iputils-ping iperf3:iperf3 \
-            ip:iproute2 ethtool:ethtool; do
+            ip:iproute2 ethtool:ethtool arping:iputils-arping; do
     cmd=${pair%%:*} pkg=${pair#*:}
     command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done

@@ -79,6 +79,37 @@ func helper(role string, args []string) error {
 			c.Close()
 		}
 		return nil
+	case "echo": // ADDR -: accept one connection, send back what arrives
+		l, err := net.Listen("tcp", args[0])
+		if err != nil {
+			return err
+		}
+		fmt.Println("listening")
+		c, err := l.Accept()
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(c, c)
+		return err
+	case "pingpong": // ADDR N: N round trips of 64 bytes, 100 ms apart, 2 s each at most
+		n, _ := strconv.Atoi(args[1])
+		c, err := net.DialTimeout("tcp", args[0], 5*time.Second)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		buf := make([]byte, 64)
+		for i := 0; i < n; i++ {
+			c.SetDeadline(time.Now().Add(2 * time.Second))
+			if _, err := c.Write(buf); err != nil {
+				return fmt.Errorf("round trip %d: %w", i+1, err)
+			}
+			if _, err := io.ReadFull(c, buf); err != nil {
+				return fmt.Errorf("round trip %d: %w", i+1, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		return nil
 	case "knock": // ADDR -: one connection attempt, refused or not
 		if c, err := net.DialTimeout("tcp", args[0], time.Second); err == nil {
 			c.Close()

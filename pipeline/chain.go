@@ -281,6 +281,9 @@ func (path *chainPath) entry(switchIsLocal bool, picks map[int]bool) []Flow {
 		if !switchIsLocal {
 			return nil
 		}
+		// A VNF's own frame towards T is never steered: only its hop
+		// forwards what it sends.
+		base = base.WithMasked(LogFlags, 0, FlagFromVNF)
 	} else {
 		if !path.target.local() {
 			return nil
@@ -320,47 +323,16 @@ func (path *chainPath) classified(base Match, prio uint16, acts []Action) []Flow
 	if _, hashes := acts[len(acts)-1].(Resubmit); hashes {
 		base = base.WithMasked(ChainHashReg, 0, chainHopMask)
 	}
-	var out []Flow
-	for ti, t := range path.expr.Terms() {
-		fixed, ok := mergeExpr(base, t.Fixed)
-		if !ok {
-			continue
-		}
-		if len(t.Alts) <= 1 {
-			for _, m := range (expr.Term{Alts: t.Alts}).Expand() {
-				if full, ok := mergeExpr(fixed, m); ok {
-					out = append(out, Flow{Stage: InChain, Priority: prio, Cookie: path.cookie(), Match: full, Actions: acts})
-				}
-			}
-			continue
-		}
-		id := path.conjID(ti)
-		n := uint8(len(t.Alts))
-		for ci, alt := range t.Alts {
-			for _, vm := range alt.Values {
-				m, ok := mergeExpr(fixed, expr.Match{alt.Field: vm})
-				if !ok {
-					continue
-				}
-				out = append(out, Flow{Stage: InChain, Priority: prio, Cookie: path.cookie(), Match: m,
-					Actions: []Action{Conjunction{ID: id, Clause: uint8(ci + 1), NClause: n}}})
-			}
-		}
-		// The conj_id flow repeats the base so that ids may repeat across
-		// contexts (entry, each emitting VNF port) of one path.
-		out = append(out, Flow{Stage: InChain, Priority: prio, Cookie: path.cookie(),
-			Match: base.With(FieldConjID, uint64(id)), Actions: acts})
-	}
-	return out
+	return matchFlows(InChain, prio, path.cookie(), base, path.expr, acts, path.conjID)
 }
 
 // conjID is unique per classifier, direction and term.
-func (path *chainPath) conjID(term int) uint32 {
+func (path *chainPath) conjID(term int) (uint32, bool) {
 	dir := uint32(0)
 	if path.reverse {
 		dir = 1
 	}
-	return uint32(path.cls.Key)<<16 | dir<<15 | uint32(term)
+	return uint32(path.cls.Key)<<16 | dir<<15 | uint32(term), term < 1<<15
 }
 
 func setFlag(bit uint32) Action {
@@ -394,10 +366,37 @@ func chainReinject() Flow {
 	return Flow{Stage: OutChain, Priority: prioChainHop, Cookie: MakeCookie(FeatureChain, KindGlobal, 0),
 		Match: Match{}.WithMasked(LogFlags, FlagChainReinject, FlagChainReinject),
 		Actions: []Action{
-			Load{Dst: LogFlags, Ofs: 1, Bits: 1, Value: 0},
+			Load{Dst: LogFlags, Ofs: 1, Bits: 2, Value: 0}, // reinjected, and no longer the VNF's
 			loadReg(LogOutport, 0),
 			Resubmit{InARPRsp},
 		}}
+}
+
+// prioVNFSkip puts the VNF flows above every ACL flow of their tables.
+const prioVNFSkip = 65535
+
+// vnfSkipsACLs sends a VNF's frames from its port straight to
+// ls_in_chain: they were checked, tracked and committed on their
+// workload's hop, and a second conntrack entry per VNF hop would break
+// stateful ACLs.
+func vnfSkipsACLs() Flow {
+	return Flow{Stage: InPreACL, Priority: prioVNFSkip, Cookie: MakeCookie(FeatureChain, KindGlobal, 0),
+		Match: Match{}.WithMasked(LogFlags, FlagFromVNF, FlagFromVNF), Actions: []Action{Goto{InChain}}}
+}
+
+// vnfDropsTheRest drops what a VNF port sends that no chain hop of
+// ls_in_chain takes: its own ARP and pings, frames with other MACs.
+func vnfDropsTheRest() Flow {
+	return Flow{Stage: InChain, Priority: prioLow, Cookie: MakeCookie(FeatureChain, KindGlobal, 0),
+		Match: Match{}.WithMasked(LogFlags, FlagFromVNF, FlagFromVNF)}
+}
+
+// vnfDeliverySkipsACLs delivers a chain hop's frame to a local VNF port
+// without the to-lport ACLs: they apply where the frame reaches its
+// workload.
+func vnfDeliverySkipsACLs(p *portView) Flow {
+	return Flow{Stage: OutPreACL, Priority: prioVNFSkip, Cookie: PortCookie(FeatureChain, p.dp, p.key),
+		Match: dpMatch(p.dp).With(LogOutport, uint64(p.key)), Actions: []Action{Goto{OutPortSecIP}}}
 }
 
 var exprFields = map[expr.Field]Field{
@@ -405,6 +404,28 @@ var exprFields = map[expr.Field]Field{
 	expr.IP4Src: FieldIPv4Src, expr.IP4Dst: FieldIPv4Dst, expr.IP6Src: FieldIPv6Src, expr.IP6Dst: FieldIPv6Dst,
 	expr.TCPSrc: FieldTCPSrc, expr.TCPDst: FieldTCPDst, expr.UDPSrc: FieldUDPSrc, expr.UDPDst: FieldUDPDst,
 	expr.ICMP4Type: FieldICMPv4Type, expr.ICMP6Type: FieldICMPv6Type,
+	expr.InPort: LogInport, expr.OutPort: LogOutport, expr.VLANTCI: FieldVlanTCI,
+	expr.IPDSCP: FieldIPDSCP, expr.IPECN: FieldIPECN, expr.IPTTL: FieldIPTTL, expr.IPFrag: FieldIPFrag,
+	expr.ICMP4Code: FieldICMPv4Code, expr.ICMP6Code: FieldICMPv6Code,
+	expr.ARPOp: FieldARPOp, expr.ARPSPA: FieldARPSPA, expr.ARPTPA: FieldARPTPA, expr.ARPSHA: FieldARPSHA, expr.ARPTHA: FieldARPTHA,
+	expr.NDTarget: FieldNDTarget, expr.NDSLL: FieldNDSLL, expr.NDTLL: FieldNDTLL,
+	expr.TCPFlags: FieldTCPFlags, expr.SCTPSrc: FieldSCTPSrc, expr.SCTPDst: FieldSCTPDst,
+	expr.CTState: FieldCtState, expr.CTMark: FieldCtMark, expr.CTLabel: FieldCtLabel,
+}
+
+// widen puts an expression value into a wider pipeline field (a 15-bit
+// port key into its 32-bit register): zeros above, and a mask that
+// leaves them out.
+func widen(f Field, vm expr.VM) (value, mask []byte) {
+	pad := f.Bytes() - len(vm.Value)
+	if pad <= 0 {
+		return vm.Value, vm.Mask
+	}
+	value = append(make([]byte, pad), vm.Value...)
+	if vm.Mask != nil {
+		mask = append(make([]byte, pad), vm.Mask...)
+	}
+	return value, mask
 }
 
 // mergeExpr adds a compiled expression match to base; false if the two
@@ -412,17 +433,17 @@ var exprFields = map[expr.Field]Field{
 func mergeExpr(base Match, em expr.Match) (Match, bool) {
 	m := base
 	for _, ef := range em.Fields() {
-		vm := em[ef]
 		f := exprFields[ef]
+		value, mask := widen(f, em[ef])
 		if cur, ok := m.Get(f); ok {
-			merged, ok := intersect(cur, MatchField{Field: f, Value: vm.Value, Mask: vm.Mask})
+			merged, ok := intersect(cur, MatchField{Field: f, Value: value, Mask: mask})
 			if !ok {
 				return nil, false
 			}
 			m = m.WithBytes(f, merged.Value, merged.Mask)
 			continue
 		}
-		m = m.WithBytes(f, vm.Value, vm.Mask)
+		m = m.WithBytes(f, value, mask)
 	}
 	return m, true
 }

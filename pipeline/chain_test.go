@@ -223,3 +223,22 @@ func TestGoldenSeedCase3(t *testing.T) {
 		golden(t, "case3-"+ch, render(t, pipeline.Input{Model: m, Chassis: ch, OFPorts: ofports, TunnelOFPort: tunPort}))
 	}
 }
+
+// A VNF port forwards only what its chain hop expects: its own ARP, a
+// frame with another workload's MAC outside the classifier's match, or
+// one towards a port the chain does not steer are dropped on its
+// chassis (vnf1-out is OpenFlow port 13 on hv1).
+func TestVNFPortSendsOnlyItsHop(t *testing.T) {
+	m := seedCase{vnfs: 1, app2On: "hv2", match: "ip4 && tcp.dst == 80"}.model()
+	m.Ports = append(m.Ports, topology.Port{Name: "app3", Switch: "sw0", Key: 9,
+		Addresses: []string{"02:00:00:00:00:33 10.0.0.3"}, Options: map[string]string{"requested-chassis": "hv1"}})
+	web := func(p sim.Packet) sim.Packet {
+		return p.Set(pipeline.FieldIPProto, 6).Set(pipeline.FieldTCPDst, 80)
+	}
+	expectWalk(t, "the hop's own frame", walk(t, m, "hv1", web(sim.Frame(13, macApp1, macApp2))), "app2")
+	garp := sim.Frame(13, "02:00:00:00:00:77", "ff:ff:ff:ff:ff:ff").Set(pipeline.FieldEthType, 0x0806)
+	expectWalk(t, "a gratuitous ARP", walk(t, m, "hv1", garp), "{}")
+	expectWalk(t, "outside the match", walk(t, m, "hv1", sim.Frame(13, macApp1, macApp2)), "{}")
+	expectWalk(t, "another MAC towards app3", walk(t, m, "hv1", web(sim.Frame(13, macApp1, "02:00:00:00:00:33"))), "{}")
+	expectWalk(t, "a random source MAC towards app2", walk(t, m, "hv1", sim.Frame(12, "02:00:00:00:00:77", macApp2)), "{}")
+}

@@ -30,6 +30,8 @@ const (
 	FeatureL2       Feature = 4 // l2_lkup and multicast groups
 	FeatureTunnel   Feature = 5
 	FeatureChain    Feature = 6 // service chains
+	FeatureACL      Feature = 7 // pre_acl, pre_stateful, acl, stateful
+	FeatureQoS      Feature = 8 // qos_mark
 )
 
 // Kind is the kind of object a flow belongs to.
@@ -41,6 +43,10 @@ const (
 	KindPort   Kind = 2
 	// KindClassifier: id = chain key << 16 | classifier key.
 	KindClassifier Kind = 3
+	// KindACL: id = the ACL's key.
+	KindACL Kind = 4
+	// KindQoS: id = the QoS rule's key.
+	KindQoS Kind = 5
 )
 
 // MakeCookie builds a cookie for a feature and an object.
@@ -66,7 +72,7 @@ func DescribeCookie(c uint64) string {
 	}
 	f, k, id := Feature(c>>48&0xff), Kind(c>>40&0xff), c&(1<<40-1)
 	names := map[Feature]string{FeatureBase: "base", FeaturePhysical: "physical",
-		FeaturePortSec: "port-security", FeatureL2: "l2", FeatureTunnel: "tunnel", FeatureChain: "chain"}
+		FeaturePortSec: "port-security", FeatureL2: "l2", FeatureTunnel: "tunnel", FeatureChain: "chain", FeatureACL: "acl", FeatureQoS: "qos"}
 	switch k {
 	case KindSwitch:
 		return fmt.Sprintf("%s of switch key %d", names[f], id)
@@ -74,6 +80,10 @@ func DescribeCookie(c uint64) string {
 		return fmt.Sprintf("%s of port key %d on switch key %d", names[f], id&0xffff, id>>16)
 	case KindClassifier:
 		return fmt.Sprintf("%s of classifier key %d on chain key %d", names[f], id&0xffff, id>>16)
+	case KindACL:
+		return fmt.Sprintf("%s of ACL key %d", names[f], id)
+	case KindQoS:
+		return fmt.Sprintf("%s of QoS rule key %d", names[f], id)
 	}
 	return names[f]
 }

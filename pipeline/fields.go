@@ -30,21 +30,45 @@ const (
 	FieldTunID
 	FieldTunDst
 	FieldTunMetadata0
+	// Conntrack: the state of the last ct() the packet went through, the
+	// zone, and the connection's mark and label (the label's low 64 bits
+	// are all chainwire uses).
+	FieldCtState
+	FieldCtZone
+	FieldCtMark
+	FieldCtLabel
 	FieldVlanTCI
 	FieldEthSrc
 	FieldEthDst
 	FieldEthType
 	FieldIPProto
+	FieldIPDSCP // the 6-bit DSCP, not shifted into the TOS byte
+	FieldIPECN
+	FieldIPTTL
+	FieldIPFrag
 	FieldIPv4Src
 	FieldIPv4Dst
 	FieldIPv6Src
 	FieldIPv6Dst
+	FieldARPOp
+	FieldARPSPA
+	FieldARPTPA
+	FieldARPSHA
+	FieldARPTHA
 	FieldTCPSrc
 	FieldTCPDst
+	FieldTCPFlags
 	FieldUDPSrc
 	FieldUDPDst
+	FieldSCTPSrc
+	FieldSCTPDst
 	FieldICMPv4Type
+	FieldICMPv4Code
 	FieldICMPv6Type
+	FieldICMPv6Code
+	FieldNDTarget
+	FieldNDSLL
+	FieldNDTLL
 	// FieldLoadInPort is in_port in the 16-bit form a load can write.
 	FieldLoadInPort
 	// FieldConjID is the id of a conjunctive match that completed.
@@ -62,7 +86,11 @@ const (
 //	reg9        service chains: [8..31] the chain hop whose load-balanced
 //	            group is being chosen, [0..5] the connection's bucket
 //	            (symmetric hash); set and matched within ls_in_chain.
+//	reg0        ACL bits: [0] track the packet (pre_acl -> pre_stateful),
+//	            [1] commit its connection (acl -> stateful), as OVN's.
 //	reg10       logical flags (bit layout below).
+//	reg13       [0..15] the conntrack zone of the port a pipeline works
+//	            for: the inport's in ingress, the outport's in egress.
 //	reg14       logical input port key (15 bits used, 1..32767).
 //	reg15       logical output port key (16 bits; 32768+ are multicast).
 //
@@ -74,6 +102,14 @@ const (
 	LogInport   = FieldReg14
 	LogOutport  = FieldReg15
 	LogFlags    = FieldReg10
+	LogCtZone   = FieldReg13
+	ACLBits     = FieldReg0
+)
+
+// Bits of ACLBits.
+const (
+	ACLTrack  = 1 << 0
+	ACLCommit = 1 << 1
 )
 
 // Bits of LogFlags.
@@ -84,6 +120,13 @@ const (
 	// FlagChainReinject marks a packet leaving a service chain that is to
 	// restart ingress after ls_in_chain as if its inport had sent it.
 	FlagChainReinject = 1 << 1
+	// FlagFromVNF marks a packet a VNF port sent: only its chain hop may
+	// forward it, and it skips the ACL stages (it was checked on its
+	// workload's hop).
+	FlagFromVNF = 1 << 2
+	// FlagRejectReply marks chainwired's answer to a rejected packet
+	// (packet-out): it skips the egress ACL stages, as OVN's does.
+	FlagRejectReply = 1 << 3
 )
 
 // OFPPNone is the port number a packet gets when it must be free to leave
@@ -139,6 +182,27 @@ var fields = [numFields]fieldInfo{
 	FieldUDPDst:       {match: "tp_dst", nxm: "NXM_OF_UDP_DST", bits: 16},
 	FieldICMPv4Type:   {match: "icmp_type", nxm: "NXM_OF_ICMP_TYPE", bits: 8},
 	FieldICMPv6Type:   {match: "icmp_type", nxm: "NXM_NX_ICMPV6_TYPE", bits: 8},
+	FieldCtState:      {match: "ct_state", nxm: "NXM_NX_CT_STATE", bits: 32},
+	FieldCtZone:       {match: "ct_zone", nxm: "NXM_NX_CT_ZONE", bits: 16},
+	FieldCtMark:       {match: "ct_mark", nxm: "NXM_NX_CT_MARK", bits: 32},
+	FieldCtLabel:      {match: "ct_label", nxm: "NXM_NX_CT_LABEL", bits: 128},
+	FieldIPDSCP:       {match: "ip_dscp", nxm: "OXM_OF_IP_DSCP", bits: 6},
+	FieldIPECN:        {match: "nw_ecn", nxm: "NXM_NX_IP_ECN", bits: 2},
+	FieldIPTTL:        {match: "nw_ttl", nxm: "NXM_NX_IP_TTL", bits: 8},
+	FieldIPFrag:       {match: "ip_frag", nxm: "NXM_NX_IP_FRAG", bits: 8},
+	FieldARPOp:        {match: "arp_op", nxm: "NXM_OF_ARP_OP", bits: 16},
+	FieldARPSPA:       {match: "arp_spa", nxm: "NXM_OF_ARP_SPA", bits: 32},
+	FieldARPTPA:       {match: "arp_tpa", nxm: "NXM_OF_ARP_TPA", bits: 32},
+	FieldARPSHA:       {match: "arp_sha", nxm: "NXM_NX_ARP_SHA", bits: 48},
+	FieldARPTHA:       {match: "arp_tha", nxm: "NXM_NX_ARP_THA", bits: 48},
+	FieldTCPFlags:     {match: "tcp_flags", nxm: "NXM_NX_TCP_FLAGS", bits: 16},
+	FieldSCTPSrc:      {match: "tp_src", nxm: "OXM_OF_SCTP_SRC", bits: 16},
+	FieldSCTPDst:      {match: "tp_dst", nxm: "OXM_OF_SCTP_DST", bits: 16},
+	FieldICMPv4Code:   {match: "icmp_code", nxm: "NXM_OF_ICMP_CODE", bits: 8},
+	FieldICMPv6Code:   {match: "icmp_code", nxm: "NXM_NX_ICMPV6_CODE", bits: 8},
+	FieldNDTarget:     {match: "nd_target", nxm: "NXM_NX_ND_TARGET", bits: 128},
+	FieldNDSLL:        {match: "nd_sll", nxm: "NXM_NX_ND_SLL", bits: 48},
+	FieldNDTLL:        {match: "nd_tll", nxm: "NXM_NX_ND_TLL", bits: 48},
 	FieldLoadInPort:   {match: "in_port", nxm: "NXM_OF_IN_PORT", bits: 16},
 	FieldConjID:       {match: "conj_id", nxm: "NXM_NX_CONJ_ID", bits: 32},
 }

@@ -78,7 +78,8 @@ type membership struct {
 }
 
 func localMember(p *portView, g uint8) membership {
-	return membership{floodKey{p.dp, g, false}, p.key, []Action{loadReg(LogOutport, p.key), Resubmit{CheckLoopback}}}
+	acts := append([]Action{loadReg(LogOutport, p.key)}, loadZone(p)...)
+	return membership{floodKey{p.dp, g, false}, p.key, append(acts, Resubmit{CheckLoopback})}
 }
 
 func remoteMember(p *portView, g uint8, tun uint32) membership {

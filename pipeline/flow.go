@@ -143,10 +143,12 @@ func (mf MatchField) MaskUint() uint64 {
 	return bytesUint(mf.Mask)
 }
 
+// uintBytes is v as n big-endian bytes (a field wider than 64 bits, such
+// as ct_label, gets v in its low 64).
 func uintBytes(v uint64, n int) []byte {
-	var buf [8]byte
-	binary.BigEndian.PutUint64(buf[:], v)
-	return append([]byte(nil), buf[8-n:]...)
+	buf := make([]byte, max(n, 8))
+	binary.BigEndian.PutUint64(buf[len(buf)-8:], v)
+	return buf[len(buf)-n:]
 }
 
 func bytesUint(b []byte) uint64 {
@@ -173,7 +175,7 @@ var shorthands = []struct {
 	proto   int // -1: no nw_proto
 }{
 	{"tcp", 0x0800, 6}, {"udp", 0x0800, 17}, {"icmp", 0x0800, 1},
-	{"tcp6", 0x86dd, 6}, {"udp6", 0x86dd, 17}, {"icmp6", 0x86dd, 58},
+	{"tcp6", 0x86dd, 6}, {"udp6", 0x86dd, 17}, {"icmp6", 0x86dd, 58}, {"sctp", 0x0800, 132}, {"sctp6", 0x86dd, 132},
 	{"ip", 0x0800, -1}, {"ipv6", 0x86dd, -1}, {"arp", 0x0806, -1},
 }
 
@@ -184,8 +186,21 @@ var printOrder = []Field{
 	FieldReg8, FieldReg9, FieldReg10, FieldReg11, FieldReg12, FieldReg13, FieldReg14, FieldReg15,
 	FieldTunID, FieldTunDst, FieldTunMetadata0,
 	FieldMetadata, FieldInPort, FieldVlanTCI, FieldEthSrc, FieldEthDst, FieldEthType,
-	FieldIPv6Src, FieldIPv6Dst, FieldIPv4Src, FieldIPv4Dst, FieldIPProto,
-	FieldTCPSrc, FieldUDPSrc, FieldTCPDst, FieldUDPDst, FieldICMPv4Type, FieldICMPv6Type,
+	FieldIPv6Src, FieldIPv6Dst, FieldIPv4Src, FieldARPSPA, FieldIPv4Dst, FieldARPTPA, FieldIPProto, FieldARPOp,
+	FieldARPSHA, FieldARPTHA, FieldIPDSCP, FieldIPECN, FieldIPTTL, FieldIPFrag,
+	FieldTCPSrc, FieldUDPSrc, FieldSCTPSrc, FieldTCPDst, FieldUDPDst, FieldSCTPDst, FieldTCPFlags,
+	FieldICMPv4Type, FieldICMPv6Type, FieldICMPv4Code, FieldICMPv6Code, FieldNDTarget, FieldNDSLL, FieldNDTLL,
+}
+
+// ctPrintOrder are the conntrack fields, which ovs-ofctl prints before
+// the protocol shorthand.
+var ctPrintOrder = []Field{FieldCtState, FieldCtZone, FieldCtMark, FieldCtLabel}
+
+// flagNames are the bits of ct_state and tcp_flags as ovs-ofctl names
+// them, lowest first.
+var flagNames = map[Field][]string{
+	FieldCtState:  {"new", "est", "rel", "rpl", "inv", "trk", "snat", "dnat"},
+	FieldTCPFlags: {"fin", "syn", "rst", "psh", "ack", "urg", "ece", "cwr", "ns"},
 }
 
 // String prints the match as ovs-ofctl does (field order and spelling).
@@ -193,6 +208,11 @@ func (m Match) String() string {
 	var parts []string
 	if c, ok := m.Get(FieldConjID); ok {
 		parts = append(parts, fmt.Sprintf("conj_id=%d", c.Uint()))
+	}
+	for _, f := range ctPrintOrder {
+		if mf, ok := m.Get(f); ok {
+			parts = append(parts, f.MatchName()+"="+mf.valueString())
+		}
 	}
 	skip := map[Field]bool{}
 	if et, ok := m.Get(FieldEthType); ok && et.Mask == nil {
@@ -217,20 +237,38 @@ func (m Match) String() string {
 		if !ok || skip[f] {
 			continue
 		}
+		if f == FieldIPDSCP { // printed as the TOS byte
+			parts = append(parts, fmt.Sprintf("nw_tos=%d", mf.Uint()<<2))
+			continue
+		}
 		parts = append(parts, f.MatchName()+"="+mf.valueString())
 	}
 	return strings.Join(parts, ",")
 }
 
 func (mf MatchField) valueString() string {
+	if names, ok := flagNames[mf.Field]; ok && mf.Mask != nil {
+		var b strings.Builder
+		v, mask := mf.Uint(), mf.MaskUint()
+		for i, n := range names {
+			switch bit := uint64(1) << i; {
+			case mask&bit == 0:
+			case v&bit != 0:
+				b.WriteString("+" + n)
+			default:
+				b.WriteString("-" + n)
+			}
+		}
+		return b.String()
+	}
 	switch mf.Field {
-	case FieldEthSrc, FieldEthDst:
+	case FieldEthSrc, FieldEthDst, FieldARPSHA, FieldARPTHA, FieldNDSLL, FieldNDTLL:
 		s := net.HardwareAddr(mf.Value).String()
 		if mf.Mask != nil {
 			s += "/" + net.HardwareAddr(mf.Mask).String()
 		}
 		return s
-	case FieldIPv4Src, FieldIPv4Dst, FieldIPv6Src, FieldIPv6Dst, FieldTunDst:
+	case FieldIPv4Src, FieldIPv4Dst, FieldIPv6Src, FieldIPv6Dst, FieldTunDst, FieldARPSPA, FieldARPTPA, FieldNDTarget:
 		s := net.IP(mf.Value).String()
 		if mf.Mask != nil {
 			if ones, bits := net.IPMask(mf.Mask).Size(); bits != 0 {
@@ -239,7 +277,8 @@ func (mf MatchField) valueString() string {
 			s += "/" + net.IP(mf.Mask).String()
 		}
 		return s
-	case FieldInPort, FieldIPProto, FieldICMPv4Type, FieldICMPv6Type:
+	case FieldInPort, FieldIPProto, FieldICMPv4Type, FieldICMPv6Type, FieldICMPv4Code, FieldICMPv6Code,
+		FieldARPOp, FieldIPTTL, FieldIPECN:
 		return fmt.Sprint(mf.Uint())
 	case FieldTCPSrc, FieldTCPDst, FieldUDPSrc, FieldUDPDst:
 		if mf.Mask == nil {
@@ -374,6 +413,12 @@ func ActionsEqual(a, b []Action) bool {
 		case Controller:
 			y, ok := b[i].(Controller)
 			if !ok || x.Pause != y.Pause || !bytes.Equal(x.Userdata, y.Userdata) {
+				return false
+			}
+		case Ct:
+			y, ok := b[i].(Ct)
+			if !ok || x.Commit != y.Commit || x.ZoneReg != y.ZoneReg || x.Recirc != y.Recirc ||
+				x.Recirc && x.Table != y.Table || !ActionsEqual(x.Exec, y.Exec) {
 				return false
 			}
 		default:

@@ -95,6 +95,12 @@ const (
 	// OpContinue: a paused pipeline that only needs to go on (a flood
 	// larger than one translation may run, see floodChunk).
 	OpContinue byte = 1
+	// OpLogACL: a copy of a packet an ACL with --log matched; userdata
+	// [OpLogACL, verdict, ACL name...].
+	OpLogACL byte = 2
+	// OpReject: a packet a reject ACL matched; chainwired answers its
+	// sender (TCP RST, ICMP unreachable). Userdata [OpReject].
+	OpReject byte = 3
 )
 
 // Group IDs carry chainwire's marker byte in their top 8 bits, as cookies

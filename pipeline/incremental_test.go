@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"math/rand"
 	"sort"
 	"strings"
@@ -118,6 +119,7 @@ type mutator struct {
 	n        int
 	ofports  map[string]uint32
 	bindings map[string]string
+	zones    map[string]uint16
 }
 
 var matches = []string{"", "tcp", "tcp.dst == 80", "udp && udp.dst >= 1000 && udp.dst <= 2000 && udp.src >= 5 && udp.src <= 9",
@@ -298,6 +300,16 @@ func (mu *mutator) env(m *topology.Model) (pipeline.Update, string) {
 		sort.Strings(bound)
 		p = bound[mu.pick(len(bound))]
 	}
+	if mu.pick(4) == 0 {
+		zones := maps.Clone(mu.zones)
+		if zones[p] != 0 {
+			delete(zones, p)
+		} else {
+			zones[p] = uint16(1 + mu.n)
+		}
+		mu.zones = zones
+		return pipeline.Update{Zones: zones}, fmt.Sprintf("zone of %s: %d", p, zones[p])
+	}
 	if mu.pick(2) == 0 {
 		ports := map[string]uint32{}
 		for k, v := range mu.ofports {
@@ -339,7 +351,8 @@ func TestIncrementalEqualsFull(t *testing.T) {
 			}
 			m := fixture.Build(fixture.Spec{Chassis: 3, Switches: 2, PortsPerSwitch: 10, Chains: 4, GroupsPerChain: 2, PairsPerGroup: 2,
 				Match: "tcp"})
-			mu := &mutator{rnd: rand.New(rand.NewSource(seed)), ofports: map[string]uint32{}, bindings: map[string]string{}}
+			mu := &mutator{rnd: rand.New(rand.NewSource(seed)), ofports: map[string]uint32{}, bindings: map[string]string{},
+				zones: map[string]uint16{}}
 			// A few local ports, so that switches gain and lose their last.
 			for name, ofp := range fixture.LocalPorts(m, "hv1") {
 				if ofp%4 == 0 {
@@ -384,7 +397,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 				}
 				state.apply(d)
 				full, err := pipeline.Render(pipeline.Input{Model: ix.Model(), Chassis: "hv1", OFPorts: mu.ofports,
-					Bindings: mu.bindings, TunnelOFPort: 60000})
+					Bindings: mu.bindings, TunnelOFPort: 60000, Zones: mu.zones})
 				if err != nil {
 					t.Fatalf("step %d (%s): full render: %v", step, what, err)
 				}

@@ -37,9 +37,13 @@ const (
 	depChain
 	depClassifier
 	depOFPort     // the port's local OpenFlow port
+	depZone       // the port's conntrack zone
 	depBinding    // the chassis another agent says the port is bound on
 	depVNF        // whether a port pair uses the port
 	depLocalPorts // whether a switch has ports on this chassis
+	depPortGroup
+	depAddressSet
+	depStateful // whether a switch tracks connections (aclunits.go)
 )
 
 func (rd *reader) use(k depKind, name string) {
@@ -55,7 +59,7 @@ func (d dep) unit() (unitID, bool) {
 	switch d.kind {
 	case depSwitch:
 		return unitID{unitSwitch, d.name}, true
-	case depPort, depOFPort, depBinding, depVNF:
+	case depPort, depOFPort, depZone, depBinding, depVNF:
 		return unitID{unitPort, d.name}, true
 	case depClassifier:
 		return unitID{unitClassifier, d.name}, true
@@ -116,6 +120,10 @@ type portView struct {
 	// vnf: the port belongs to a port pair. It gets no flooded traffic: a
 	// two-armed bridge VNF would send it back in by its other arm.
 	vnf bool
+	// zone is the local port's conntrack zone.
+	zone uint16
+	// sec is the parsed port security.
+	sec []topology.Security
 }
 
 func (p *portView) local() bool   { return p.ofport != 0 }
@@ -145,6 +153,10 @@ func (rd *reader) port(name string) (*portView, error) {
 	switch {
 	case rc == "" || rc == env.Chassis:
 		pv.ofport = env.OFPorts[name]
+		if pv.ofport != 0 {
+			rd.use(depZone, name)
+			pv.zone = env.Zones[name]
+		}
 	default:
 		if ch := rd.chassis(rc); ch != nil {
 			pv.remote = net.ParseIP(ch.IP).To4()
@@ -167,6 +179,7 @@ func (rd *reader) port(name string) (*portView, error) {
 			return nil, fmt.Errorf("port %q: %v", name, err)
 		}
 		pv.secMAC = append(pv.secMAC, sec.MAC)
+		pv.sec = append(pv.sec, sec)
 	}
 	return pv, nil
 }

@@ -18,6 +18,8 @@ type Input struct {
 	Bindings map[string]string
 	// TunnelOFPort is the Geneve port's OpenFlow port; 0 while it has none.
 	TunnelOFPort uint32
+	// Zones is each local port's conntrack zone (none: 0).
+	Zones map[string]uint16
 }
 
 // Priorities shared by several flow families.
@@ -43,7 +45,8 @@ func Render(in Input) (*Tables, error) {
 	if err != nil {
 		return nil, err
 	}
-	_, t, err := NewRenderer(ix, Env{Chassis: in.Chassis, OFPorts: in.OFPorts, Bindings: in.Bindings, TunnelOFPort: in.TunnelOFPort})
+	_, t, err := NewRenderer(ix, Env{Chassis: in.Chassis, OFPorts: in.OFPorts, Bindings: in.Bindings,
+		TunnelOFPort: in.TunnelOFPort, Zones: in.Zones})
 	if err != nil {
 		return nil, err
 	}
@@ -52,17 +55,19 @@ func Render(in Input) (*Tables, error) {
 }
 
 // Tables is the desired state of one bridge: its flows and the groups
-// they use.
+// and meters they use.
 type Tables struct {
 	Flows  []Flow
 	Groups []Group
+	Meters []Meter
 }
 
 // globalFlows is what every chassis has.
 func globalFlows(tun uint32) []Flow {
 	flows := tableDefaults()
 	flows = append(flows, ingressSanityDrops()...)
-	flows = append(flows, egressMulticastPass(), chainReinject())
+	flows = append(flows, egressMulticastPass(), chainReinject(), vnfSkipsACLs(), vnfDropsTheRest())
+	flows = append(flows, conntrackFlows()...)
 	if tun != 0 {
 		flows = append(flows, classifyTunnel(tun))
 	}
@@ -75,7 +80,11 @@ func switchFlows(rd *reader, name string) []Flow {
 	if sw == nil {
 		return nil
 	}
-	return []Flow{l2Flood(sw.Key)}
+	flows := []Flow{l2Flood(sw.Key)}
+	if rd.stateful(name) {
+		flows = append(flows, statefulSwitchFlows(sw.Key)...)
+	}
+	return flows
 }
 
 // portUnit is a port's part: its MACs in l2_lkup everywhere; where it is
@@ -96,8 +105,14 @@ func portUnit(rd *reader, name string, tun uint32) (output, error) {
 	if p.local() {
 		out.flows = append(out.flows, classifyLocalPort(p))
 		out.flows = append(out.flows, ingressPortSecurity(p)...)
+		out.flows = append(out.flows, ingressIPSecurity(p)...)
+		out.flows = append(out.flows, ingressNDSecurity(p)...)
 		out.flows = append(out.flows, localDelivery(p)...)
+		out.flows = append(out.flows, egressIPSecurity(p)...)
 		out.flows = append(out.flows, egressPortSecurity(p)...)
+		if p.vnf {
+			out.flows = append(out.flows, vnfDeliverySkipsACLs(p))
+		}
 	}
 	if !p.enabled() {
 		return out, nil
@@ -185,13 +200,22 @@ func egressMulticastPass() Flow {
 // classifyLocalPort maps a local VIF's packets to the logical datapath and
 // input port, then starts the ingress pipeline.
 func classifyLocalPort(p *portView) Flow {
+	acts := []Action{Load{Dst: LogDatapath, Value: uint64(p.dp)}, loadReg(LogInport, p.key)}
+	acts = append(acts, loadZone(p)...)
+	if p.vnf {
+		acts = append(acts, setFlag(FlagFromVNF))
+	}
 	return Flow{Stage: PhyToLog, Priority: prioHigh, Cookie: PortCookie(FeaturePhysical, p.dp, p.key),
-		Match: Match{}.With(FieldInPort, uint64(p.ofport)),
-		Actions: []Action{
-			Load{Dst: LogDatapath, Value: uint64(p.dp)},
-			loadReg(LogInport, p.key),
-			Goto{InPortSecL2},
-		}}
+		Match: Match{}.With(FieldInPort, uint64(p.ofport)), Actions: append(acts, Goto{InPortSecL2})}
+}
+
+// loadZone puts the port's conntrack zone where the ct actions of the
+// pipeline that works for it find it.
+func loadZone(p *portView) []Action {
+	if p.zone == 0 {
+		return nil
+	}
+	return []Action{Load{Dst: LogCtZone, Bits: 16, Value: uint64(p.zone)}}
 }
 
 // ingressPortSecurity admits an enabled port's frames whose source MAC is
@@ -242,7 +266,7 @@ func localDelivery(p *portView) []Flow {
 	out := dpMatch(p.dp).With(LogOutport, uint64(p.key))
 	return []Flow{
 		{Stage: LocalOutput, Priority: prioHigh, Cookie: cookie, Match: out,
-			Actions: []Action{Goto{CheckLoopback}}},
+			Actions: append(loadZone(p), Goto{CheckLoopback})},
 		{Stage: CheckLoopback, Priority: prioHigh, Cookie: cookie,
 			Match: out.With(LogInport, uint64(p.key)).WithMasked(LogFlags, 0, FlagLoopback)},
 		{Stage: LogToPhy, Priority: prioHigh, Cookie: cookie, Match: out,

@@ -36,6 +36,9 @@ type Renderer struct {
 	groupIDs map[string]uint32
 	usedIDs  map[uint32]bool
 
+	aclPlaces map[string]aclPlace // see aclunits.go
+	related   map[string]int
+
 	dirty [numPhases]map[*unit]bool
 	// touched: flow keys and group names changed by the running update,
 	// with what they held before it (nil: nothing).
@@ -55,6 +58,9 @@ type Env struct {
 	Bindings map[string]string
 	// TunnelOFPort is the Geneve port's OpenFlow port; 0 while it has none.
 	TunnelOFPort uint32
+	// Zones is the conntrack zone of each local port (the agent keeps
+	// them across restarts); 0 for none yet.
+	Zones map[string]uint16
 }
 
 // unit is one object's part of the desired state.
@@ -62,8 +68,8 @@ type unit struct {
 	id    unitID
 	flows []keyedFlow // sorted by key
 	joins map[memberKey]membership
-	deps   []dep
-	local  uint32 // a local port: its switch key + 1
+	deps  []dep
+	local uint32 // a local port: its switch key + 1
 }
 
 type unitID struct {
@@ -79,6 +85,8 @@ const (
 	unitPort
 	unitClassifier
 	unitFlood
+	unitACL
+	unitQoS
 )
 
 // Units render in phases: classifiers read what ports decide (whether a
@@ -121,9 +129,9 @@ func NewRenderer(ix *topology.Index, env Env) (*Renderer, *Tables, error) {
 	r := &Renderer{ix: ix, units: map[unitID]*unit{}, dependents: map[dep]map[*unit]bool{},
 		slots: map[string]*slot{}, groups: map[string]*groupSlot{}, floods: map[floodKey]*flood{},
 		localPorts: map[uint32]int{}, pairPorts: map[string][2]string{},
-		groupIDs: map[string]uint32{}, usedIDs: map[uint32]bool{}}
+		groupIDs: map[string]uint32{}, usedIDs: map[uint32]bool{}, aclPlaces: map[string]aclPlace{}, related: map[string]int{}}
 	r.env = Env{Chassis: env.Chassis, TunnelOFPort: env.TunnelOFPort,
-		OFPorts: copyMap(env.OFPorts), Bindings: copyMap(env.Bindings)}
+		OFPorts: copyMap(env.OFPorts), Bindings: copyMap(env.Bindings), Zones: copyMap(env.Zones)}
 	r.begin()
 	m := ix.Model()
 	r.mark(unitID{kind: unitGlobal})
@@ -138,6 +146,13 @@ func NewRenderer(ix *topology.Index, env Env) (*Renderer, *Tables, error) {
 	}
 	for _, pp := range m.PortPairs {
 		r.pairPorts[pp.Name] = [2]string{pp.InPort, pp.OutPort}
+	}
+	for _, a := range m.ACLs {
+		r.placeACL(a.Name)
+		r.mark(unitID{unitACL, a.Name})
+	}
+	for _, q := range m.QoS {
+		r.mark(unitID{unitQoS, q.Name})
 	}
 	if err := r.run(); err != nil {
 		return nil, nil, err
@@ -155,11 +170,12 @@ func copyMap[K comparable, V any](m map[K]V) map[K]V {
 }
 
 // Update says what changed: model changes already applied to the index,
-// the new local ports (nil: unchanged) and the bindings that changed
-// (port -> chassis, "" for none).
+// the new local ports and zones (nil: unchanged) and the bindings that
+// changed (port -> chassis, "" for none).
 type Update struct {
 	Model    *topology.Changes
 	OFPorts  map[string]uint32
+	Zones    map[string]uint16
 	Bindings map[string]string
 }
 
@@ -177,7 +193,10 @@ func (r *Renderer) Update(u Update) (*Delta, error) {
 		r.markModel(u.Model)
 	}
 	if u.OFPorts != nil {
-		r.markOFPorts(u.OFPorts)
+		r.env.OFPorts = markChanged(r, depOFPort, r.env.OFPorts, u.OFPorts)
+	}
+	if u.Zones != nil {
+		r.env.Zones = markChanged(r, depZone, r.env.Zones, u.Zones)
 	}
 	for port, ch := range u.Bindings {
 		if r.env.Bindings[port] == ch {
@@ -250,20 +269,23 @@ func (r *Renderer) markModel(c *topology.Changes) {
 		r.changed(dep{kind: depClassifier, name: name})
 		r.mark(unitID{unitClassifier, name})
 	}
+	r.markACLs(c)
 }
 
-func (r *Renderer) markOFPorts(ports map[string]uint32) {
-	for name, ofp := range r.env.OFPorts {
-		if ports[name] != ofp {
-			r.changed(dep{kind: depOFPort, name: name})
+// markChanged marks the ports whose value differs between the old and
+// the new map, and returns a copy of the new one.
+func markChanged[V comparable](r *Renderer, k depKind, old, next map[string]V) map[string]V {
+	for name, v := range old {
+		if w, ok := next[name]; !ok || w != v {
+			r.changed(dep{kind: k, name: name})
 		}
 	}
-	for name := range ports {
-		if _, had := r.env.OFPorts[name]; !had {
-			r.changed(dep{kind: depOFPort, name: name})
+	for name := range next {
+		if _, had := old[name]; !had {
+			r.changed(dep{kind: k, name: name})
 		}
 	}
-	r.env.OFPorts = copyMap(ports)
+	return copyMap(next)
 }
 
 // changed marks every unit that read d, and the unit d is about.
@@ -331,6 +353,10 @@ func (r *Renderer) render(u *unit) error {
 		out, err = portUnit(rd, u.id.name, r.env.TunnelOFPort)
 	case unitClassifier:
 		out.flows, err = classifierFlows(rd, u.id.name, r.env.TunnelOFPort)
+	case unitACL:
+		out.flows, err = aclUnit(rd, u.id.name)
+	case unitQoS:
+		out.flows, err = qosUnit(rd, u.id.name)
 	}
 	if err != nil {
 		return err

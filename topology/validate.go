@@ -119,11 +119,16 @@ func ParseSecurity(s string) (Security, error) {
 			sec.Nets = append(sec.Nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
 			continue
 		}
-		_, n, err := net.ParseCIDR(t)
+		ip, n, err := net.ParseCIDR(t)
 		if err != nil {
 			return Security{}, fmt.Errorf("%s is not an IP address or prefix", Quote(t))
 		}
-		sec.Nets = append(sec.Nets, n)
+		if v4 := ip.To4(); v4 != nil {
+			ip = v4
+		}
+		// Kept as given: an address with a host part means that address
+		// (and its subnet's broadcast), as in OVN.
+		sec.Nets = append(sec.Nets, &net.IPNet{IP: ip, Mask: n.Mask})
 	}
 	return sec, nil
 }

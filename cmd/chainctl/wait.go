@@ -43,6 +43,7 @@ func changedSwitches(before, after *topology.Model) map[string]bool {
 		}
 		return g.Name, bg[g.Name]
 	})
+	markPolicy(changed, before, after)
 	// A chassis whose IP changed: every switch with a port on it.
 	chassisChanged := map[string]bool{}
 	mark(chassisChanged, before.Chassis, after.Chassis, func(c topology.Chassis) (string, string) { return c.Name, c.Name })
@@ -54,6 +55,68 @@ func changedSwitches(before, after *topology.Model) map[string]bool {
 		}
 	}
 	return changed
+}
+
+// markPolicy adds the switches that changed ACLs, QoS rules and port
+// groups apply to; a changed address set, the switches of every ACL and
+// QoS rule (a match may name it).
+func markPolicy(changed map[string]bool, before, after *topology.Model) {
+	switchOf := func(m *topology.Model) map[string]string {
+		out := map[string]string{}
+		for _, p := range m.Ports {
+			out[p.Name] = p.Switch
+		}
+		return out
+	}
+	bsw, asw := switchOf(before), switchOf(after)
+	groupSwitches := func(pg topology.PortGroup, m map[string]string) []string {
+		var out []string
+		for _, p := range pg.Ports {
+			out = append(out, m[p])
+		}
+		return out
+	}
+	pgs := map[string]bool{}
+	mark(pgs, before.PortGroups, after.PortGroups, func(pg topology.PortGroup) (string, string) { return pg.Name, pg.Name })
+	for _, m := range []struct {
+		model *topology.Model
+		sw    map[string]string
+	}{{before, bsw}, {after, asw}} {
+		for _, pg := range m.model.PortGroups {
+			if pgs[pg.Name] {
+				for _, sw := range groupSwitches(pg, m.sw) {
+					changed[sw] = true
+				}
+			}
+		}
+	}
+	aclSwitch := func(m *topology.Model, sw map[string]string) func(topology.ACL) (string, string) {
+		return func(a topology.ACL) (string, string) {
+			if a.Switch != "" {
+				return a.Name, a.Switch
+			}
+			if pg := m.PortGroup(a.PortGroup); pg != nil {
+				for _, s := range groupSwitches(*pg, sw) {
+					changed[s] = true
+				}
+			}
+			return a.Name, ""
+		}
+	}
+	mark(changed, before.ACLs, after.ACLs, aclSwitch(after, asw))
+	mark(changed, before.QoS, after.QoS, func(q topology.QoS) (string, string) { return q.Name, q.Switch })
+	sets := map[string]bool{}
+	mark(sets, before.AddressSets, after.AddressSets, func(a topology.AddressSet) (string, string) { return a.Name, "x" })
+	if sets["x"] {
+		for _, a := range after.ACLs {
+			_, sw := aclSwitch(after, asw)(a)
+			changed[sw] = true
+		}
+		for _, q := range after.QoS {
+			changed[q.Switch] = true
+		}
+	}
+	delete(changed, "")
 }
 
 // mark adds the switch of every object that was added, removed or changed.

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"strconv"
@@ -24,6 +26,9 @@ type bridgeSetup struct {
 	geneve    string // name of the Geneve port
 	log       *logrus.Entry
 	ovsClient *ovs.Client
+	// savedZones are the conntrack zones on the bridge, as last read or
+	// written (only SaveZones' goroutine writes after the first read).
+	savedZones map[string]uint16
 }
 
 func newBridgeSetup(cfg *config, log *logrus.Entry) *bridgeSetup {
@@ -186,4 +191,79 @@ func (b *bridgeSetup) ClearFlowRestoreWait() error {
 	b.log.Info("flows installed; clearing flow-restore-wait")
 	_, err = b.vsctl("remove", "open_vswitch", ".", "other_config", "flow-restore-wait")
 	return err
+}
+
+// zonePrefix names a port's conntrack zone in the bridge's external_ids,
+// as ovn-controller does.
+const zonePrefix = "ct-zone-"
+
+// Zones reads the conntrack zones saved on the bridge.
+func (b *bridgeSetup) Zones() (map[string]uint16, error) {
+	raw, err := b.vsctl("--format=json", "--columns=external_ids", "list", "bridge", b.bridge)
+	if err != nil {
+		return nil, fmt.Errorf("read %s external_ids: %w", b.bridge, err)
+	}
+	ids, err := externalIDs(raw)
+	if err != nil {
+		return nil, fmt.Errorf("read %s external_ids: %w", b.bridge, err)
+	}
+	out := map[string]uint16{}
+	for k, v := range ids {
+		port, ok := strings.CutPrefix(k, zonePrefix)
+		if !ok {
+			continue
+		}
+		n, err := strconv.ParseUint(v, 10, 16)
+		if err != nil || n == 0 {
+			b.log.Warnf("ignoring %s external_ids:%s=%q: not a zone 1..65535", b.bridge, k, v)
+			continue
+		}
+		out[port] = uint16(n)
+	}
+	b.savedZones = out
+	return out, nil
+}
+
+// SaveZones writes the zones that changed since the last save (one
+// ovs-vsctl transaction).
+func (b *bridgeSetup) SaveZones(z map[string]uint16) error {
+	var args []string
+	for p, n := range z {
+		if b.savedZones[p] != n {
+			args = append(args, "--", "set", "bridge", b.bridge, fmt.Sprintf("external_ids:%s=%d", strconv.Quote(zonePrefix+p), n))
+		}
+	}
+	for p := range b.savedZones {
+		if _, ok := z[p]; !ok {
+			args = append(args, "--", "remove", "bridge", b.bridge, "external_ids", strconv.Quote(zonePrefix+p))
+		}
+	}
+	if len(args) == 0 {
+		return nil
+	}
+	if _, err := b.vsctl(args[1:]...); err != nil {
+		return err
+	}
+	b.savedZones = maps.Clone(z)
+	return nil
+}
+
+// externalIDs decodes `ovs-vsctl --format=json --columns=external_ids
+// list` of one row: {"data":[[["map",[[k,v],...]]]],...}.
+func externalIDs(raw string) (map[string]string, error) {
+	var out struct {
+		Data [][][]json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal([]byte(raw), &out); err != nil || len(out.Data) != 1 || len(out.Data[0]) != 1 || len(out.Data[0][0]) != 2 {
+		return nil, fmt.Errorf("unexpected ovs-vsctl output %.200q", raw)
+	}
+	var pairs [][2]string
+	if err := json.Unmarshal(out.Data[0][0][1], &pairs); err != nil {
+		return nil, fmt.Errorf("unexpected external_ids %.200q", raw)
+	}
+	ids := make(map[string]string, len(pairs))
+	for _, kv := range pairs {
+		ids[kv[0]] = kv[1]
+	}
+	return ids, nil
 }

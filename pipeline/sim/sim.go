@@ -20,11 +20,11 @@ import (
 // big-endian and as wide as its field. Missing fields read as zero.
 type Packet map[pipeline.Field][]byte
 
-// Set stores a field of at most 64 bits.
+// Set stores v in a field (in the low 64 bits of a wider one).
 func (p Packet) Set(f pipeline.Field, v uint64) Packet {
-	var b [8]byte
-	binary.BigEndian.PutUint64(b[:], v)
-	p[f] = append([]byte(nil), b[8-f.Bytes():]...)
+	b := make([]byte, max(8, f.Bytes()))
+	binary.BigEndian.PutUint64(b[len(b)-8:], v)
+	p[f] = b[len(b)-f.Bytes():]
 	return p
 }
 
@@ -81,8 +81,11 @@ type Result struct {
 	Trace   []string // "table priority" of every flow hit, in order
 	// Pauses counts controller actions that paused the pipeline and were
 	// resumed (chainwired resumes OpContinue at once).
-	Pauses  int
-	lookups int
+	Pauses int
+	// ToController holds the userdata of every copy sent to chainwired
+	// (ACL logs and rejects).
+	ToController [][]byte
+	lookups      int
 }
 
 // Ports lists the output ports in order.
@@ -98,13 +101,14 @@ func (r Result) Ports() []uint32 {
 type Switch struct {
 	tables map[uint8][]pipeline.Flow
 	groups map[uint32]pipeline.Group
+	ct     *conntrack // kept across Runs
 }
 
 // New loads a bridge's flows and groups; flows with the same key are an
 // error (as in OVS, the second would replace the first, which a renderer
 // must not rely on), and so are groups with the same ID.
 func New(t *pipeline.Tables) (*Switch, error) {
-	s := &Switch{tables: map[uint8][]pipeline.Flow{}, groups: map[uint32]pipeline.Group{}}
+	s := &Switch{tables: map[uint8][]pipeline.Flow{}, groups: map[uint32]pipeline.Group{}, ct: newConntrack()}
 	for _, g := range t.Groups {
 		if _, dup := s.groups[g.ID]; dup {
 			return nil, fmt.Errorf("sim: duplicate group %d", g.ID)
@@ -124,6 +128,17 @@ func New(t *pipeline.Tables) (*Switch, error) {
 		sort.SliceStable(fl, func(i, j int) bool { return fl[i].Priority > fl[j].Priority })
 	}
 	return s, nil
+}
+
+// Load replaces the switch's flows and groups and keeps its connections,
+// as a controller's update does.
+func (s *Switch) Load(t *pipeline.Tables) error {
+	n, err := New(t)
+	if err != nil {
+		return err
+	}
+	s.tables, s.groups = n.tables, n.groups
+	return nil
 }
 
 // OVS's limits on one translation: resubmit depth, and table lookups
@@ -192,11 +207,39 @@ func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, d
 				return err
 			}
 		case pipeline.Controller:
+			if !a.Pause && len(a.Userdata) > 0 && (a.Userdata[0] == pipeline.OpLogACL || a.Userdata[0] == pipeline.OpReject) {
+				// A copy to chainwired; the actions go on.
+				r.ToController = append(r.ToController, append([]byte(nil), a.Userdata...))
+				continue
+			}
 			if !a.Pause || len(a.Userdata) == 0 || a.Userdata[0] != pipeline.OpContinue {
 				return fmt.Errorf("sim: %s sends the packet to the controller (%s)", stageName(t), pipeline.ActionsString([]pipeline.Action{a}, false))
 			}
 			r.Pauses++
 			r.lookups = 0
+		case pipeline.Ct:
+			if !a.Recirc {
+				// The packet goes on with the state it had; the
+				// connection is committed.
+				if err := s.ct.track(a, p.clone()); err != nil {
+					return err
+				}
+				continue
+			}
+			// The packet goes on untracked (chainwire never has actions
+			// after it); a tracked copy recirculates into a.Table.
+			q := p.clone()
+			if err := s.ct.track(a, q); err != nil {
+				return err
+			}
+			r.Trace = append(r.Trace, "recirc")
+			if err := s.table(a.Table.Table(), q, r, depth+1); err != nil {
+				return err
+			}
+		case pipeline.CtClear:
+			clearCt(p)
+		case pipeline.MeterAction:
+			// Rates are not simulated: every packet conforms.
 		case pipeline.Goto:
 			if a.Stage.Table() <= t {
 				return fmt.Errorf("sim: goto_table:%s from %s goes backwards", a.Stage, stageName(t))
@@ -394,9 +437,12 @@ var tunnelFields = []pipeline.Field{pipeline.FieldTunID, pipeline.FieldTunMetada
 
 // frameFields are the packet's own headers.
 var frameFields = []pipeline.Field{pipeline.FieldEthSrc, pipeline.FieldEthDst, pipeline.FieldEthType,
-	pipeline.FieldVlanTCI, pipeline.FieldIPProto, pipeline.FieldIPv4Src, pipeline.FieldIPv4Dst,
-	pipeline.FieldIPv6Src, pipeline.FieldIPv6Dst, pipeline.FieldTCPSrc, pipeline.FieldTCPDst,
-	pipeline.FieldUDPSrc, pipeline.FieldUDPDst, pipeline.FieldICMPv4Type, pipeline.FieldICMPv6Type}
+	pipeline.FieldVlanTCI, pipeline.FieldIPProto, pipeline.FieldIPDSCP, pipeline.FieldIPTTL, pipeline.FieldIPFrag,
+	pipeline.FieldIPv4Src, pipeline.FieldIPv4Dst, pipeline.FieldIPv6Src, pipeline.FieldIPv6Dst,
+	pipeline.FieldARPOp, pipeline.FieldARPSPA, pipeline.FieldARPTPA, pipeline.FieldARPSHA, pipeline.FieldARPTHA,
+	pipeline.FieldTCPSrc, pipeline.FieldTCPDst, pipeline.FieldTCPFlags, pipeline.FieldUDPSrc, pipeline.FieldUDPDst,
+	pipeline.FieldSCTPSrc, pipeline.FieldSCTPDst, pipeline.FieldICMPv4Type, pipeline.FieldICMPv4Code,
+	pipeline.FieldICMPv6Type, pipeline.FieldICMPv6Code, pipeline.FieldNDTarget, pipeline.FieldNDSLL, pipeline.FieldNDTLL}
 
 func (n *Network) run(chassis string, p Packet, hops int) ([]Delivery, error) {
 	sw, ok := n.Chassis[chassis]

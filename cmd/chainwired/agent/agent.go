@@ -70,6 +70,10 @@ type Host interface {
 	// once they are installed (other_config:flow-restore-wait, set by
 	// ovs-ctl across a restart); nothing to do if it is not set.
 	ClearFlowRestoreWait() error
+	// Zones reads the conntrack zones saved on the bridge; SaveZones
+	// replaces them.
+	Zones() (map[string]uint16, error)
+	SaveZones(map[string]uint16) error
 }
 
 // Dialer connects to the switch, retrying until ctx ends.
@@ -128,6 +132,8 @@ type Agent struct {
 	remoteBind map[string]string // port -> chassis, from every agent
 	statusOut  *latest[topology.Status]
 	bindOut    *latest[[]string]
+	zones      *zones
+	zonesOut   *latest[map[string]uint16]
 	boundSent  string // the local ports last published, joined
 	boundStale bool   // the local ports or the model's ports changed since
 }
@@ -138,7 +144,8 @@ func New(cfg Config, log *logrus.Entry, store topology.Store, dial Dialer, host 
 	host0, _ := os.Hostname()
 	a := &Agent{cfg: cfg, log: log, store: store, dial: dial, host: host, hostname: host0,
 		events: make(chan func(), 256), rec: controller.NewReconciler(), remoteBind: map[string]string{},
-		pktins: newPacketIns(cfg.PacketInRate, log), statusOut: newLatest[topology.Status](), bindOut: newLatest[[]string]()}
+		pktins: newPacketIns(cfg.PacketInRate, log), statusOut: newLatest[topology.Status](), bindOut: newLatest[[]string](),
+		zones: newZones(nil), zonesOut: newLatest[map[string]uint16]()}
 	a.southbound, _ = store.(topology.Southbound)
 	return a
 }
@@ -164,12 +171,21 @@ func (a *Agent) SetBindings(ctx context.Context, b Bindings) {
 		}
 		a.bind, a.haveBind, a.dirty, a.boundStale = b, true, true, true
 		a.todo.OFPorts = b.Ports
+		if a.zones.assign(b.Ports) {
+			a.todo.Zones = a.zones.snapshot()
+			a.zonesOut.set(a.zones.snapshot())
+		}
 	})
 }
 
 // Run serves the bridge until ctx ends. Flows stay installed when it
 // returns.
 func (a *Agent) Run(ctx context.Context) error {
+	if saved, err := a.host.Zones(); err != nil {
+		a.log.WithError(err).Warn("cannot read the conntrack zones saved on the bridge; local ports get new ones")
+	} else {
+		a.zones = newZones(saved)
+	}
 	go a.store.Watch(ctx, func(ev topology.Event) {
 		a.post(ctx, func() { a.onModel(ev) })
 	})
@@ -178,6 +194,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	pubCtx, stopPub := context.WithCancel(context.Background())
 	defer stopPub()
 	go a.statusOut.run(pubCtx, a.log, "status", a.store.PublishStatus)
+	go a.zonesOut.run(pubCtx, a.log, "conntrack zones", a.host.SaveZones)
 	if a.southbound != nil {
 		go a.bindOut.run(pubCtx, a.log, "port bindings", func(ports []string) error {
 			return a.southbound.PublishBindings(a.cfg.Chassis, ports)
@@ -504,7 +521,8 @@ func (a *Agent) reconcile(ctx context.Context) {
 // render brings the reconciler's desired state up to date: the changes
 // since the last render, or everything when there is no renderer yet.
 func (a *Agent) render() error {
-	env := pipeline.Env{Chassis: a.cfg.Chassis, OFPorts: a.bind.Ports, Bindings: a.remoteBind, TunnelOFPort: a.bind.Tunnel}
+	env := pipeline.Env{Chassis: a.cfg.Chassis, OFPorts: a.bind.Ports, Bindings: a.remoteBind, TunnelOFPort: a.bind.Tunnel,
+		Zones: a.zones.byPort}
 	if a.renderer == nil {
 		r, tables, err := pipeline.NewRenderer(a.ix, env)
 		if err != nil {
@@ -514,7 +532,7 @@ func (a *Agent) render() error {
 		a.rec.SetDesired(tables)
 		return nil
 	}
-	if a.todo.Model == nil && a.todo.OFPorts == nil && a.todo.Bindings == nil {
+	if a.todo.Model == nil && a.todo.OFPorts == nil && a.todo.Zones == nil && a.todo.Bindings == nil {
 		return nil
 	}
 	d, err := a.renderer.Update(a.todo)

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"maps"
+	"sync"
 	"context"
 	"errors"
 	"fmt"
@@ -19,9 +21,28 @@ import (
 )
 
 // host counts flow-restore-wait clears.
-type host struct{ clears atomic.Int32 }
+// host is the bridge's OVSDB side: flow-restore-wait clears, and the
+// zones saved on the bridge.
+type host struct {
+	clears atomic.Int32
+	mu     sync.Mutex
+	zones  map[string]uint16
+}
 
 func (h *host) ClearFlowRestoreWait() error { h.clears.Add(1); return nil }
+
+func (h *host) Zones() (map[string]uint16, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return maps.Clone(h.zones), nil
+}
+
+func (h *host) SaveZones(z map[string]uint16) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.zones = maps.Clone(z)
+	return nil
+}
 
 type rig struct {
 	t     *testing.T
@@ -106,7 +127,8 @@ func (r *rig) status() topology.Status {
 // want renders what the switch should hold for the store's model.
 func (r *rig) want(ports map[string]uint32) *pipeline.Tables {
 	m, _ := r.store.Snapshot()
-	tables, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1", OFPorts: ports, TunnelOFPort: 10})
+	zones, _ := r.host.Zones() // as the agent gave them out
+	tables, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1", OFPorts: ports, TunnelOFPort: 10, Zones: zones})
 	if err != nil {
 		r.t.Fatal(err)
 	}

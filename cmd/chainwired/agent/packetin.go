@@ -2,11 +2,14 @@ package agent
 
 import (
 	"context"
+	"fmt"
+	"net"
 	"sync/atomic"
 	"time"
 
 	"github.com/chainwire/chainwire/controller"
 	"github.com/chainwire/chainwire/pipeline"
+	"github.com/chainwire/chainwire/topology"
 	"github.com/sirupsen/logrus"
 )
 
@@ -64,7 +67,58 @@ func (p *packetIns) handle(cn *controller.Conn, pi controller.PacketIn) {
 		if err := cn.Resume(pi); err != nil {
 			p.log.WithError(err).Warn("cannot resume a paused pipeline")
 		}
+	case pipeline.OpLogACL:
+		p.logACL(pi)
+	case pipeline.OpReject:
+		p.reject(cn, pi)
 	default:
 		p.log.Debugf("packet-in with unknown opcode %d from table %d", pi.Userdata[0], pi.Table)
 	}
+}
+
+// logACL writes the log line of an ACL with --log: its name, verdict and
+// the packet in short.
+func (p *packetIns) logACL(pi controller.PacketIn) {
+	if len(pi.Userdata) < 2 {
+		return
+	}
+	name := topology.Quote(string(pi.Userdata[2:]))
+	p.log.WithFields(logrus.Fields{"acl": name, "verdict": pipeline.VerdictName(pi.Userdata[1]),
+		"inport": regOf(pi, pipeline.LogInport), "outport": regOf(pi, pipeline.LogOutport), "datapath": regOf(pi, pipeline.LogDatapath),
+	}).Infof("acl %s: %s %s", name, pipeline.VerdictName(pi.Userdata[1]), describeFrame(pi.Data))
+}
+
+// reject answers a packet a reject ACL matched.
+func (p *packetIns) reject(cn *controller.Conn, pi controller.PacketIn) {
+	reply, err := rejectReply(pi.Data)
+	if err != nil {
+		p.log.Debugf("rejected packet gets no answer: %v", err)
+		return
+	}
+	acts := pipeline.RejectReplyActions(regOf(pi, pipeline.LogDatapath), regOf(pi, pipeline.LogInport), regOf(pi, pipeline.LogOutport))
+	if err := cn.PacketOut(controller.PortController, acts, reply); err != nil {
+		p.log.WithError(err).Warn("cannot send the answer to a rejected packet")
+	}
+}
+
+func regOf(pi controller.PacketIn, f pipeline.Field) uint32 {
+	if mf, ok := pi.Fields.Get(f); ok {
+		return uint32(mf.Uint())
+	}
+	return 0
+}
+
+// describeFrame is a packet in a few words: protocol, addresses, ports.
+func describeFrame(b []byte) string {
+	f, err := parseFrame(b)
+	if err != nil {
+		return fmt.Sprintf("(%d bytes: %v)", len(b), err)
+	}
+	s := fmt.Sprintf("proto %d %s > %s", f.proto, f.ipSrc, f.ipDst)
+	if (f.proto == protoTCP || f.proto == protoUDP) && len(f.l4) >= 4 {
+		name := map[byte]string{protoTCP: "tcp", protoUDP: "udp"}[f.proto]
+		s = fmt.Sprintf("%s %s > %s", name, net.JoinHostPort(f.ipSrc.String(), fmt.Sprint(be.Uint16(f.l4))),
+			net.JoinHostPort(f.ipDst.String(), fmt.Sprint(be.Uint16(f.l4[2:]))))
+	}
+	return fmt.Sprintf("%s (from %s)", s, f.src)
 }

@@ -1,0 +1,101 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chainwire/chainwire/e2e/lab"
+	"github.com/chainwire/chainwire/pipeline"
+)
+
+// A VM whose port security names its IP sends only from that IP and ARPs
+// only for it: a second address on its interface gets nothing through,
+// and a gratuitous ARP claiming a neighbour's IP never reaches the
+// neighbours. Its own traffic and ARP still do.
+func TestSpoofedIPAndARPDropped(t *testing.T) {
+	l := singleHost(t)
+	chainctl(t, l, "--wait", "lsp-set-port-security", "a1", "02:00:00:00:00:01 10.0.0.1")
+	if err := ping(l, "vm1", "10.0.0.2"); err != nil {
+		t.Fatalf("vm1 from its own address: %v", err)
+	}
+
+	// IP from another address, past ARP (the neighbour is set by hand).
+	for _, cmd := range [][]string{
+		{"ip", "addr", "add", "10.0.0.99/24", "dev", "eth0"},
+		{"ip", "neigh", "replace", "10.0.0.2", "lladdr", "02:00:00:00:00:02", "dev", "eth0", "nud", "permanent"},
+	} {
+		if _, err := l.Exec("vm1", cmd...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := flowPackets(t, l, pipeline.InPortSecIP, "priority=80,ip,")
+	capture := startCapture(t, l, "vm2", "eth0", "src host 10.0.0.99")
+	if err := ping(l, "vm1", "10.0.0.2", "-I", "10.0.0.99"); err == nil {
+		t.Error("ping from an address port security does not list got through")
+	}
+	if err := lab.Eventually(5*time.Second, func() error {
+		if n := flowPackets(t, l, pipeline.InPortSecIP, "priority=80,ip,"); n <= before {
+			return fmt.Errorf("the ls_in_port_sec_ip drop counted %d packets, as before", n)
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
+	if got := capture.stop(t); got != 0 {
+		t.Errorf("vm2 received %d packets from 10.0.0.99", got)
+	}
+	trace, err := l.Appctl("hv1", "ofproto/trace", "br-int",
+		"in_port=vm1-eth0,dl_src=02:00:00:00:00:01,dl_dst=02:00:00:00:00:02,dl_type=0x0800,nw_src=8.8.8.8,nw_dst=10.0.0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := lastTracedStage(trace); last != pipeline.InPortSecIP || !strings.Contains(trace, "Datapath actions: drop") {
+		t.Errorf("ofproto/trace from 8.8.8.8 ends in %s, not with a drop in ls_in_port_sec_ip:\n%s", last, trace)
+	}
+
+	// A gratuitous ARP for vm3's IP, then vm1's own ARP, answered: by the
+	// time the answer is back, a spoofed ARP let through would have
+	// reached vm2 before it.
+	if _, err := l.Exec("vm1", "ip", "addr", "add", "10.0.0.3/32", "dev", "eth0"); err != nil {
+		t.Fatal(err)
+	}
+	spoofed := startCapture(t, l, "vm2", "eth0", "arp and arp[14:4] = 0x0a000003")
+	if _, err := l.Exec("vm1", "arping", "-U", "-c", "3", "-i", "0.1", "-I", "eth0", "-s", "10.0.0.3", "10.0.0.3"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := l.Exec("vm1", "arping", "-c", "1", "-w", "3", "-I", "eth0", "-s", "10.0.0.1", "10.0.0.2"); err != nil {
+		t.Errorf("vm1's own ARP for vm2 went unanswered: %v: %s", err, out)
+	}
+	if got := spoofed.stop(t); got != 0 {
+		t.Errorf("vm2 received %d ARPs from vm1 claiming vm3's 10.0.0.3", got)
+	}
+}
+
+// flowPackets sums n_packets of a stage's flows whose text contains what.
+func flowPackets(t *testing.T, l *lab.Lab, s pipeline.Stage, what string) int {
+	t.Helper()
+	out, err := l.Ofctl("hv1", "dump-flows", "--names", "br-int", "table="+s.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, found := 0, false
+	for _, line := range strings.Split(out, "\n") {
+		if !strings.Contains(line, what) {
+			continue
+		}
+		found = true
+		for _, f := range strings.Split(line, ",") {
+			if v, ok := strings.CutPrefix(strings.TrimSpace(f), "n_packets="); ok {
+				var n int
+				fmt.Sscan(v, &n)
+				sum += n
+			}
+		}
+	}
+	if !found {
+		t.Fatalf("no flow with %q in %s:\n%s", what, s.Name(), out)
+	}
+	return sum
+}
