@@ -285,8 +285,10 @@ func matchFlows(s Stage, prio uint16, cookie uint64, base Match, e *expr.Expr, a
 }
 
 // aclResolver names ports, port groups and address sets for an ACL's
-// match on one switch, recording what it looked up. inport and outport
-// name ports of that switch; @PG is the group's ports on it; $PG_ip4 and
+// match on one switch, recording what it looked up (topology's
+// MatchResolver, with dependencies). inport and outport name ports of
+// that switch (a port elsewhere matches nothing); @PG is the group's
+// ports on it; $PG_ip4 and
 // $PG_ip6 are the addresses of the group's ports (on any switch), as OVN
 // derives them.
 type aclResolver struct {
@@ -297,8 +299,11 @@ type aclResolver struct {
 func (a aclResolver) PortKey(name string) (uint32, bool) {
 	a.rd.use(depPort, name)
 	p := a.rd.r.ix.Port(name)
-	if p == nil || p.Switch != a.sw {
+	switch {
+	case p == nil:
 		return 0, false
+	case p.Switch != a.sw:
+		return 0, true // a port elsewhere: the comparison matches nothing here
 	}
 	return p.Key, true
 }
@@ -310,7 +315,7 @@ func (a aclResolver) PortGroup(name string) ([]uint32, bool) {
 	}
 	var keys []uint32
 	for _, pn := range pg.Ports {
-		if k, ok := a.PortKey(pn); ok {
+		if k, ok := a.PortKey(pn); ok && k != 0 {
 			keys = append(keys, k)
 		}
 	}

@@ -12,6 +12,10 @@ type Changes struct {
 	PortPairGroups map[string]*PortPairGroup
 	PortChains     map[string]*PortChain
 	Classifiers    map[string]*Classifier
+	ACLs           map[string]*ACL
+	PortGroups     map[string]*PortGroup
+	AddressSets    map[string]*AddressSet
+	QoS            map[string]*QoS
 }
 
 // Len is the number of objects changed.

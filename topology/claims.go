@@ -32,6 +32,12 @@ const (
 	chainKeyRule      // chain keys are unique
 	classifierKeyRule // classifier keys are unique
 	portPriorityRule  // classifiers of a port and priority may not overlap
+	aclKeyRule        // ACL keys are unique
+	qosKeyRule        // QoS rule keys are unique
+	aclSlotRule       // one ACL per target, direction, priority and match
+	qosSlotRule       // one QoS rule per switch, direction, priority and match
+	portInGroupRule   // the port groups of a port
+	matchRefRule      // the ACLs and QoS rules whose match names an object
 )
 
 // Each claim has one constructor, used to claim and to look the claim up.
@@ -58,6 +64,23 @@ func pairInGroupClaim(pair string) claim  { return claim{rule: pairInGroupRule, 
 func groupInChainClaim(g string) claim    { return claim{rule: groupInChainRule, value: g} }
 func portPriorityClaim(c *Classifier) claim {
 	return claim{rule: portPriorityRule, value: c.Port, num: uint64(c.Priority)}
+}
+
+func aclKeyClaim(key uint32) claim { return claim{rule: aclKeyRule, num: uint64(key)} }
+func qosKeyClaim(key uint32) claim { return claim{rule: qosKeyRule, num: uint64(key)} }
+func aclSlotClaim(a *ACL) claim {
+	t := a.Target()
+	return claim{rule: aclSlotRule, scope: t.Name, value: a.Direction + " " + a.Match, num: uint64(t.Kind)<<32 | uint64(a.Priority)}
+}
+func qosSlotClaim(q *QoS) claim {
+	return claim{rule: qosSlotRule, scope: q.Switch, value: q.Direction + " " + q.Match, num: uint64(q.Priority)}
+}
+func portInGroupClaim(port string) claim { return claim{rule: portInGroupRule, value: port} }
+
+// matchRefClaim is held by the rules of kind user (ACL, QoS) whose match
+// names the object.
+func matchRefClaim(user Kind, to Ref) claim {
+	return claim{rule: matchRefRule, value: to.Name, num: uint64(user)<<8 | uint64(to.Kind)}
 }
 
 // hold and release keep the holders of claims in step with the objects;

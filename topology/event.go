@@ -14,13 +14,9 @@ type Event struct {
 // value wins. The generation becomes the later one.
 func (c *Changes) Merge(later *Changes) {
 	c.Generation = later.Generation
-	mergeKind(&c.Chassis, later.Chassis)
-	mergeKind(&c.Switches, later.Switches)
-	mergeKind(&c.Ports, later.Ports)
-	mergeKind(&c.PortPairs, later.PortPairs)
-	mergeKind(&c.PortPairGroups, later.PortPairGroups)
-	mergeKind(&c.PortChains, later.PortChains)
-	mergeKind(&c.Classifiers, later.Classifiers)
+	for _, k := range kinds {
+		k.merge(c, later)
+	}
 }
 
 func mergeKind[T any](into *map[string]*T, from map[string]*T) {

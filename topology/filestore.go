@@ -51,8 +51,8 @@ func (s *FileStore) read() (m *Model, missing bool, err error) {
 	return m, missing, err
 }
 
-// readCopy also returns a second copy of the model, decoded but not
-// validated again, for Update to change.
+// readCopy also returns a deep copy of the model, for Update to change
+// (copying is a fraction of decoding the file again).
 func (s *FileStore) readCopy() (m, copy *Model, missing bool, err error) {
 	b, err := s.readFile()
 	if errors.Is(err, errMissing) {
@@ -61,14 +61,11 @@ func (s *FileStore) readCopy() (m, copy *Model, missing bool, err error) {
 	if err != nil {
 		return nil, nil, false, err
 	}
-	if m, err = Decode(b); err != nil {
+	if m, err = decodeStored(b); err != nil {
 		return nil, nil, false, s.errorf("%v", err)
 	}
-	copy = &Model{}
-	if err := json.Unmarshal(b, copy); err != nil {
-		return nil, nil, false, s.errorf("%v", err)
-	}
-	return m, copy, false, nil
+	copy, err = Copy(m)
+	return m, copy, false, err
 }
 
 func (s *FileStore) errorf(format string, args ...any) error {
@@ -139,8 +136,15 @@ func fileKind(m os.FileMode) string {
 	return "mode " + m.String()
 }
 
-// Decode parses and validates a stored model.
-func Decode(b []byte) (*Model, error) {
+// Decode parses a model and validates it whole: a model from outside the
+// store (chainctl load).
+func Decode(b []byte) (*Model, error) { return decode(b, (*Model).Validate) }
+
+// decodeStored parses a model the store wrote, validated whole then: the
+// cheap rules only (ValidateStored).
+func decodeStored(b []byte) (*Model, error) { return decode(b, ValidateStored) }
+
+func decode(b []byte, validate func(*Model) error) (*Model, error) {
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, errors.New("the file is empty")
 	}
@@ -153,7 +157,7 @@ func Decode(b []byte) (*Model, error) {
 	if err := dec.Decode(m); err != nil {
 		return nil, fmt.Errorf("not a chainwire model: %v", err)
 	}
-	if err := m.Validate(); err != nil {
+	if err := validate(m); err != nil {
 		return nil, fmt.Errorf("invalid model: %w", err)
 	}
 	return m, nil

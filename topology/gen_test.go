@@ -14,6 +14,9 @@ import (
 type gen struct {
 	r *rand.Rand
 	n int // a counter for fresh names
+	// policy: models and changes have ACLs, port groups, address sets
+	// and QoS rules too (gen_policy_test.go).
+	policy bool
 }
 
 func newGen(seed uint64) *gen { return &gen{r: rand.New(rand.NewPCG(seed, 1))} }
@@ -240,11 +243,17 @@ func (g *gen) model() *topology.Model {
 	var m *topology.Model
 	if g.chance(0.5) {
 		m = g.carefulModel()
+		if g.policy {
+			g.carefulPolicy(m)
+		}
 		for range g.r.IntN(3) {
 			g.damage(m)
 		}
 	} else {
 		m = g.carelessModel()
+		if g.policy {
+			g.carelessPolicy(m)
+		}
 	}
 	if g.chance(0.3) {
 		g.shuffle(m) // Validate reports in the model's order, sorted or not
@@ -372,7 +381,9 @@ func (g *gen) carefulModel() *topology.Model {
 // damage replaces, removes or adds one object, carelessly.
 func (g *gen) damage(m *topology.Model) {
 	c := &topology.Changes{}
-	if g.chance(0.3) {
+	if g.policy && g.chance(0.4) {
+		g.policyChange(m, c)
+	} else if g.chance(0.3) {
 		g.remove(m, c)
 	} else {
 		g.put(m, c)
@@ -388,6 +399,10 @@ func (g *gen) shuffle(m *topology.Model) {
 	shuffle(g, m.PortPairGroups)
 	shuffle(g, m.PortChains)
 	shuffle(g, m.Classifiers)
+	shuffle(g, m.ACLs)
+	shuffle(g, m.PortGroups)
+	shuffle(g, m.AddressSets)
+	shuffle(g, m.QoS)
 }
 
 func shuffle[T any](g *gen, list []T) {
@@ -422,6 +437,10 @@ func (g *gen) duplicate(m *topology.Model) {
 func (g *gen) change(m *topology.Model) *topology.Changes {
 	c := &topology.Changes{Generation: m.Generation + 1}
 	for range 1 + g.r.IntN(3) {
+		if g.policy && g.chance(0.4) {
+			g.policyChange(m, c)
+			continue
+		}
 		switch n := g.r.IntN(20); {
 		case n < 6:
 			g.put(m, c)
@@ -764,6 +783,10 @@ func applyTo(m *topology.Model, c *topology.Changes) *topology.Model {
 		PortPairGroups: applyList(m.PortPairGroups, c.PortPairGroups, func(o topology.PortPairGroup) string { return o.Name }),
 		PortChains:     applyList(m.PortChains, c.PortChains, func(o topology.PortChain) string { return o.Name }),
 		Classifiers:    applyList(m.Classifiers, c.Classifiers, func(o topology.Classifier) string { return o.Name }),
+		ACLs:           applyList(m.ACLs, c.ACLs, func(o topology.ACL) string { return o.Name }),
+		PortGroups:     applyList(m.PortGroups, c.PortGroups, func(o topology.PortGroup) string { return o.Name }),
+		AddressSets:    applyList(m.AddressSets, c.AddressSets, func(o topology.AddressSet) string { return o.Name }),
+		QoS:            applyList(m.QoS, c.QoS, func(o topology.QoS) string { return o.Name }),
 	}
 	out.Normalize()
 	return out

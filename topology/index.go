@@ -19,6 +19,10 @@ type Index struct {
 	groups      map[string]*PortPairGroup
 	chains      map[string]*PortChain
 	classifiers map[string]*Classifier
+	acls        map[string]*ACL
+	portGroups  map[string]*PortGroup
+	addressSets map[string]*AddressSet
+	qos         map[string]*QoS
 
 	// claims: the first holder of each claimed value, the one a rule
 	// keeps (later ones are refused naming it, which is the order
@@ -67,10 +71,7 @@ func newIndex(m *Model, changed *Changes, refs bool) (*Index, error) {
 	for _, k := range kinds {
 		k.load(ix, m)
 	}
-	v := &validation{Index: ix, loading: true}
-	if changed != nil {
-		v.costly = changed.has
-	}
+	v := &validation{Index: ix, loading: true, changed: changed}
 	if err := v.all(m); err != nil {
 		return nil, err
 	}
@@ -169,7 +170,7 @@ func (tx *txn) check(c *Changes) error {
 	for k := range touched {
 		slices.Sort(touched[k])
 	}
-	v := &validation{Index: tx.ix, costly: c.has}
+	v := &validation{Index: tx.ix, changed: c}
 	return v.some(&touched)
 }
 
@@ -283,4 +284,54 @@ func (ix *Index) ClassifiersOfChain(chain string) []*Classifier {
 
 func (ix *Index) ClassifiersOfPort(port string) []*Classifier {
 	return referring(ix, ix.classifiers, Ref{KindPort, port}, KindClassifier)
+}
+
+// ACL, PortGroup, AddressSet and QoSRule return the named object, or nil.
+func (ix *Index) ACL(name string) *ACL               { return ix.acls[name] }
+func (ix *Index) PortGroup(name string) *PortGroup   { return ix.portGroups[name] }
+func (ix *Index) AddressSet(name string) *AddressSet { return ix.addressSets[name] }
+func (ix *Index) QoSRule(name string) *QoS           { return ix.qos[name] }
+
+// ACLsOf and ACLsOfPortGroup return the ACLs that apply to a switch or to
+// a port group, by name.
+func (ix *Index) ACLsOf(sw string) []*ACL {
+	return referring(ix, ix.acls, Ref{KindSwitch, sw}, KindACL)
+}
+
+func (ix *Index) ACLsOfPortGroup(pg string) []*ACL {
+	return referring(ix, ix.acls, Ref{KindPortGroup, pg}, KindACL)
+}
+
+// PortGroupsOfPort returns the port groups that hold a port, by name.
+func (ix *Index) PortGroupsOfPort(port string) []*PortGroup {
+	return referring(ix, ix.portGroups, Ref{KindPort, port}, KindPortGroup)
+}
+
+// QoSOf returns the QoS rules of a switch, by name.
+func (ix *Index) QoSOf(sw string) []*QoS {
+	return referring(ix, ix.qos, Ref{KindSwitch, sw}, KindQoS)
+}
+
+// ACLsNaming and QoSNaming return the ACLs and QoS rules whose match
+// names r (a port, a port group, through @pg or its derived $pg_ip4 and
+// $pg_ip6, or an address set), by name: what to render again when r
+// changes.
+func (ix *Index) ACLsNaming(r Ref) []*ACL { return matchUsers(ix, ix.acls, KindACL, r) }
+func (ix *Index) QoSNaming(r Ref) []*QoS  { return matchUsers(ix, ix.qos, KindQoS, r) }
+
+func matchUsers[T any](ix *Index, objs map[string]*T, user Kind, r Ref) []*T {
+	var names []string
+	ix.eachHolder(matchRefClaim(user, r), func(name string) bool {
+		names = append(names, name)
+		return true
+	})
+	if names == nil {
+		return nil
+	}
+	slices.Sort(names)
+	out := make([]*T, 0, len(names))
+	for _, n := range slices.Compact(names) {
+		out = append(out, objs[n])
+	}
+	return out
 }

@@ -21,6 +21,13 @@ func canon(m *topology.Model) string {
 	c.Chassis, c.Switches, c.Ports = nilIfEmpty(c.Chassis), nilIfEmpty(c.Switches), nilIfEmpty(c.Ports)
 	c.PortPairs, c.PortPairGroups = nilIfEmpty(c.PortPairs), nilIfEmpty(c.PortPairGroups)
 	c.PortChains, c.Classifiers = nilIfEmpty(c.PortChains), nilIfEmpty(c.Classifiers)
+	c.ACLs, c.PortGroups, c.AddressSets, c.QoS = nilIfEmpty(c.ACLs), nilIfEmpty(c.PortGroups), nilIfEmpty(c.AddressSets), nilIfEmpty(c.QoS)
+	for i := range c.PortGroups {
+		c.PortGroups[i].Ports = nilIfEmpty(c.PortGroups[i].Ports)
+	}
+	for i := range c.AddressSets {
+		c.AddressSets[i].Addresses = nilIfEmpty(c.AddressSets[i].Addresses)
+	}
 	for i := range c.PortPairGroups {
 		c.PortPairGroups[i].Pairs = nilIfEmpty(c.PortPairGroups[i].Pairs)
 	}
@@ -43,7 +50,7 @@ func nilIfEmpty[T any](list []T) []T {
 // generator's pools.
 func universe(ms ...*topology.Model) []string {
 	var out []string
-	for _, pool := range [][]string{chassisPool, switchPool, portPool, pairPool, groupPool, chainPool, clsPool} {
+	for _, pool := range [][]string{chassisPool, switchPool, portPool, pairPool, groupPool, chainPool, clsPool, pgPool, asPool, aclPool, qosPool} {
 		out = append(out, pool...)
 	}
 	for _, m := range ms {
@@ -61,6 +68,18 @@ func universe(ms ...*topology.Model) []string {
 		}
 		for _, c := range m.Classifiers {
 			out = append(out, c.Name, c.Switch, c.Chain, c.Port)
+		}
+		for _, a := range m.ACLs {
+			out = append(out, a.Name, a.Switch, a.PortGroup)
+		}
+		for _, pg := range m.PortGroups {
+			out = append(append(out, pg.Name), pg.Ports...)
+		}
+		for _, s := range m.AddressSets {
+			out = append(out, s.Name)
+		}
+		for _, q := range m.QoS {
+			out = append(out, q.Name, q.Switch)
 		}
 		out = append(append(out, chassisNames(m)...), switchNames(m)...)
 	}
@@ -112,6 +131,7 @@ func dump(ix *topology.Index, names []string) string {
 			nameOrNone(ix.GroupOfPair(n), groupName), nameOrNone(ix.ChainOfGroup(n), chainName),
 			joined(ix.ClassifiersOf(n), classifierName), joined(ix.ClassifiersOfChain(n), classifierName),
 			joined(ix.ClassifiersOfPort(n), classifierName)}
+		fields = append(fields, policyDump(ix, n)...)
 		b.WriteString(strings.Join(fields, " | ") + "\n")
 	}
 	return b.String()
@@ -168,6 +188,7 @@ func dumpModel(m *topology.Model, names []string) string {
 			strings.Join(pairs[n], ","), strings.Join(chains[n], ","),
 			orNone(groupOf[n]), orNone(chainOf[n]),
 			strings.Join(cls[n], ","), strings.Join(clsOfChain[n], ","), strings.Join(clsOfPort[n], ",")}
+		fields = append(fields, policyDumpModel(m, n)...)
 		b.WriteString(strings.Join(fields, " | ") + "\n")
 	}
 	return b.String()
@@ -206,6 +227,7 @@ func TestApplyAgreesWithValidate(t *testing.T) {
 	ok, refused, biggest := 0, 0, 0
 	for run := range runs {
 		g := newGen(uint64(run))
+		g.policy = run%2 == 1
 		cur := validBase(g)
 		ix, err := topology.NewIndex(cur)
 		if err != nil {
@@ -269,6 +291,7 @@ func TestIndexOfRandomModels(t *testing.T) {
 	valid := 0
 	for seed := range 3000 {
 		g := newGen(uint64(1000 + seed))
+		g.policy = seed%2 == 1
 		m := g.model()
 		want := m.Validate()
 		_, err := topology.NewIndex(m)
@@ -297,7 +320,7 @@ func TestIndexOfRandomModels(t *testing.T) {
 
 func hasDuplicates(m *topology.Model) bool {
 	for _, list := range [][]string{chassisNames(m), switchNames(m), portNames(m), pairNames(m), groupNames(m), chainNames(m),
-		nameList(m.Classifiers, func(c topology.Classifier) string { return c.Name })} {
+		nameList(m.Classifiers, func(c topology.Classifier) string { return c.Name }), aclNames(m), pgNames(m), asNames(m), qosNames(m)} {
 		slices.Sort(list)
 		if len(slices.Compact(list)) != len(list) {
 			return true
@@ -310,7 +333,9 @@ func hasDuplicates(m *topology.Model) bool {
 func TestDiffRoundTrip(t *testing.T) {
 	models := []*topology.Model{{}}
 	for seed := range 2000 {
-		if m := newGen(uint64(5000 + seed)).model(); m.Validate() == nil {
+		g := newGen(uint64(5000 + seed))
+		g.policy = seed%2 == 1
+		if m := g.model(); m.Validate() == nil {
 			models = append(models, m)
 		}
 	}

@@ -20,6 +20,10 @@ const (
 	KindPortPairGroup
 	KindPortChain
 	KindClassifier
+	KindACL
+	KindPortGroup
+	KindAddressSet
+	KindQoS
 	numKinds
 )
 
@@ -79,6 +83,7 @@ type kindOps interface {
 	deepCopy(from, to *Model)
 	diff(a, b *Model, c *Changes)
 	count(c *Changes) int
+	merge(into, from *Changes)
 	appendRefs(c *Changes, out []Ref) []Ref
 	has(c *Changes, name string) bool
 }
@@ -87,7 +92,8 @@ type kindOps interface {
 // fields in Model, Changes and Index, its kind description here (where
 // it lives, equal and clone, refs, claims, nearby), its rules in the
 // rules list, and the accessors the renderer needs. Loading, staging,
-// rolling back, Diff, Model and the referrer bookkeeping need nothing.
+// rolling back, Diff, Merge, Model and the referrer bookkeeping need
+// nothing.
 var kinds = [numKinds]kindOps{
 	KindChassis:       chassisKind,
 	KindSwitch:        switchKind,
@@ -96,6 +102,10 @@ var kinds = [numKinds]kindOps{
 	KindPortPairGroup: groupKind,
 	KindPortChain:     chainKind,
 	KindClassifier:    classifierKind,
+	KindACL:           aclKind,
+	KindPortGroup:     portGroupKind,
+	KindAddressSet:    addressSetKind,
+	KindQoS:           qosKind,
 }
 
 var chassisKind = &kind[Chassis]{id: KindChassis, name: "chassis",
@@ -132,6 +142,7 @@ var portKind = &kind[Port]{id: KindPort, name: "port",
 		}
 	},
 	claims: portClaims,
+	nearby: portNearby,
 }
 
 var pairKind = &kind[PortPair]{id: KindPortPair, name: "port pair",
@@ -448,6 +459,8 @@ func (k *kind[T]) diff(a, b *Model, c *Changes) {
 }
 
 func (k *kind[T]) count(c *Changes) int { return len(*k.changes(c)) }
+
+func (k *kind[T]) merge(into, from *Changes) { mergeKind(k.changes(into), *k.changes(from)) }
 
 func (k *kind[T]) appendRefs(c *Changes, out []Ref) []Ref {
 	for _, name := range slices.Sorted(maps.Keys(*k.changes(c))) {

@@ -1,5 +1,6 @@
 // Package topology is the logical model (chassis, switches, ports,
-// service chains), its validation and tunnel-key allocation, the stores
+// service chains, ACLs, port groups, address sets, QoS rules), its
+// validation and tunnel-key allocation, the stores
 // that keep it, and Index: the model validated and indexed, kept so by
 // Apply at the cost of each change.
 package topology
@@ -24,6 +25,10 @@ type Model struct {
 	PortPairGroups []PortPairGroup `json:"port_pair_groups,omitempty"`
 	PortChains     []PortChain     `json:"port_chains,omitempty"`
 	Classifiers    []Classifier    `json:"chain_classifiers,omitempty"`
+	ACLs           []ACL           `json:"acls,omitempty"`
+	PortGroups     []PortGroup     `json:"port_groups,omitempty"`
+	AddressSets    []AddressSet    `json:"address_sets,omitempty"`
+	QoS            []QoS           `json:"qos,omitempty"`
 }
 
 // Chassis is a hypervisor that carries tunnels.
@@ -69,6 +74,10 @@ func (p PortPair) objName() string      { return p.Name }
 func (g PortPairGroup) objName() string { return g.Name }
 func (c PortChain) objName() string     { return c.Name }
 func (c Classifier) objName() string    { return c.Name }
+func (a ACL) objName() string           { return a.Name }
+func (g PortGroup) objName() string     { return g.Name }
+func (s AddressSet) objName() string    { return s.Name }
+func (q QoS) objName() string           { return q.Name }
 
 // find returns the object of a list with that name, or nil.
 func find[T named](list []T, name string) *T {
@@ -98,6 +107,16 @@ func (m *Model) Normalize() {
 	sortByName(m.PortPairGroups)
 	sortByName(m.PortChains)
 	sortByName(m.Classifiers)
+	sortByName(m.ACLs)
+	sortByName(m.PortGroups)
+	for i := range m.PortGroups {
+		sort.Strings(m.PortGroups[i].Ports)
+	}
+	sortByName(m.AddressSets)
+	for i := range m.AddressSets {
+		sort.Strings(m.AddressSets[i].Addresses)
+	}
+	sortByName(m.QoS)
 }
 
 // Switch, Port and ChassisByName return the named object, or nil.

@@ -3,15 +3,20 @@ package topology
 // validation is one run of the rules over an index.
 type validation struct {
 	*Index
-	// costly says which objects get the costly checks (compiling a match,
-	// pairing classifiers for overlaps); nil: every object.
-	costly func(Ref) bool
+	// changed is what changed since the model was last valid: the objects
+	// that get the costly checks (compiling a match, pairing classifiers
+	// for overlaps, parsing an address set), with the matches that name
+	// them; nil: every object.
+	changed *Changes
+	// dirtyGroups: the port groups that changed or hold a changed port,
+	// found once per run when a match names a group (see groupChanged).
+	dirtyGroups map[string]bool
 	// loading: the rules make the claims of the objects they check (an
 	// index being built); else the objects were staged with theirs.
 	loading bool
 }
 
-func (v *validation) isCostly(r Ref) bool { return v.costly == nil || v.costly(r) }
+func (v *validation) isCostly(r Ref) bool { return v.changed == nil || v.changed.has(r) }
 
 // claim makes name a holder of c, while loading, and returns the first
 // holder: loading checks each object against those before it, in the
@@ -52,6 +57,10 @@ var rules = []rule{
 	ruleFor(chainKind, checkChainLoops),
 	ruleFor(classifierKind, checkClassifier),
 	ruleFor(classifierKind, checkOverlaps),
+	ruleFor(portGroupKind, checkPortGroup),
+	ruleFor(addressSetKind, checkAddressSet),
+	ruleFor(aclKind, checkACL),
+	ruleFor(qosKind, checkQoS),
 }
 
 func ruleFor[T named](k *kind[T], check func(v *validation, o *T) error) rule {

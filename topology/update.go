@@ -20,3 +20,12 @@ func ValidateChanged(next *Model, changed *Changes) error {
 	_, err := newIndex(next, changed, false)
 	return err
 }
+
+// ValidateStored checks a model read back from a store, which validated it
+// whole when it was written: every cheap rule (names, keys, references,
+// addresses), none of the costly ones (compiling matches, pairing
+// classifiers, parsing address sets), so that reading a model costs the
+// same whatever its matches and sets hold. A model edited around the
+// store with a bad match passes here; agents refuse it when they index
+// it (NewIndex checks everything).
+func ValidateStored(m *Model) error { return m.validate(&Changes{}) }

@@ -46,11 +46,13 @@ type command struct {
 	verbFlags map[string]string
 }
 
-// globalFlags take a value unless listed in boolFlags; verbFlagNames are
-// collected for the verb to use.
+// globalFlags take a value unless listed in boolFlags; verbFlagNames
+// (with a value) and verbBoolFlags (without) are collected for the verb
+// to use.
 var (
 	boolFlags     = map[string]bool{"wait": true, "no-leader-only": true}
-	verbFlagNames = map[string]bool{"tunnel-key": true, "weight": true, "priority": true}
+	verbFlagNames = map[string]bool{"tunnel-key": true, "weight": true, "priority": true, "name": true}
+	verbBoolFlags = map[string]bool{"log": true}
 )
 
 func parseArgs(argv []string) (*opts, error) {
@@ -77,10 +79,14 @@ func parseArgs(argv []string) (*opts, error) {
 		if name == "o" {
 			name = "output"
 		}
+		if (boolFlags[name] || verbBoolFlags[name]) && hasVal {
+			return nil, &usageError{"--" + name, "takes no value"}
+		}
+		if verbBoolFlags[name] {
+			cur.verbFlags[name] = ""
+			continue
+		}
 		if boolFlags[name] {
-			if hasVal {
-				return nil, &usageError{"--" + name, "takes no value"}
-			}
 			if name == "wait" {
 				o.wait = true
 			} else {

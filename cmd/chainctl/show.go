@@ -74,11 +74,35 @@ func show(c *call, m *topology.Model, store topology.Store) error {
 				printClassifier(c, cl, "    ")
 			}
 		}
+		printACLs(c, m, topology.Ref{Kind: topology.KindSwitch, Name: sw.Name})
+		printQoS(c, m, sw.Name)
 	}
 	for _, ch := range m.Chassis {
 		fmt.Fprintf(c.out, "chassis %s\n    encap %s ip: %s\n", ch.Name, ch.Encap, ch.IP)
 	}
+	for _, g := range m.PortGroups {
+		fmt.Fprintf(c.out, "port group %s\n    ports: %s\n", g.Name, quoteList(g.Ports))
+		printACLs(c, m, topology.Ref{Kind: topology.KindPortGroup, Name: g.Name})
+	}
+	for _, s := range m.AddressSets {
+		fmt.Fprintf(c.out, "address set %s\n    addresses: %s\n", s.Name, quoteList(s.Addresses))
+	}
 	return nil
+}
+
+// printACLs and printQoS print the ACLs of a switch or port group and
+// the QoS rules of a switch, indented, in ovn-nbctl's order and form,
+// with their names and keys.
+func printACLs(c *call, m *topology.Model, target topology.Ref) {
+	for _, a := range aclsOf(m, target) {
+		fmt.Fprintf(c.out, "    acl %s (key %d): %s\n", a.Name, a.Key, strings.TrimLeft(aclLine(&a), " "))
+	}
+}
+
+func printQoS(c *call, m *topology.Model, sw string) {
+	for _, q := range qosOf(m, sw) {
+		fmt.Fprintf(c.out, "    qos %s (key %d): %s\n", q.Name, q.Key, strings.TrimLeft(qosLine(&q), " "))
+	}
 }
 
 func lsList(c *call, m *topology.Model, _ topology.Store) error {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ func changedSwitches(before, after *topology.Model) map[string]bool {
 		}
 		return g.Name, bg[g.Name]
 	})
-	markPolicy(changed, before, after)
+	policySwitches(changed, before, after)
 	// A chassis whose IP changed: every switch with a port on it.
 	chassisChanged := map[string]bool{}
 	mark(chassisChanged, before.Chassis, after.Chassis, func(c topology.Chassis) (string, string) { return c.Name, c.Name })
@@ -57,66 +58,81 @@ func changedSwitches(before, after *topology.Model) map[string]bool {
 	return changed
 }
 
-// markPolicy adds the switches that changed ACLs, QoS rules and port
-// groups apply to; a changed address set, the switches of every ACL and
-// QoS rule (a match may name it).
-func markPolicy(changed map[string]bool, before, after *topology.Model) {
-	switchOf := func(m *topology.Model) map[string]string {
-		out := map[string]string{}
+// policySwitches adds the switches whose ACL and QoS flows a change
+// touches: those of the changed ACLs and QoS rules (a port group's ACL:
+// the switches of the group's ports) and, when a port group, an address
+// set or a port of a group changed (any match may name them), every
+// switch with ACLs or QoS rules and those of the changed groups' ports.
+func policySwitches(changed map[string]bool, before, after *topology.Model) {
+	models := [2]*topology.Model{before, after}
+	var portSwitch [2]map[string]string
+	for i, m := range models {
+		portSwitch[i] = make(map[string]string, len(m.Ports))
 		for _, p := range m.Ports {
-			out[p.Name] = p.Switch
+			portSwitch[i][p.Name] = p.Switch
 		}
-		return out
 	}
-	bsw, asw := switchOf(before), switchOf(after)
-	groupSwitches := func(pg topology.PortGroup, m map[string]string) []string {
-		var out []string
-		for _, p := range pg.Ports {
-			out = append(out, m[p])
-		}
-		return out
-	}
-	pgs := map[string]bool{}
-	mark(pgs, before.PortGroups, after.PortGroups, func(pg topology.PortGroup) (string, string) { return pg.Name, pg.Name })
-	for _, m := range []struct {
-		model *topology.Model
-		sw    map[string]string
-	}{{before, bsw}, {after, asw}} {
-		for _, pg := range m.model.PortGroups {
-			if pgs[pg.Name] {
-				for _, sw := range groupSwitches(pg, m.sw) {
-					changed[sw] = true
+	groupSwitches := func(group string) {
+		for i, m := range models {
+			if g := m.PortGroup(group); g != nil {
+				for _, p := range g.Ports {
+					if sw := portSwitch[i][p]; sw != "" {
+						changed[sw] = true
+					}
 				}
 			}
 		}
 	}
-	aclSwitch := func(m *topology.Model, sw map[string]string) func(topology.ACL) (string, string) {
-		return func(a topology.ACL) (string, string) {
-			if a.Switch != "" {
-				return a.Name, a.Switch
-			}
-			if pg := m.PortGroup(a.PortGroup); pg != nil {
-				for _, s := range groupSwitches(*pg, sw) {
-					changed[s] = true
-				}
-			}
-			return a.Name, ""
+	aclSwitches := func(a *topology.ACL) {
+		if a.Switch != "" {
+			changed[a.Switch] = true
+		} else {
+			groupSwitches(a.PortGroup)
 		}
 	}
-	mark(changed, before.ACLs, after.ACLs, aclSwitch(after, asw))
-	mark(changed, before.QoS, after.QoS, func(q topology.QoS) (string, string) { return q.Name, q.Switch })
-	sets := map[string]bool{}
-	mark(sets, before.AddressSets, after.AddressSets, func(a topology.AddressSet) (string, string) { return a.Name, "x" })
-	if sets["x"] {
-		for _, a := range after.ACLs {
-			_, sw := aclSwitch(after, asw)(a)
-			changed[sw] = true
+	acls := changedNames(before.ACLs, after.ACLs, func(a topology.ACL) string { return a.Name })
+	qos := changedNames(before.QoS, after.QoS, func(q topology.QoS) string { return q.Name })
+	groups := changedNames(before.PortGroups, after.PortGroups, func(g topology.PortGroup) string { return g.Name })
+	sets := changedNames(before.AddressSets, after.AddressSets, func(s topology.AddressSet) string { return s.Name })
+	ports := changedNames(before.Ports, after.Ports, func(p topology.Port) string { return p.Name })
+	for _, m := range models {
+		for i := range m.ACLs {
+			if acls[m.ACLs[i].Name] {
+				aclSwitches(&m.ACLs[i])
+			}
 		}
-		for _, q := range after.QoS {
+		for _, q := range m.QoS {
+			if qos[q.Name] {
+				changed[q.Switch] = true
+			}
+		}
+		for _, g := range m.PortGroups {
+			if slices.ContainsFunc(g.Ports, func(p string) bool { return ports[p] }) {
+				groups[g.Name] = true
+			}
+		}
+	}
+	if len(groups) == 0 && len(sets) == 0 {
+		return
+	}
+	for g := range groups {
+		groupSwitches(g)
+	}
+	for _, m := range models {
+		for i := range m.ACLs {
+			aclSwitches(&m.ACLs[i])
+		}
+		for _, q := range m.QoS {
 			changed[q.Switch] = true
 		}
 	}
-	delete(changed, "")
+}
+
+// changedNames names the objects that were added, removed or changed.
+func changedNames[T any](before, after []T, name func(T) string) map[string]bool {
+	out := map[string]bool{}
+	mark(out, before, after, func(o T) (string, string) { return name(o), name(o) })
+	return out
 }
 
 // mark adds the switch of every object that was added, removed or changed.

@@ -1,6 +1,7 @@
 package expr
 
 import (
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
@@ -13,7 +14,10 @@ import (
 // Resolver looks up the names a logical-flow match refers to (OVN's
 // inport/outport names, @port_group and $address_set).
 type Resolver interface {
-	// PortKey is the tunnel key of the logical port with that name.
+	// PortKey is the tunnel key of the logical port with that name. A
+	// port that exists but not on the datapath being compiled for has
+	// key 0: it matches nothing there (as in OVN, where a port group's
+	// ACL is compiled for each of its datapaths).
 	PortKey(name string) (uint32, bool)
 	// PortGroup is the tunnel keys of a port group's ports (on the
 	// datapath being compiled for).
@@ -473,8 +477,11 @@ func (c *compiler) value(sym symbol, t token) ([]vm, error) {
 			return nil, errAt(t.col, "%s takes %s, not the string %s", def.name, kindWhat(def), t.show())
 		}
 		k, ok := c.env.Resolver.PortKey(t.text)
-		if !ok {
+		switch {
+		case !ok:
 			return nil, errAt(t.col, "unknown port %s", Quote(t.text))
+		case k == 0:
+			return nil, nil // not on this datapath
 		}
 		return portKeys(def, t, []uint32{k})
 	case "@":
@@ -589,7 +596,7 @@ func parseInt(s string, bits int) (u128, bool) {
 // an arbitrary mask (addr/mask) into value and mask.
 func parseAddress(def *fieldDef, s string) (value, mask u128, err error) {
 	addr, m, hasMask := strings.Cut(s, "/")
-	bad := fmt.Errorf("not %s", kindWhat(def))
+	bad := errNotAddress
 	if def.kind == kMAC {
 		mac, err := net.ParseMAC(addr)
 		if err != nil || len(mac) != 6 {
@@ -631,6 +638,10 @@ func parseAddress(def *fieldDef, s string) (value, mask u128, err error) {
 	}
 	return fromBytes(ip).and(mask), mask, nil
 }
+
+// errNotAddress: callers say which value is not what the field takes (an
+// address set parses thousands: no message per value).
+var errNotAddress = errors.New("not an address of the field's kind")
 
 // parseIP reads an address of one family (IPv6 is written with colons),
 // in 4 or 16 bytes.

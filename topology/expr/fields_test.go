@@ -174,3 +174,19 @@ func TestConntrackBits(t *testing.T) {
 		t.Errorf("ct_state %s", got)
 	}
 }
+
+// A port a Resolver knows without a key (a port of another datapath)
+// matches nothing.
+func TestPortWithoutKeyMatchesNothing(t *testing.T) {
+	names := &Names{Ports: map[string]uint32{"here": 3, "elsewhere": 0}}
+	for _, c := range []struct{ expr, want string }{
+		{`inport == "elsewhere"`, "false"},
+		{`inport == {"here", "elsewhere"}`, "inport=0x0003"},
+		{`inport != "elsewhere"`, "true"},
+	} {
+		e, err := CompileEnv(c.expr, &Env{Resolver: names, EmptyOK: true})
+		if err != nil || e.String() != c.want {
+			t.Errorf("%s: %v, %v; want %s", c.expr, e, err, c.want)
+		}
+	}
+}

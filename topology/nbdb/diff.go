@@ -45,6 +45,22 @@ func diffOps(cli client.Client, st *state, ch *topology.Changes) ([]ovsdb.Operat
 		r := classifierRowOf(*v, uuid)
 		return r, []any{&r.Switch, &r.Chain, &r.Port, &r.Direction, &r.Path, &r.Match, &r.Priority, &r.Key}
 	}, func(uuid string) model.Model { return &classifierRow{UUID: uuid} })
+	diffKind(d, st.uuids[tACL], ch.ACLs, func(v *topology.ACL, uuid string) (model.Model, []any) {
+		r := aclRowOf(*v, uuid)
+		return r, []any{&r.Key, &r.Switch, &r.PortGroup, &r.Direction, &r.Priority, &r.Match, &r.Action, &r.Log}
+	}, func(uuid string) model.Model { return &aclRow{UUID: uuid} })
+	diffKind(d, st.uuids[tPortGroup], ch.PortGroups, func(v *topology.PortGroup, uuid string) (model.Model, []any) {
+		r := portGroupRowOf(*v, uuid)
+		return r, []any{&r.Ports}
+	}, func(uuid string) model.Model { return &portGroupRow{UUID: uuid} })
+	diffKind(d, st.uuids[tAddressSet], ch.AddressSets, func(v *topology.AddressSet, uuid string) (model.Model, []any) {
+		r := addressSetRowOf(*v, uuid)
+		return r, []any{&r.Addresses}
+	}, func(uuid string) model.Model { return &addressSetRow{UUID: uuid} })
+	diffKind(d, st.uuids[tQoS], ch.QoS, func(v *topology.QoS, uuid string) (model.Model, []any) {
+		r := qosRowOf(*v, uuid)
+		return r, []any{&r.Key, &r.Switch, &r.Direction, &r.Priority, &r.Match, &r.DSCP, &r.Rate, &r.Burst}
+	}, func(uuid string) model.Model { return &qosRow{UUID: uuid} })
 	return d.ops, d.err
 }
 

@@ -96,6 +96,44 @@ type classifierRow struct {
 	Key       int    `ovsdb:"key"`
 }
 
+type aclRow struct {
+	UUID      string `ovsdb:"_uuid"`
+	Name      string `ovsdb:"name"`
+	Key       int    `ovsdb:"key"`
+	Switch    string `ovsdb:"switch"`
+	PortGroup string `ovsdb:"port_group"`
+	Direction string `ovsdb:"direction"`
+	Priority  int    `ovsdb:"priority"`
+	Match     string `ovsdb:"match"`
+	Action    string `ovsdb:"action"`
+	Log       bool   `ovsdb:"log"`
+}
+
+type portGroupRow struct {
+	UUID  string   `ovsdb:"_uuid"`
+	Name  string   `ovsdb:"name"`
+	Ports []string `ovsdb:"ports"`
+}
+
+type addressSetRow struct {
+	UUID      string   `ovsdb:"_uuid"`
+	Name      string   `ovsdb:"name"`
+	Addresses []string `ovsdb:"addresses"`
+}
+
+type qosRow struct {
+	UUID      string `ovsdb:"_uuid"`
+	Name      string `ovsdb:"name"`
+	Key       int    `ovsdb:"key"`
+	Switch    string `ovsdb:"switch"`
+	Direction string `ovsdb:"direction"`
+	Priority  int    `ovsdb:"priority"`
+	Match     string `ovsdb:"match"`
+	DSCP      *int   `ovsdb:"dscp"`
+	Rate      int    `ovsdb:"rate"`
+	Burst     int    `ovsdb:"burst"`
+}
+
 // Table names.
 const (
 	tGlobal     = "NB_Global"
@@ -107,6 +145,10 @@ const (
 	tGroup      = "Port_Pair_Group"
 	tChain      = "Port_Chain"
 	tClassifier = "Chain_Classifier"
+	tACL        = "ACL"
+	tPortGroup  = "Port_Group"
+	tAddressSet = "Address_Set"
+	tQoS        = "QoS"
 )
 
 // dbName is the database's name in the schema.
@@ -116,6 +158,7 @@ func dbModel() (model.ClientDBModel, error) {
 	return model.NewClientDBModel(dbName, map[string]model.Model{
 		tGlobal: &nbGlobal{}, tChassis: &chassisRow{}, tBinding: &bindingRow{}, tSwitch: &switchRow{},
 		tPort: &portRow{}, tPair: &pairRow{}, tGroup: &groupRow{}, tChain: &chainRow{}, tClassifier: &classifierRow{},
+		tACL: &aclRow{}, tPortGroup: &portGroupRow{}, tAddressSet: &addressSetRow{}, tQoS: &qosRow{},
 	})
 }
 
@@ -220,4 +263,55 @@ func classifierOf(r *classifierRow) topology.Classifier {
 func classifierRowOf(c topology.Classifier, uuid string) *classifierRow {
 	return &classifierRow{UUID: uuid, Name: c.Name, Switch: c.Switch, Chain: c.Chain, Port: c.Port, Direction: c.Direction,
 		Path: c.Path, Match: c.Match, Priority: c.Priority, Key: int(c.Key)}
+}
+
+func aclOf(r *aclRow) topology.ACL {
+	return topology.ACL{Name: r.Name, Key: uint32(r.Key), Switch: r.Switch, PortGroup: r.PortGroup, Direction: r.Direction,
+		Priority: r.Priority, Match: r.Match, Action: r.Action, Log: r.Log}
+}
+
+func aclRowOf(a topology.ACL, uuid string) *aclRow {
+	return &aclRow{UUID: uuid, Name: a.Name, Key: int(a.Key), Switch: a.Switch, PortGroup: a.PortGroup, Direction: a.Direction,
+		Priority: a.Priority, Match: a.Match, Action: a.Action, Log: a.Log}
+}
+
+// sortedSet is a set column as a model list: sorted, nil when empty.
+func sortedSet(set []string) []string {
+	if len(set) == 0 {
+		return nil
+	}
+	out := append([]string(nil), set...)
+	sort.Strings(out)
+	return out
+}
+
+func portGroupOf(r *portGroupRow) topology.PortGroup {
+	return topology.PortGroup{Name: r.Name, Ports: sortedSet(r.Ports)}
+}
+
+func portGroupRowOf(g topology.PortGroup, uuid string) *portGroupRow {
+	return &portGroupRow{UUID: uuid, Name: g.Name, Ports: g.Ports}
+}
+
+func addressSetOf(r *addressSetRow) topology.AddressSet {
+	return topology.AddressSet{Name: r.Name, Addresses: sortedSet(r.Addresses)}
+}
+
+func addressSetRowOf(s topology.AddressSet, uuid string) *addressSetRow {
+	return &addressSetRow{UUID: uuid, Name: s.Name, Addresses: s.Addresses}
+}
+
+func qosOf(r *qosRow) topology.QoS {
+	q := topology.QoS{Name: r.Name, Key: uint32(r.Key), Switch: r.Switch, Direction: r.Direction, Priority: r.Priority,
+		Match: r.Match, Rate: uint32(r.Rate), Burst: uint32(r.Burst)}
+	if r.DSCP != nil {
+		d := *r.DSCP
+		q.DSCP = &d
+	}
+	return q
+}
+
+func qosRowOf(q topology.QoS, uuid string) *qosRow {
+	return &qosRow{UUID: uuid, Name: q.Name, Key: int(q.Key), Switch: q.Switch, Direction: q.Direction, Priority: q.Priority,
+		Match: q.Match, DSCP: q.DSCP, Rate: int(q.Rate), Burst: int(q.Burst)}
 }

@@ -211,7 +211,8 @@ func newState() *state {
 	return st
 }
 
-var readTables = []string{tGlobal, tChassis, tBinding, tSwitch, tPort, tPair, tGroup, tChain, tClassifier}
+var readTables = []string{tGlobal, tChassis, tBinding, tSwitch, tPort, tPair, tGroup, tChain, tClassifier,
+	tACL, tPortGroup, tAddressSet, tQoS}
 
 // read selects every table in one transaction.
 func (s *Store) read(ctx context.Context) (*state, error) {
@@ -413,6 +414,30 @@ func (st *state) add(table string, row json.RawMessage) error {
 			uuids[r.Name] = r.UUID
 			m.Classifiers = append(m.Classifiers, classifierOf(r))
 		}
+	case tACL:
+		var r *aclRow
+		if r, err = decodeRow[aclRow](row, ""); err == nil {
+			uuids[r.Name] = r.UUID
+			m.ACLs = append(m.ACLs, aclOf(r))
+		}
+	case tPortGroup:
+		var r *portGroupRow
+		if r, err = decodeRow[portGroupRow](row, ""); err == nil {
+			uuids[r.Name] = r.UUID
+			m.PortGroups = append(m.PortGroups, portGroupOf(r))
+		}
+	case tAddressSet:
+		var r *addressSetRow
+		if r, err = decodeRow[addressSetRow](row, ""); err == nil {
+			uuids[r.Name] = r.UUID
+			m.AddressSets = append(m.AddressSets, addressSetOf(r))
+		}
+	case tQoS:
+		var r *qosRow
+		if r, err = decodeRow[qosRow](row, ""); err == nil {
+			uuids[r.Name] = r.UUID
+			m.QoS = append(m.QoS, qosOf(r))
+		}
 	}
 	return err
 }
@@ -465,14 +490,15 @@ func (s *Store) query(ctx context.Context, ops []ovsdb.Operation) ([][]json.RawM
 	return out, nil
 }
 
-// Snapshot reads the current model (empty before the first write). An
-// invalid model (written around chainctl) is an error.
+// Snapshot reads the current model (empty before the first write). A
+// model that breaks a cheap rule (written around chainctl) is an error
+// (see topology.ValidateStored).
 func (s *Store) Snapshot() (*topology.Model, error) {
 	st, err := s.read(context.Background())
 	if err != nil {
 		return nil, err
 	}
-	if err := st.model.Validate(); err != nil {
+	if err := topology.ValidateStored(st.model); err != nil {
 		return nil, fmt.Errorf("the database holds an invalid model: %w", err)
 	}
 	return st.model, nil

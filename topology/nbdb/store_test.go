@@ -2,6 +2,7 @@ package nbdb_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chainwire/chainwire/deploy"
 	"github.com/chainwire/chainwire/topology"
 	"github.com/chainwire/chainwire/topology/nbdb"
 	"github.com/chainwire/chainwire/topology/storetest"
@@ -20,6 +22,12 @@ const schema = "../../deploy/chainwire_nb.ovsschema"
 // server runs a standalone ovsdb-server with a fresh Chainwire_NB for one
 // test and returns its remote.
 func server(t *testing.T) string {
+	t.Helper()
+	return serverOf(t, schema)
+}
+
+// serverOf does the same with the schema in file schema.
+func serverOf(t *testing.T, schema string) string {
 	t.Helper()
 	if _, err := exec.LookPath("ovsdb-server"); err != nil {
 		if os.Getenv("CHAINWIRE_SKIP_E2E") == "1" {
@@ -172,6 +180,58 @@ func TestWatchBindingsReportsChanges(t *testing.T) {
 	if b, err := s.Bindings(); err != nil || fmt.Sprint(b) != "map[a:hv1]" {
 		t.Fatalf("bindings %v (%v), want a on hv1", b, err)
 	}
+}
+
+// A 1.0.0 database (the tables before the switch policy) converts to the
+// installed schema in place, as chainwire-nb upgrade does it: its rows
+// stay, and the policy tables work.
+func TestUpgradeFrom100(t *testing.T) {
+	var sch map[string]any
+	if err := json.Unmarshal(deploy.NBSchema, &sch); err != nil {
+		t.Fatal(err)
+	}
+	sch["version"] = "1.0.0"
+	for _, table := range []string{"ACL", "Port_Group", "Address_Set", "QoS"} {
+		delete(sch["tables"].(map[string]any), table)
+	}
+	old, _ := json.Marshal(sch)
+	path := filepath.Join(t.TempDir(), "1.0.0.ovsschema")
+	if err := os.WriteFile(path, old, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	remote := serverOf(t, path)
+	insert := `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
+		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`
+	if out, err := exec.Command("ovsdb-client", "transact", remote, insert).CombinedOutput(); err != nil {
+		t.Fatalf("insert: %v: %s", err, out)
+	}
+	if _, err := open1(t, remote).Snapshot(); err == nil || !strings.Contains(err.Error(), "database schema does not fit this chainwire (version 1.0.0)") {
+		t.Fatalf("a 1.0.0 database read: %v", err)
+	}
+	if out, err := exec.Command("ovsdb-client", "convert", remote, schema).CombinedOutput(); err != nil {
+		t.Fatalf("convert: %v: %s", err, out)
+	}
+	s := open1(t, remote)
+	m, err := s.Update(func(m *topology.Model) error {
+		m.ACLs = append(m.ACLs, topology.ACL{Name: "a", Key: 1, Switch: "sw0", Direction: topology.ToLport, Match: "ip4", Action: topology.ACLDrop})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Generation != 2 || m.Switch("sw0").Key != 5 || m.ACL("a") == nil {
+		t.Fatalf("after the upgrade: %s", topology.Encode(m))
+	}
+}
+
+// open1 opens a store on remote.
+func open1(t *testing.T, remote string) *nbdb.Store {
+	s, err := nbdb.Open(remote, nbdb.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }
 
 // UpdateIn shows a change only its scope (the named switches, and those

@@ -15,6 +15,7 @@ import (
 var modelSpec = monitorSpec{
 	tGlobal: {"generation"}, tChassis: {"name", "encap_type", "encap_ip"},
 	tSwitch: nil, tPort: nil, tPair: nil, tGroup: nil, tChain: nil, tClassifier: nil,
+	tACL: nil, tPortGroup: nil, tAddressSet: nil, tQoS: nil,
 }
 
 // Watch reports the model: the whole of it after each (re)connect, the
@@ -93,12 +94,18 @@ type mirror struct {
 	groups      map[string]topology.PortPairGroup
 	chains      map[string]topology.PortChain
 	classifiers map[string]topology.Classifier
+	acls        map[string]topology.ACL
+	portGroups  map[string]topology.PortGroup
+	addressSets map[string]topology.AddressSet
+	qos         map[string]topology.QoS
 }
 
 func newMirror() *mirror {
 	return &mirror{chassis: map[string]topology.Chassis{}, switches: map[string]topology.Switch{},
 		ports: map[string]topology.Port{}, pairs: map[string]topology.PortPair{}, groups: map[string]topology.PortPairGroup{},
-		chains: map[string]topology.PortChain{}, classifiers: map[string]topology.Classifier{}}
+		chains: map[string]topology.PortChain{}, classifiers: map[string]topology.Classifier{},
+		acls: map[string]topology.ACL{}, portGroups: map[string]topology.PortGroup{}, addressSets: map[string]topology.AddressSet{},
+		qos: map[string]topology.QoS{}}
 }
 
 // apply takes in one update and returns the objects it changed. An
@@ -157,6 +164,14 @@ func (m *mirror) row(ru rowUpdate, ch *topology.Changes, set bool, undo *[]func(
 		return mirrorRow(ru, set, undo, m.chains, &ch.PortChains, chainOf, func(v topology.PortChain) string { return v.Name })
 	case tClassifier:
 		return mirrorRow(ru, set, undo, m.classifiers, &ch.Classifiers, classifierOf, func(v topology.Classifier) string { return v.Name })
+	case tACL:
+		return mirrorRow(ru, set, undo, m.acls, &ch.ACLs, aclOf, func(v topology.ACL) string { return v.Name })
+	case tPortGroup:
+		return mirrorRow(ru, set, undo, m.portGroups, &ch.PortGroups, portGroupOf, func(v topology.PortGroup) string { return v.Name })
+	case tAddressSet:
+		return mirrorRow(ru, set, undo, m.addressSets, &ch.AddressSets, addressSetOf, func(v topology.AddressSet) string { return v.Name })
+	case tQoS:
+		return mirrorRow(ru, set, undo, m.qos, &ch.QoS, qosOf, func(v topology.QoS) string { return v.Name })
 	}
 	return nil
 }
@@ -230,6 +245,18 @@ func (m *mirror) model() *topology.Model {
 	}
 	for _, v := range m.classifiers {
 		out.Classifiers = append(out.Classifiers, v)
+	}
+	for _, v := range m.acls {
+		out.ACLs = append(out.ACLs, v)
+	}
+	for _, v := range m.portGroups {
+		out.PortGroups = append(out.PortGroups, v)
+	}
+	for _, v := range m.addressSets {
+		out.AddressSets = append(out.AddressSets, v)
+	}
+	for _, v := range m.qos {
+		out.QoS = append(out.QoS, v)
 	}
 	out.Normalize()
 	return out

@@ -19,6 +19,7 @@ type (
 	wireStrMap  map[string]string // ["map", [[k, v], ...]]
 	wireIntMap  map[int]string    // ["map", [[i, v], ...]]
 	wireOptBool struct{ v *bool } // a boolean, or ["set", []]
+	wireOptInt  struct{ v *int }  // an integer, or ["set", []]
 	wireUUID    string            // ["uuid", "..."]
 )
 
@@ -98,6 +99,40 @@ type (
 		Priority  int      `json:"priority"`
 		Key       int      `json:"key"`
 	}
+	aclWire struct {
+		UUID      wireUUID `json:"_uuid"`
+		Name      string   `json:"name"`
+		Key       int      `json:"key"`
+		Switch    string   `json:"switch"`
+		PortGroup string   `json:"port_group"`
+		Direction string   `json:"direction"`
+		Priority  int      `json:"priority"`
+		Match     string   `json:"match"`
+		Action    string   `json:"action"`
+		Log       bool     `json:"log"`
+	}
+	portGroupWire struct {
+		UUID  wireUUID `json:"_uuid"`
+		Name  string   `json:"name"`
+		Ports wireStrs `json:"ports"`
+	}
+	addressSetWire struct {
+		UUID      wireUUID `json:"_uuid"`
+		Name      string   `json:"name"`
+		Addresses wireStrs `json:"addresses"`
+	}
+	qosWire struct {
+		UUID      wireUUID   `json:"_uuid"`
+		Name      string     `json:"name"`
+		Key       int        `json:"key"`
+		Switch    string     `json:"switch"`
+		Direction string     `json:"direction"`
+		Priority  int        `json:"priority"`
+		Match     string     `json:"match"`
+		DSCP      wireOptInt `json:"dscp"`
+		Rate      int        `json:"rate"`
+		Burst     int        `json:"burst"`
+	}
 )
 
 // decodeRow decodes one row; uuid, if given, is its UUID (a monitor's
@@ -156,6 +191,28 @@ func decodeRow[R any](raw json.RawMessage, uuid string) (*R, error) {
 			*p = classifierRow{UUID: string(w.UUID), Name: w.Name, Switch: w.Switch, Chain: w.Chain, Port: w.Port,
 				Direction: w.Direction, Path: w.Path, Match: w.Match, Priority: w.Priority, Key: w.Key}
 		}
+	case *aclRow:
+		var w aclWire
+		if err = json.Unmarshal(raw, &w); err == nil {
+			*p = aclRow{UUID: string(w.UUID), Name: w.Name, Key: w.Key, Switch: w.Switch, PortGroup: w.PortGroup,
+				Direction: w.Direction, Priority: w.Priority, Match: w.Match, Action: w.Action, Log: w.Log}
+		}
+	case *portGroupRow:
+		var w portGroupWire
+		if err = json.Unmarshal(raw, &w); err == nil {
+			*p = portGroupRow{UUID: string(w.UUID), Name: w.Name, Ports: w.Ports}
+		}
+	case *addressSetRow:
+		var w addressSetWire
+		if err = json.Unmarshal(raw, &w); err == nil {
+			*p = addressSetRow{UUID: string(w.UUID), Name: w.Name, Addresses: w.Addresses}
+		}
+	case *qosRow:
+		var w qosWire
+		if err = json.Unmarshal(raw, &w); err == nil {
+			*p = qosRow{UUID: string(w.UUID), Name: w.Name, Key: w.Key, Switch: w.Switch, Direction: w.Direction,
+				Priority: w.Priority, Match: w.Match, DSCP: w.DSCP.v, Rate: w.Rate, Burst: w.Burst}
+		}
 	default:
 		return nil, fmt.Errorf("no wire form for %T", p)
 	}
@@ -187,6 +244,14 @@ func setUUID(row any, uuid string) {
 	case *chainRow:
 		r.UUID = uuid
 	case *classifierRow:
+		r.UUID = uuid
+	case *aclRow:
+		r.UUID = uuid
+	case *portGroupRow:
+		r.UUID = uuid
+	case *addressSetRow:
+		r.UUID = uuid
+	case *qosRow:
 		r.UUID = uuid
 	}
 }
@@ -232,6 +297,25 @@ func (o *wireOptBool) UnmarshalJSON(b []byte) error {
 			return nil
 		}
 		return fmt.Errorf("not a boolean: %.20s", e)
+	})
+}
+
+func (o *wireOptInt) UnmarshalJSON(b []byte) error {
+	if n, err := strconv.Atoi(string(bytes.TrimSpace(b))); err == nil {
+		o.v = &n
+		return nil
+	}
+	body, err := tagged(b, "set")
+	if err != nil {
+		return err
+	}
+	return eachElement(body, func(e []byte) error {
+		n, err := strconv.Atoi(string(e))
+		if err != nil {
+			return fmt.Errorf("not an integer: %.20s", e)
+		}
+		o.v = &n
+		return nil
 	})
 }
 

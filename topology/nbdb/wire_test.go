@@ -44,3 +44,43 @@ func TestWireRows(t *testing.T) {
 		}
 	}
 }
+
+// The new tables' rows decode in every form too: optional integers empty,
+// bare or in a set, sets of one bare string.
+func TestWirePolicyRows(t *testing.T) {
+	for _, c := range []struct{ json, want string }{
+		{`{"name":"q","key":3,"switch":"sw","direction":"to-lport","priority":7,"match":"ip4","dscp":["set",[]],"rate":10,"burst":0}`,
+			`{ q 3 sw to-lport 7 ip4 <nil> 10 0}`},
+		{`{"name":"q","dscp":46}`, `{ q 0   0  46 0 0}`},
+		{`{"name":"q","dscp":["set",[0]]}`, `{ q 0   0  0 0 0}`},
+	} {
+		r, err := decodeRow[qosRow]([]byte(c.json), "")
+		if err != nil {
+			t.Fatalf("%s: %v", c.json, err)
+		}
+		dscp := "<nil>"
+		if r.DSCP != nil {
+			dscp = fmt.Sprint(*r.DSCP)
+		}
+		if got := fmt.Sprintf("{%s %s %d %s %s %d %s %s %d %d}", r.UUID, r.Name, r.Key, r.Switch, r.Direction, r.Priority, r.Match,
+			dscp, r.Rate, r.Burst); got != c.want {
+			t.Errorf("%s\n got %s\nwant %s", c.json, got, c.want)
+		}
+	}
+	a, err := decodeRow[aclRow]([]byte(`{"name":"a","key":9,"port_group":"pg","direction":"from-lport","priority":1,
+		"match":"inport == \"p\"","action":"allow-related","log":true}`), "u1")
+	if err != nil || fmt.Sprintf("%+v", *a) != `{UUID:u1 Name:a Key:9 Switch: PortGroup:pg Direction:from-lport Priority:1 Match:inport == "p" Action:allow-related Log:true}` {
+		t.Errorf("ACL row %+v, %v", a, err)
+	}
+	g, err := decodeRow[portGroupRow]([]byte(`{"name":"pg","ports":"p1"}`), "")
+	if err != nil || fmt.Sprint(g.Ports) != "[p1]" {
+		t.Errorf("port group row %+v, %v", g, err)
+	}
+	s, err := decodeRow[addressSetRow]([]byte(`{"name":"as","addresses":["set",["10.0.0.1","fd00::/64"]]}`), "")
+	if err != nil || fmt.Sprint(s.Addresses) != "[10.0.0.1 fd00::/64]" {
+		t.Errorf("address set row %+v, %v", s, err)
+	}
+	if _, err := decodeRow[qosRow]([]byte(`{"dscp":["set",["x"]]}`), ""); err == nil {
+		t.Error("a string DSCP decoded")
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -28,6 +29,9 @@ func Run(t *testing.T, open func(t *testing.T) topology.Store) {
 		{"ConcurrentWritersAllLand", concurrentWriters},
 		{"WatchSeesEveryChange", watchSeesChanges},
 		{"StatusRoundTrip", statusRoundTrip},
+		{"PolicyRoundTrip", policyRoundTrip},
+		{"RefusedPolicyChangesNothing", refusedPolicy},
+		{"WatchSeesPolicyChanges", watchSeesPolicy},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -166,56 +170,7 @@ func concurrentWriters(t *testing.T, s topology.Store) {
 // what it reports to an index, and checks it arrives at what the store
 // holds.
 func watchSeesChanges(t *testing.T, s topology.Store) {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	models := make(chan *topology.Model, 100)
-	go func() {
-		var ix *topology.Index
-		s.Watch(ctx, func(ev topology.Event) {
-			var err error
-			switch {
-			case ev.Err != nil:
-				return
-			case ev.Model != nil:
-				ix, err = topology.NewIndex(ev.Model)
-			case ix == nil:
-				t.Errorf("changes before a whole model")
-				return
-			default:
-				err = ix.Apply(ev.Changes)
-			}
-			if err != nil {
-				t.Errorf("watch reported what does not apply: %v", err)
-				return
-			}
-			models <- ix.Model()
-		})
-	}()
-	want := func(g uint64) {
-		t.Helper()
-		deadline := time.After(10 * time.Second)
-		for {
-			select {
-			case got := <-models:
-				if got.Generation > g {
-					t.Fatalf("watch jumped to generation %d, expected %d", got.Generation, g)
-				}
-				if got.Generation < g {
-					continue
-				}
-				snap, err := s.Snapshot()
-				if err != nil {
-					t.Fatal(err)
-				}
-				if a, b := jsonOf(got), jsonOf(snap); a != b {
-					t.Fatalf("watch arrived at\n%s\nthe store holds\n%s", a, b)
-				}
-				return
-			case <-deadline:
-				t.Fatalf("watch never delivered generation %d", g)
-			}
-		}
-	}
+	want := follow(t, s)
 	want(0)
 	s.Update(sample)
 	want(1)
@@ -228,6 +183,71 @@ func watchSeesChanges(t *testing.T, s topology.Store) {
 		t.Fatal(err)
 	}
 	want(3)
+}
+
+// follow watches s, applying what it reports to an index; the function it
+// returns waits until the index is at generation g, checks that it holds
+// what the store does, and returns the refs the changes since the last
+// call named (nil if it got a whole model).
+func follow(t *testing.T, s topology.Store) func(g uint64) []topology.Ref {
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	type applied struct {
+		m    *topology.Model
+		refs []topology.Ref
+	}
+	models := make(chan applied, 100)
+	go func() {
+		var ix *topology.Index
+		s.Watch(ctx, func(ev topology.Event) {
+			var err error
+			var refs []topology.Ref
+			switch {
+			case ev.Err != nil:
+				return
+			case ev.Model != nil:
+				ix, err = topology.NewIndex(ev.Model)
+			case ix == nil:
+				t.Errorf("changes before a whole model")
+				return
+			default:
+				refs = ev.Changes.Refs()
+				err = ix.Apply(ev.Changes)
+			}
+			if err != nil {
+				t.Errorf("watch reported what does not apply: %v", err)
+				return
+			}
+			models <- applied{ix.Model(), refs}
+		})
+	}()
+	return func(g uint64) []topology.Ref {
+		t.Helper()
+		var refs []topology.Ref
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case got := <-models:
+				refs = append(refs, got.refs...)
+				if got.m.Generation > g {
+					t.Fatalf("watch jumped to generation %d, expected %d", got.m.Generation, g)
+				}
+				if got.m.Generation < g {
+					continue
+				}
+				snap, err := s.Snapshot()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if a, b := jsonOf(got.m), jsonOf(snap); a != b {
+					t.Fatalf("watch arrived at\n%s\nthe store holds\n%s", a, b)
+				}
+				return refs
+			case <-deadline:
+				t.Fatalf("watch never delivered generation %d", g)
+			}
+		}
+	}
 }
 
 func statusRoundTrip(t *testing.T, s topology.Store) {
@@ -252,4 +272,140 @@ func statusRoundTrip(t *testing.T, s topology.Store) {
 func jsonOf(m *topology.Model) string {
 	b, _ := json.Marshal(m)
 	return string(b)
+}
+
+func dscp(v int) *int { return &v }
+
+// policy adds a port group, an address set, ACLs on a switch and on the
+// group, and QoS rules to the sample.
+func policy(m *topology.Model) error {
+	sample(m)
+	m.PortGroups = append(m.PortGroups, topology.PortGroup{Name: "web", Ports: []string{"v1", "p1"}})
+	m.AddressSets = append(m.AddressSets, topology.AddressSet{Name: "admins", Addresses: []string{"10.9.0.0/16", "10.8.0.1"}})
+	m.ACLs = append(m.ACLs,
+		topology.ACL{Name: "a1", Key: 1, Switch: "sw0", Direction: topology.FromLport, Priority: 1001,
+			Match: `inport == @web && ip4.src == $admins`, Action: topology.ACLAllowRelated, Log: true},
+		topology.ACL{Name: "a2", Key: 16777215, PortGroup: "web", Direction: topology.ToLport, Priority: 0,
+			Match: `outport == "p1" && ip4.src == $web_ip4`, Action: topology.ACLReject})
+	m.QoS = append(m.QoS,
+		topology.QoS{Name: "qos1", Key: 1, Switch: "sw0", Direction: topology.FromLport, Priority: 10, Match: "ip4", DSCP: dscp(0)},
+		topology.QoS{Name: "qos2", Key: 65535, Switch: "sw0", Direction: topology.ToLport, Priority: 32767, Match: "",
+			DSCP: dscp(63), Rate: 4294967295, Burst: 1})
+	return nil
+}
+
+// snapshotIs checks the store holds want.
+func snapshotIs(t *testing.T, s topology.Store, want *topology.Model) {
+	t.Helper()
+	got, err := s.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want.Normalize()
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("the store holds\n%s\nwant\n%s", topology.Encode(got), topology.Encode(want))
+	}
+}
+
+// ACLs, port groups, address sets and QoS rules come back as written,
+// every field (extreme values, false and empty ones too), after adds,
+// edits and deletes.
+func policyRoundTrip(t *testing.T, s topology.Store) {
+	if _, err := s.Update(policy); err != nil {
+		t.Fatal(err)
+	}
+	want := &topology.Model{Generation: 1}
+	policy(want)
+	snapshotIs(t, s, want)
+	edit := func(m *topology.Model) error {
+		a := m.ACL("a1")
+		a.Action, a.Log, a.Priority, a.Match = topology.ACLDrop, false, 32767, "ip6.src == $admins"
+		m.PortGroup("web").Ports = nil
+		m.AddressSet("admins").Addresses = []string{"fd00::/64", "fd00:1::1"}
+		m.ACL("a2").Match = "ip4"
+		q := m.QoSRule("qos2")
+		q.DSCP, q.Burst = nil, 0
+		return nil
+	}
+	if _, err := s.Update(edit); err != nil {
+		t.Fatal(err)
+	}
+	want.Generation = 2
+	edit(want)
+	snapshotIs(t, s, want)
+	del := func(m *topology.Model) error {
+		m.ACLs, m.QoS = m.ACLs[1:], nil // a2 stays, on the group
+		m.AddressSets = nil
+		return nil
+	}
+	if _, err := s.Update(del); err != nil {
+		t.Fatal(err)
+	}
+	want.Generation = 3
+	want.Normalize()
+	del(want)
+	snapshotIs(t, s, want)
+}
+
+// A refused change of the new kinds (a broken reference, a deletion of
+// what a rule needs, a duplicate) leaves the model as it was.
+func refusedPolicy(t *testing.T, s topology.Store) {
+	if _, err := s.Update(policy); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Snapshot()
+	for _, bad := range []struct {
+		what string
+		edit func(m *topology.Model)
+	}{
+		{"a port a group holds deleted", func(m *topology.Model) {
+			m.Ports = slices.DeleteFunc(m.Ports, func(p topology.Port) bool { return p.Name == "p1" })
+			m.Classifiers = nil
+		}},
+		{"a set a match uses deleted", func(m *topology.Model) { m.AddressSets = nil }},
+		{"a group an ACL applies to deleted", func(m *topology.Model) { m.PortGroups = nil }},
+		{"a match naming no port", func(m *topology.Model) { m.ACL("a1").Match = `inport == "nope"` }},
+		{"a duplicate ACL", func(m *topology.Model) {
+			a := *m.ACL("a1")
+			a.Name, a.Key = "a3", 3
+			m.ACLs = append(m.ACLs, a)
+		}},
+		{"a duplicate QoS key", func(m *topology.Model) { m.QoSRule("qos2").Key = 1 }},
+		{"a bad address", func(m *topology.Model) { m.AddressSet("admins").Addresses = []string{"10.0.0.256"} }},
+	} {
+		if _, err := s.Update(func(m *topology.Model) error { bad.edit(m); return nil }); err == nil {
+			t.Errorf("%s: the update succeeded", bad.what)
+		}
+		if after, _ := s.Snapshot(); !reflect.DeepEqual(before, after) {
+			t.Fatalf("%s: a refused update changed the model:\n%s\n%s", bad.what, topology.Encode(before), topology.Encode(after))
+		}
+	}
+}
+
+// Watch reports changes of the new kinds as changes, object by object.
+func watchSeesPolicy(t *testing.T, s topology.Store) {
+	want := follow(t, s)
+	want(0)
+	s.Update(sample)
+	want(1)
+	if _, err := s.Update(func(m *topology.Model) error {
+		p := &topology.Model{}
+		policy(p)
+		m.PortGroups, m.AddressSets, m.ACLs, m.QoS = p.PortGroups, p.AddressSets, p.ACLs, p.QoS
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(want(2)); got != `[ACL "a1" ACL "a2" port group "web" address set "admins" QoS rule "qos1" QoS rule "qos2"]` {
+		t.Errorf("changes named %s", got)
+	}
+	s.Update(func(m *topology.Model) error {
+		m.ACL("a2").Log = true
+		m.AddressSet("admins").Addresses = []string{"10.7.0.1"}
+		m.QoS = nil
+		return nil
+	})
+	if got := fmt.Sprint(want(3)); got != `[ACL "a2" address set "admins" QoS rule "qos1" QoS rule "qos2"]` {
+		t.Errorf("changes named %s", got)
+	}
 }

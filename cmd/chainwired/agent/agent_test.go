@@ -1,14 +1,14 @@
 package agent
 
 import (
-	"maps"
-	"sync"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
