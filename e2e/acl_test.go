@@ -2,8 +2,11 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chainwire/chainwire/e2e/lab"
 	"github.com/chainwire/chainwire/pipeline"
@@ -88,4 +91,40 @@ func savedZones(t *testing.T, l *lab.Lab) map[string]string {
 		}
 	}
 	return zones
+}
+
+// A reject ACL answers: a TCP connection is refused at once (chainwired's
+// RST, not a timeout), a UDP datagram gets ICMP port unreachable back;
+// with --log, each rejected packet is a line in chainwired's log.
+func TestRejectACL(t *testing.T) {
+	l := singleHost(t)
+	chainctl(t, l, "--wait", "acl-add", "A", "to-lport", "1000", `outport == "a2" && (tcp.dst == 5003 || udp.dst == 5004)`,
+		"reject", "--name=no-5003", "--log")
+	serve(t, l, "vm2", "sinkn", "10.0.0.2:5003", "1")
+	start := time.Now()
+	out, err := helperCmd(t, l, "vm1", "conns", "10.0.0.2:5003", "1").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "connection refused") {
+		t.Errorf("a connection to a rejected port: %v: %s, want refused", err, out)
+	} else if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("the refusal took %s: a timeout, not an answer", d)
+	}
+	icmp := startCapture(t, l, "vm1", "eth0", "icmp[0] = 3 and icmp[1] = 3 and src host 10.0.0.2")
+	if out, err := helperCmd(t, l, "vm1", "udp", "10.0.0.2:5004", "3").CombinedOutput(); err != nil {
+		t.Fatalf("udp: %v: %s", err, out)
+	}
+	if err := ping(l, "vm1", "10.0.0.2"); err != nil { // after the datagrams' answers, if any
+		t.Fatal(err)
+	}
+	if n := icmp.stop(t); n == 0 {
+		t.Error("no ICMP port unreachable came back for the rejected datagrams")
+	}
+	if err := lab.Eventually(5*time.Second, func() error {
+		b, _ := os.ReadFile(filepath.Join(l.RunDir("hv1"), "chainwired.log"))
+		if !strings.Contains(string(b), `acl \"no-5003\": reject tcp 10.0.0.1:`) {
+			return fmt.Errorf("chainwired logged no rejected connection")
+		}
+		return nil
+	}); err != nil {
+		t.Error(err)
+	}
 }

@@ -36,7 +36,7 @@ func policyModel() *topology.Model {
 		},
 		QoS: []topology.QoS{
 			{Name: "qos1", Key: 1, Switch: "sw0", Direction: topology.FromLport, Priority: 100, Match: `inport == "p1"`, DSCP: intp(46)},
-			{Name: "qos2", Key: 2, Switch: "sw0", Direction: topology.ToLport, Priority: 100, Match: "ip6.src == $web_ip6", Rate: 1000, Burst: 100},
+			{Name: "qos2", Key: 2, Switch: "sw0", Direction: topology.ToLport, Priority: 100, Match: "ip6.src == $web_ip6", DSCP: intp(10)},
 		},
 	}
 	m.Normalize()
@@ -70,7 +70,7 @@ func TestPolicyModelIndexed(t *testing.T) {
 			t.Errorf("%s = %q, want %q", c.what, c.got, c.want)
 		}
 	}
-	if a := ix.ACL("a2"); a == nil || !a.Log || ix.PortGroup("web") == nil || ix.AddressSet("admins") == nil || ix.QoSRule("qos2").Burst != 100 {
+	if a := ix.ACL("a2"); a == nil || !a.Log || ix.PortGroup("web") == nil || ix.AddressSet("admins") == nil || *ix.QoSRule("qos2").DSCP != 10 {
 		t.Errorf("lookups: %+v", a)
 	}
 	r := ix.MatchResolver("sw0")

@@ -290,7 +290,7 @@ func policy(m *topology.Model) error {
 	m.QoS = append(m.QoS,
 		topology.QoS{Name: "qos1", Key: 1, Switch: "sw0", Direction: topology.FromLport, Priority: 10, Match: "ip4", DSCP: dscp(0)},
 		topology.QoS{Name: "qos2", Key: 65535, Switch: "sw0", Direction: topology.ToLport, Priority: 32767, Match: "",
-			DSCP: dscp(63), Rate: 4294967295, Burst: 1})
+			DSCP: dscp(63)})
 	return nil
 }
 
@@ -324,7 +324,7 @@ func policyRoundTrip(t *testing.T, s topology.Store) {
 		m.AddressSet("admins").Addresses = []string{"fd00::/64", "fd00:1::1"}
 		m.ACL("a2").Match = "ip4"
 		q := m.QoSRule("qos2")
-		q.DSCP, q.Burst = nil, 0
+		q.DSCP = dscp(1)
 		return nil
 	}
 	if _, err := s.Update(edit); err != nil {
