@@ -62,7 +62,7 @@ func TestSpoofedIPAndARPDropped(t *testing.T) {
 		t.Fatal(err)
 	}
 	spoofed := startCapture(t, l, "vm2", "eth0", "arp and arp[14:4] = 0x0a000003")
-	if _, err := l.Exec("vm1", "arping", "-U", "-c", "3", "-i", "0.1", "-I", "eth0", "-s", "10.0.0.3", "10.0.0.3"); err != nil {
+	if _, err := l.Exec("vm1", "arping", "-U", "-c", "1", "-I", "eth0", "-s", "10.0.0.3", "10.0.0.3"); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := l.Exec("vm1", "arping", "-c", "1", "-w", "3", "-I", "eth0", "-s", "10.0.0.1", "10.0.0.2"); err != nil {
