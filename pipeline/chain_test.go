@@ -73,6 +73,13 @@ func (c seedCase) model() *topology.Model {
 // returns the ports the frame was delivered on, in order.
 func walk(t *testing.T, m *topology.Model, chassis string, p sim.Packet) []string {
 	t.Helper()
+	return walker(t, m)(chassis, p)
+}
+
+// walker renders the model once and returns walk over it: conntrack state
+// stays from one walk to the next.
+func walker(t *testing.T, m *topology.Model) func(chassis string, p sim.Packet) []string {
+	t.Helper()
 	n := &sim.Network{Chassis: map[string]*sim.Switch{}, IPs: map[string]string{}, TunnelPort: tunPort}
 	name := map[string]string{} // "hv:ofport" -> port name
 	other := map[string]string{}
@@ -81,15 +88,16 @@ func walk(t *testing.T, m *topology.Model, chassis string, p sim.Packet) []strin
 	}
 	where := map[string]string{}
 	for _, ch := range m.Chassis {
-		ofports := map[string]uint32{}
+		ofports, zones := map[string]uint32{}, map[string]uint16{}
 		for _, port := range m.Ports {
 			if port.RequestedChassis() == ch.Name {
 				ofports[port.Name] = 10 + port.Key
+				zones[port.Name] = uint16(port.Key)
 				name[fmt.Sprintf("%s:%d", ch.Name, 10+port.Key)] = port.Name
 				where[port.Name] = ch.Name
 			}
 		}
-		flows, err := pipeline.Render(pipeline.Input{Model: m, Chassis: ch.Name, OFPorts: ofports, TunnelOFPort: tunPort})
+		flows, err := pipeline.Render(pipeline.Input{Model: m, Chassis: ch.Name, OFPorts: ofports, Zones: zones, TunnelOFPort: tunPort})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,6 +107,14 @@ func walk(t *testing.T, m *topology.Model, chassis string, p sim.Packet) []strin
 		}
 		n.Chassis[ch.Name], n.IPs[ch.IP] = sw, ch.Name
 	}
+	return func(chassis string, p sim.Packet) []string {
+		t.Helper()
+		return walkOn(t, n, m, name, other, where, chassis, p)
+	}
+}
+
+func walkOn(t *testing.T, n *sim.Network, m *topology.Model, name, other, where map[string]string, chassis string, p sim.Packet) []string {
+	t.Helper()
 	var seen []string
 	for step := 0; step < 20; step++ {
 		ds, err := n.Run(chassis, p)
@@ -241,4 +257,35 @@ func TestVNFPortSendsOnlyItsHop(t *testing.T) {
 	expectWalk(t, "outside the match", walk(t, m, "hv1", sim.Frame(13, macApp1, macApp2)), "{}")
 	expectWalk(t, "another MAC towards app3", walk(t, m, "hv1", web(sim.Frame(13, macApp1, "02:00:00:00:00:33"))), "{}")
 	expectWalk(t, "a random source MAC towards app2", walk(t, m, "hv1", sim.Frame(12, "02:00:00:00:00:77", macApp2)), "{}")
+}
+
+// ACLs and chains compose as DESIGN §10 says: a from-lport drop on the
+// source stops a request before the chain; a to-lport ACL at the
+// destination judges it after the chain, once; with stateful ACLs the
+// reply crosses the chain back as an established connection of the
+// workloads, never of the VNF hops.
+func TestACLsAndChains(t *testing.T) {
+	tcp80 := func(p sim.Packet) sim.Packet {
+		return p.Set(pipeline.FieldIPProto, 6).Set(pipeline.FieldTCPDst, 80).Set(pipeline.FieldTCPFlags, 0x002)
+	}
+	acl := func(m *topology.Model, dir, match, action string) *topology.Model {
+		m.ACLs = append(m.ACLs, topology.ACL{Name: fmt.Sprintf("acl%d", len(m.ACLs)+1), Key: uint32(len(m.ACLs) + 1),
+			Switch: "sw0", Direction: dir, Priority: 100 - len(m.ACLs), Match: match, Action: action})
+		return m
+	}
+	m := acl(seedCase{vnfs: 2, app2On: "hv2"}.model(), topology.FromLport, `inport == "app1" && tcp.dst == 80`, topology.ACLDrop)
+	expectWalk(t, "dropped at the source", walk(t, m, "hv1", tcp80(request(11))), "{}")
+
+	m = acl(seedCase{vnfs: 2, app2On: "hv2"}.model(), topology.ToLport, `outport == "app2" && tcp.dst == 80`, topology.ACLDrop)
+	expectWalk(t, "dropped at the destination, after the chain", walk(t, m, "hv1", tcp80(request(11))), "vnf1-in vnf2-in {}")
+
+	m = acl(seedCase{vnfs: 2, app2On: "hv2"}.model(), topology.ToLport, `outport == "app2" && tcp.dst == 80`, topology.ACLAllowRelated)
+	m = acl(m, topology.ToLport, `outport == "app2"`, topology.ACLDrop)
+	w := walker(t, m)
+	expectWalk(t, "allowed request", w("hv1", tcp80(request(11))), "vnf1-in vnf2-in app2")
+	back := reply(18).Set(pipeline.FieldEthType, 0x800).Set(pipeline.FieldIPProto, 6).Set(pipeline.FieldTCPSrc, 80).
+		Set(pipeline.FieldTCPFlags, 0x012)
+	expectWalk(t, "its reply", w("hv2", back), "vnf2-out vnf1-out app1")
+	expectWalk(t, "ssh to app2", walk(t, m, "hv1", request(11).Set(pipeline.FieldIPProto, 6).Set(pipeline.FieldTCPDst, 22).
+		Set(pipeline.FieldTCPFlags, 0x002)), "vnf1-in vnf2-in {}")
 }
