@@ -114,9 +114,12 @@ func describeFrame(b []byte) string {
 	if err != nil {
 		return fmt.Sprintf("(%d bytes: %v)", len(b), err)
 	}
-	s := fmt.Sprintf("proto %d %s > %s", f.proto, f.ipSrc, f.ipDst)
+	name, known := map[byte]string{protoTCP: "tcp", protoUDP: "udp", protoICMP: "icmp", protoICMPv6: "icmp6"}[f.proto]
+	if !known {
+		name = fmt.Sprintf("proto %d", f.proto)
+	}
+	s := fmt.Sprintf("%s %s > %s", name, f.ipSrc, f.ipDst)
 	if (f.proto == protoTCP || f.proto == protoUDP) && len(f.l4) >= 4 {
-		name := map[byte]string{protoTCP: "tcp", protoUDP: "udp"}[f.proto]
 		s = fmt.Sprintf("%s %s > %s", name, net.JoinHostPort(f.ipSrc.String(), fmt.Sprint(be.Uint16(f.l4))),
 			net.JoinHostPort(f.ipDst.String(), fmt.Sprint(be.Uint16(f.l4[2:]))))
 	}
