@@ -145,11 +145,6 @@ func encodeFlowMod(f pipeline.Flow, command uint8) *openflow13.FlowMod {
 		// Only our own flow: a foreign one with the same match is left alone.
 		fm.CookieMask = ^uint64(0)
 	}
-	for _, a := range f.Actions {
-		if m, ok := a.(pipeline.MeterAction); ok {
-			fm.AddInstruction(meterInstruction(m.ID))
-		}
-	}
 	acts, gotoTable := encodeActions(f.Actions)
 	if len(acts) > 0 {
 		apply := openflow13.NewInstrApplyActions()
@@ -194,10 +189,6 @@ func encodeActions(list []pipeline.Action) ([]openflow13.Action, *openflow13.Ins
 			out = append(out, controllerAction(a))
 		case pipeline.Ct:
 			out = append(out, ctAction(a))
-		case pipeline.CtClear:
-			out = append(out, nxAction(nxastCtClear, nil))
-		case pipeline.MeterAction:
-			// An instruction, not an action: encodeFlowMod puts it first.
 		case pipeline.Goto:
 			gotoTable = openflow13.NewInstrGotoTable(a.Stage.Table())
 		default:
@@ -282,10 +273,9 @@ func appendProp(b []byte, typ uint16, value []byte) []byte {
 	return append(b, make([]byte, (n+7)/8*8-n)...)
 }
 
-// NXAST_CT and NXAST_CT_CLEAR (nx_action_conntrack).
+// NXAST_CT (nx_action_conntrack).
 const (
 	nxastCt         = 35
-	nxastCtClear    = 43
 	nxCtFlagCommit  = 1 << 0
 	nxCtRecircNone  = 0xff
 	nxActionCtFixed = 24
@@ -326,24 +316,4 @@ func nxAction(subtype uint16, body []byte) rawAction {
 	be.PutUint16(b[8:], subtype)
 	copy(b[10:], body)
 	return b
-}
-
-// OFPIT_METER.
-const instrTypeMeter = 6
-
-type meterInstr struct{ id uint32 }
-
-func meterInstruction(id uint32) openflow13.Instruction { return &meterInstr{id} }
-
-func (m *meterInstr) Len() uint16 { return 8 }
-func (m *meterInstr) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 8)
-	be.PutUint16(b, instrTypeMeter)
-	be.PutUint16(b[2:], 8)
-	be.PutUint32(b[4:], m.id)
-	return b, nil
-}
-func (m *meterInstr) UnmarshalBinary([]byte) error { return fmt.Errorf("meterInstr is encode-only") }
-func (m *meterInstr) AddAction(openflow13.Action, bool) error {
-	return fmt.Errorf("a meter instruction takes no actions")
 }

@@ -93,8 +93,8 @@ func TestEncoderAgreesWithOVS(t *testing.T) {
 		pipeline.Flow{Stage: pipeline.InStateful, Priority: 100, Cookie: pipeline.CookieMarker,
 			Match: pipeline.Match{}.WithMasked(pipeline.FieldCtState, pipeline.CtEst|pipeline.CtTrk, pipeline.CtEst|pipeline.CtTrk|pipeline.CtInv).
 				WithMasked(pipeline.FieldCtLabel, 1, 1).With(pipeline.FieldEthType, 0x0800),
-			Actions: []pipeline.Action{pipeline.MeterAction{ID: 7}, pipeline.Ct{Commit: true, ZoneReg: pipeline.LogCtZone,
-				Exec: []pipeline.Action{pipeline.Load{Dst: pipeline.FieldCtLabel, Bits: 1, Value: 1}}}, pipeline.CtClear{},
+			Actions: []pipeline.Action{pipeline.Ct{Commit: true, ZoneReg: pipeline.LogCtZone,
+				Exec: []pipeline.Action{pipeline.Load{Dst: pipeline.FieldCtLabel, Bits: 1, Value: 1}}},
 				pipeline.Goto{Stage: pipeline.InARPRsp}}})
 	var buf []byte
 	for _, g := range tables.Groups {

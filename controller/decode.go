@@ -114,7 +114,7 @@ func fieldFromNXM(h uint32) (pipeline.Field, error) {
 
 // decodeInstructions parses the instructions of a flow back into actions.
 func decodeInstructions(b []byte) ([]pipeline.Action, error) {
-	var acts, meter []pipeline.Action
+	var acts []pipeline.Action
 	var gotoAct pipeline.Action
 	for len(b) > 0 {
 		if len(b) < 8 {
@@ -133,8 +133,6 @@ func decodeInstructions(b []byte) ([]pipeline.Action, error) {
 				return nil, fmt.Errorf("goto_table:%d is not a pipeline table", body[4])
 			}
 			gotoAct = pipeline.Goto{Stage: s}
-		case instrTypeMeter:
-			meter = []pipeline.Action{pipeline.MeterAction{ID: be.Uint32(body[4:])}}
 		case openflow13.InstrType_APPLY_ACTIONS:
 			a, err := decodeActions(body[8:])
 			if err != nil {
@@ -148,7 +146,7 @@ func decodeInstructions(b []byte) ([]pipeline.Action, error) {
 	if gotoAct != nil {
 		acts = append(acts, gotoAct)
 	}
-	return append(meter, acts...), nil
+	return acts, nil
 }
 
 func decodeActions(b []byte) ([]pipeline.Action, error) {
@@ -247,8 +245,6 @@ func decodeNXAction(subtype uint16, a []byte) (pipeline.Action, error) {
 		return pipeline.Multipath{Links: be.Uint16(a[18:]) + 1, Dst: f, Ofs: uint8(ofsNbits >> 6), Bits: uint8(ofsNbits&0x3f) + 1}, nil
 	case nxastCt:
 		return decodeCt(a)
-	case nxastCtClear:
-		return pipeline.CtClear{}, nil
 	case openflow13.NXAST_CONJUNCTION:
 		if a[11] < 2 || a[10] >= a[11] {
 			return nil, fmt.Errorf("conjunction clause %d of %d", a[10]+1, a[11])

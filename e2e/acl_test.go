@@ -12,34 +12,42 @@ import (
 	"github.com/chainwire/chainwire/pipeline"
 )
 
-// Stateful ACLs on real OVS conntrack (userspace datapath): vm2 takes
-// TCP/5001 and nothing else, yet what vm2 opens itself gets its replies;
-// each local port has a conntrack zone of its own, saved on the bridge and
-// kept across an agent restart; a connection established before a drop
-// ACL is stopped by it.
+// Stateful ACLs on real conntrack (userspace datapath), as the issue
+// states them: vm2 takes TCP/5001 (allow-related) and switch A drops all
+// other IPv4 delivered to its ports. New connections to vm2:5001 work and
+// their replies flow; other ports fail; vm2 cannot open a connection to
+// vm1 (the default drop meets it at vm1). Each local port has a conntrack
+// zone of its own, saved on the bridge; an established connection
+// survives an ACL change that still allows it and an agent restart, and
+// is stopped by a drop ACL added later.
 func TestStatefulACLs(t *testing.T) {
 	l := singleHost(t)
 	chainctl(t, l, "--wait", "acl-add", "A", "to-lport", "1002", `outport == "a2" && ip4 && tcp.dst == 5001`, "allow-related", "--",
-		"acl-add", "A", "to-lport", "1001", `outport == "a2" && ip4`, "drop")
+		"acl-add", "A", "to-lport", "1001", `ip4`, "drop")
 
 	tcpTransfer(t, l, "vm1", "vm2", "10.0.0.2", 256<<10)
-	if err := ping(l, "vm1", "10.0.0.2"); err == nil {
-		t.Error("ping to vm2 passed its drop ACL")
-	}
-	if err := ping(l, "vm2", "10.0.0.1"); err != nil {
-		t.Errorf("vm2's own ping got no replies through conntrack: %v", err)
-	}
-	if err := ping(l, "vm1", "10.0.0.3"); err != nil {
-		t.Errorf("vm3, which no ACL names, is cut off: %v", err)
+	for _, p := range [][2]string{{"vm1", "10.0.0.2"}, {"vm2", "10.0.0.1"}, {"vm1", "10.0.0.3"}} {
+		if err := ping(l, p[0], p[1]); err == nil {
+			t.Errorf("%s's ping to %s passed the default drop", p[0], p[1])
+		}
 	}
 	serve(t, l, "vm2", "sinkn", "10.0.0.2:5002", "1")
 	if out, err := helperCmd(t, l, "vm1", "conns", "10.0.0.2:5002", "1").CombinedOutput(); err == nil {
 		t.Errorf("a connection to vm2's port 5002 passed the drop ACL: %s", out)
 	}
+	serve(t, l, "vm1", "sinkn", "10.0.0.1:5001", "1")
+	if out, err := helperCmd(t, l, "vm2", "conns", "10.0.0.1:5001", "1").CombinedOutput(); err == nil {
+		t.Errorf("vm2 opened a connection to vm1: %s", out)
+	}
 	if n := flowPackets(t, l, pipeline.OutACL, "priority=2001,ct_state=-est+trk,ip,"); n == 0 {
 		t.Error("the drop ACL's flow counted no packets")
 	}
 
+	// One connection across an ACL change that still allows it and an
+	// agent restart.
+	serve(t, l, "vm2", "echo", "10.0.0.2:5001", "-")
+	alive := startPingpong(t, l, "vm1", "10.0.0.2:5001", 80)
+	chainctl(t, l, "--wait", "acl-add", "A", "to-lport", "1003", `outport == "a2" && tcp.dst == 5001 && ip4.src == 10.0.0.0/24`, "allow-related")
 	zones := savedZones(t, l)
 	seen := map[string]string{}
 	for _, p := range []string{"a1", "a2", "a3", "b1"} {
@@ -56,23 +64,44 @@ func TestStatefulACLs(t *testing.T) {
 	if after := savedZones(t, l); fmt.Sprint(after) != fmt.Sprint(zones) {
 		t.Errorf("zones changed across an agent restart: %v, then %v", zones, after)
 	}
+	if out, err := alive.wait(); err != nil {
+		t.Errorf("the established connection broke across the ACL change and the restart: %v: %s", err, out)
+	}
 
 	// An established connection meets a drop ACL added later: it stops.
 	serve(t, l, "vm2", "echo", "10.0.0.2:5001", "-")
-	client := helperCmd(t, l, "vm1", "pingpong", "10.0.0.2:5001", "60")
-	var out strings.Builder
-	client.Stdout, client.Stderr = &out, &out
-	if err := client.Start(); err != nil {
+	doomed := startPingpong(t, l, "vm1", "10.0.0.2:5001", 60)
+	chainctl(t, l, "--wait", "acl-add", "A", "to-lport", "1004", `outport == "a2" && tcp.dst == 5001`, "drop")
+	if out, err := doomed.wait(); err == nil {
+		t.Error("a connection went on for 6 s after a drop ACL matched it")
+	} else if !strings.Contains(out, "timeout") {
+		t.Errorf("the connection failed, but not by timing out: %s", out)
+	}
+}
+
+// pingpong is a TCP connection making round trips in the background.
+type pingpong struct {
+	out  *strings.Builder
+	done chan error
+}
+
+// startPingpong connects from member to addr (an echo helper) and makes n
+// round trips 100 ms apart; wait says whether all of them made it.
+func startPingpong(t *testing.T, l *lab.Lab, member, addr string, n int) pingpong {
+	t.Helper()
+	cmd := helperCmd(t, l, member, "pingpong", addr, fmt.Sprint(n))
+	p := pingpong{out: &strings.Builder{}, done: make(chan error, 1)}
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- client.Wait() }()
-	chainctl(t, l, "--wait", "acl-add", "A", "to-lport", "1003", `outport == "a2" && tcp.dst == 5001`, "drop")
-	if err := <-done; err == nil {
-		t.Error("a connection went on for 6 s after a drop ACL matched it")
-	} else if !strings.Contains(out.String(), "timeout") {
-		t.Errorf("the connection failed, but not by timing out: %s", out.String())
-	}
+	go func() { p.done <- cmd.Wait() }()
+	return p
+}
+
+func (p pingpong) wait() (string, error) {
+	err := <-p.done
+	return p.out.String(), err
 }
 
 // savedZones reads the conntrack zones chainwired keeps in br-int's
@@ -126,5 +155,74 @@ func TestRejectACL(t *testing.T) {
 		return nil
 	}); err != nil {
 		t.Error(err)
+	}
+}
+
+// A QoS rule's DSCP mark is on the wire: vm1's pings reach vm2 with DSCP
+// 46 (EF), vm3's are untouched.
+func TestQoSMarksDSCP(t *testing.T) {
+	l := singleHost(t)
+	chainctl(t, l, "--wait", "qos-add", "A", "from-lport", "100", `inport == "a1" && icmp4`, "dscp=46")
+	// Echo requests only: Linux answers with the request's TOS.
+	marked := startCapture(t, l, "vm2", "eth0", "icmp and icmp[0] == 8 and ip[1] & 0xfc == 184")
+	if err := ping(l, "vm1", "10.0.0.2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := ping(l, "vm3", "10.0.0.2"); err != nil {
+		t.Fatal(err)
+	}
+	if n := marked.stop(t); n != 3 {
+		t.Errorf("vm2 saw %d ICMP packets with DSCP 46, want vm1's 3 requests", n)
+	}
+}
+
+// A chain on the protected port delivers through its VNF with stateful
+// ACLs in place (app1 on hv1, app2 on hv2, VNF X on hv1): the TCP
+// transfer to app2:5001 crosses X both ways, and conntrack holds one
+// entry for the connection in app1's zone and one in app2's, none in the
+// VNF's ports' zones: the VNF hops skip the ACL stages.
+func TestChainWithStatefulACLs(t *testing.T) {
+	l := vnfLab(t, [2]string{"X", "hv1"})
+	chainOf(t, l, "CX", "X")
+	chainctl(t, l, "lsp-chain-classifier", "SW0", "CX", "app2", "entry-lport", "bi-directional", "web", "ip4 && tcp.dst == 5001")
+	chainctl(t, l, "--wait", "acl-add", "SW0", "to-lport", "1002", `outport == "app2" && ip4 && tcp.dst == 5001`, "allow-related", "--",
+		"acl-add", "SW0", "to-lport", "1001", `outport == "app2" && ip4`, "drop")
+	caps := vnfCaptures(t, l, "X")
+	tcpTransfer(t, l, "app1", "app2", "10.0.0.2", 64<<10)
+	for iface, segs := range collect(t, caps) {
+		if len(segs) == 0 {
+			t.Errorf("%s saw none of the transfer", iface)
+		}
+	}
+	if err := ping(l, "app1", "10.0.0.2"); err == nil {
+		t.Error("ping to app2 passed its drop ACL")
+	}
+	entries := map[string]int{} // host/port -> conntrack entries of the transfer
+	for _, h := range []string{"hv1", "hv2"} {
+		out, err := l.Appctl(h, "dpctl/dump-conntrack")
+		if err != nil {
+			t.Fatal(err)
+		}
+		zones, err := l.VsctlOut(h, "get", "bridge", "br-int", "external_ids")
+		if err != nil {
+			t.Fatal(err)
+		}
+		portOf := map[string]string{}
+		for _, kv := range strings.Split(strings.Trim(strings.TrimSpace(zones), "{}"), ", ") {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				portOf[strings.Trim(v, `"`)] = strings.TrimPrefix(strings.Trim(k, `"`), "ct-zone-")
+			}
+		}
+		for _, line := range strings.Split(out, "\n") {
+			if !strings.Contains(line, "dport=5001") {
+				continue
+			}
+			_, zone, _ := strings.Cut(line, "zone=")
+			zone, _, _ = strings.Cut(zone, ",")
+			entries[h+"/"+portOf[strings.TrimSpace(zone)]]++
+		}
+	}
+	if fmt.Sprint(entries) != "map[hv1/app1:1 hv2/app2:1]" {
+		t.Errorf("conntrack entries of the transfer by chassis/port zone: %v, want one in app1's and one in app2's", entries)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -110,6 +111,8 @@ func helper(role string, args []string) error {
 			time.Sleep(100 * time.Millisecond)
 		}
 		return nil
+	case "frame": // IFACE HEX: send one raw Ethernet frame out of IFACE
+		return sendFrame(args[0], args[1])
 	case "knock": // ADDR -: one connection attempt, refused or not
 		if c, err := net.DialTimeout("tcp", args[0], time.Second); err == nil {
 			c.Close()
@@ -219,4 +222,23 @@ func serve(t *testing.T, l *lab.Lab, member, role string, args ...string) *exec.
 		t.Fatalf("%s helper in %s did not start: %q %v", role, member, line, err)
 	}
 	return cmd
+}
+
+// sendFrame writes a frame, given in hex, to an interface through a
+// packet socket: what a VM could send, spoofed fields and all.
+func sendFrame(iface, hexFrame string) error {
+	frame, err := hex.DecodeString(hexFrame)
+	if err != nil {
+		return err
+	}
+	ifi, err := net.InterfaceByName(iface)
+	if err != nil {
+		return err
+	}
+	fd, err := syscall.Socket(syscall.AF_PACKET, syscall.SOCK_RAW, 0)
+	if err != nil {
+		return err
+	}
+	defer syscall.Close(fd)
+	return syscall.Sendto(fd, frame, 0, &syscall.SockaddrLinklayer{Ifindex: ifi.Index, Halen: 6})
 }

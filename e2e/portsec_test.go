@@ -99,3 +99,79 @@ func flowPackets(t *testing.T, l *lab.Lab, s pipeline.Stage, what string) int {
 	}
 	return sum
 }
+
+// IPv6 port security: duplicate address detection passes (from ::), a
+// neighbour advertisement for the VM's own address passes, one for an
+// address it does not own never reaches its neighbours.
+func TestSpoofedNDDropped(t *testing.T) {
+	l := singleHost(t)
+	chainctl(t, l, "--wait", "lsp-set-port-security", "a1", "02:00:00:00:00:01 10.0.0.1 fd00::1")
+	dad := startCapture(t, l, "vm2", "eth0", "icmp6 and ip6[40] == 135 and src host ::")
+	for _, cmd := range [][]string{{"sysctl", "-qw", "net.ipv6.conf.eth0.disable_ipv6=0"}, // the lab's VMs start without IPv6
+		{"ip", "-6", "addr", "add", "fd00::1/64", "dev", "eth0"}} {
+		if _, err := l.Exec("vm1", cmd...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := lab.Eventually(10*time.Second, func() error {
+		out, err := l.Exec("vm1", "ip", "-6", "addr", "show", "dev", "eth0")
+		if err != nil || !strings.Contains(out, "fd00::1") || strings.Contains(out, "tentative") {
+			return fmt.Errorf("vm1's fd00::1 is not through DAD yet: %s %v", out, err)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := dad.stop(t); n == 0 {
+		t.Error("vm1's duplicate address detection never reached vm2")
+	}
+	na := startCapture(t, l, "vm2", "eth0", "icmp6 and ip6[40] == 136")
+	lla := "fe80::ff:fe00:1"
+	for _, f := range []string{naFrame(vm1MAC, lla, "fd00::99", vm1MAC), naFrame(vm1MAC, lla, "fd00::1", "02:00:00:00:00:99"),
+		naFrame(vm1MAC, lla, "fd00::1", vm1MAC)} { // spoofed target, spoofed tll, genuine (last: it arrives after the others would)
+		if out, err := helperCmd(t, l, "vm1", "frame", "eth0", f).CombinedOutput(); err != nil {
+			t.Fatalf("send: %v: %s", err, out)
+		}
+	}
+	if err := ping(l, "vm1", "10.0.0.2"); err != nil {
+		t.Fatal(err)
+	}
+	if n := na.stop(t); n != 1 {
+		t.Errorf("vm2 received %d of vm1's advertisements, want only the genuine one", n)
+	}
+}
+
+// A VNF port forwards only what its chain hop expects (VNF X on hv1 in a
+// chain on app2's TCP/5001): a gratuitous ARP claiming app2's IP and a
+// frame with app1's MAC sent from X's port reach nobody, are counted at
+// ls_in_chain's drop, and app1 still reaches app2.
+func TestVNFPortSpoofingDropped(t *testing.T) {
+	l := vnfLab(t, [2]string{"X", "hv1"})
+	chainOf(t, l, "CX", "X")
+	chainctl(t, l, "--wait", "lsp-chain-classifier", "SW0", "CX", "app2", "entry-lport", "bi-directional", "web", "ip4 && tcp.dst == 5001")
+	if err := ping(l, "app1", "10.0.0.2"); err != nil {
+		t.Fatal(err)
+	}
+	garp := startCapture(t, l, "app1", "eth0", "arp and arp[14:4] = 0x0a000002")
+	spoofed := startCapture(t, l, "app2", "eth0", "icmp and ether src "+macApp1+" and src host 10.0.0.99")
+	for _, f := range []string{arpFrame("02:00:00:00:0c:01", 2, "02:00:00:00:0c:01", "10.0.0.2", "10.0.0.2"),
+		echoFrame(macApp1, macApp2, "10.0.0.99", "10.0.0.2")} {
+		if out, err := helperCmd(t, l, "X", "frame", "eth1", f).CombinedOutput(); err != nil {
+			t.Fatalf("send from X: %v: %s", err, out)
+		}
+	}
+	if err := ping(l, "app1", "10.0.0.2"); err != nil {
+		t.Errorf("app1 lost app2 after the VNF's spoofing: %v", err)
+	}
+	if n := garp.stop(t); n != 0 {
+		t.Errorf("app1 received %d ARPs from the VNF claiming app2's IP", n)
+	}
+	if n := spoofed.stop(t); n != 0 {
+		t.Errorf("app2 received %d frames from the VNF with app1's MAC", n)
+	}
+	if n := flowPackets(t, l, pipeline.InChain, "priority=1,reg10=0x4/0x4"); n < 2 {
+		t.Errorf("ls_in_chain's VNF drop counted %d packets, want the 2 spoofed frames", n)
+	}
+}
+
+const vm1MAC = "02:00:00:00:00:01"

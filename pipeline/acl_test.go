@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/chainwire/chainwire/pipeline"
@@ -198,4 +199,35 @@ func TestQoSMarksDSCP(t *testing.T) {
 		t.Fatalf("tcp from p1 was marked\n%s", r)
 	}
 	golden(t, "qos", render(t, in))
+}
+
+// An address set of 1,000 IPs against three ports renders as a
+// conjunctive match: 1,000 + 3 clause flows and one conj_id flow per ct
+// state form, not 3,000 flows each.
+func TestLargeAddressSetIsConjunctive(t *testing.T) {
+	in := aclModel(topology.ACL{PortGroup: "web", Direction: topology.ToLport, Priority: 100,
+		Match: `outport == @web && ip4.src == $big && tcp.dst == {22, 80, 443}`, Action: topology.ACLAllowRelated})
+	var big []string
+	for i := 0; i < 1000; i++ {
+		big = append(big, fmt.Sprintf("10.%d.%d.1", 100+i/250, i%250))
+	}
+	in.Model.AddressSets = append(in.Model.AddressSets, topology.AddressSet{Name: "big", Addresses: big})
+	in.Model.Normalize()
+	forms := map[string]int{}
+	for _, f := range render(t, in).Flows {
+		if f.Cookie == pipeline.MakeCookie(pipeline.FeatureACL, pipeline.KindACL, 1) {
+			ct, _ := f.Match.Get(pipeline.FieldCtState)
+			label, _ := f.Match.Get(pipeline.FieldCtLabel)
+			forms[fmt.Sprintf("ct_state=%#x/%#x,ct_label=%#x/%#x", ct.Uint(), ct.MaskUint(), label.Uint(), label.MaskUint())]++
+		}
+	}
+	// Four forms: new, established (blocked and not), untracked.
+	if len(forms) != 4 {
+		t.Fatalf("ACL flows by ct_state form: %v, want 4 forms", forms)
+	}
+	for form, n := range forms {
+		if n != 1000+3+1 {
+			t.Errorf("%s: %d flows, want 1004 (a conjunction of 1000 sources and 3 ports)", form, n)
+		}
+	}
 }

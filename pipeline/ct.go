@@ -1,23 +1,17 @@
 package pipeline
 
-import (
-	"fmt"
-	"strings"
-)
+import "strings"
 
-// Conntrack and meters: the actions and state the security stages use.
+// Conntrack: the action and state the ACL stages use.
 
 // The conntrack state bits of ct_state (OVS's CS_*).
 const (
-	CtNew     = 1 << 0
-	CtEst     = 1 << 1
-	CtRel     = 1 << 2
-	CtRpl     = 1 << 3
-	CtInv     = 1 << 4
-	CtTrk     = 1 << 5
-	CtSNAT    = 1 << 6
-	CtDNAT    = 1 << 7
-	ctAllBits = 0xff
+	CtNew = 1 << 0
+	CtEst = 1 << 1
+	CtRel = 1 << 2
+	CtRpl = 1 << 3
+	CtInv = 1 << 4
+	CtTrk = 1 << 5
 )
 
 // Ct sends the packet through conntrack in the zone held by the low 16
@@ -33,15 +27,6 @@ type Ct struct {
 	Exec    []Action
 }
 
-// CtClear forgets the conntrack state of the packet (NXAST_CT_CLEAR): a
-// packet coming back from a tunnel or a VNF is tracked afresh.
-type CtClear struct{}
-
-// MeterAction passes the packet through meter ID (the OpenFlow 1.3 meter
-// instruction; the controller puts it first, as the specification
-// orders instructions).
-type MeterAction struct{ ID uint32 }
-
 func (a Ct) format(numeric bool) string {
 	var parts []string
 	if a.Commit {
@@ -55,22 +40,4 @@ func (a Ct) format(numeric bool) string {
 		parts = append(parts, "exec("+ActionsString(a.Exec, numeric)+")")
 	}
 	return "ct(" + strings.Join(parts, ",") + ")"
-}
-
-func (CtClear) format(bool) string { return "ct_clear" }
-
-func (a MeterAction) format(bool) string { return fmt.Sprintf("meter:%d", a.ID) }
-
-// Meter is an OpenFlow meter: a rate in kbit/s with a burst in kbit, over
-// which packets are dropped. Like groups, meters have no cookie: their
-// IDs carry chainwire's marker and derive from the name.
-type Meter struct {
-	Name    string
-	ID      uint32
-	KBPS    uint32
-	BurstKB uint32
-}
-
-func (m Meter) String() string {
-	return fmt.Sprintf("%s: meter=%d kbps burst stats bands=type=drop rate=%d burst_size=%d", m.Name, m.ID, m.KBPS, m.BurstKB)
 }

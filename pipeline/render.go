@@ -55,11 +55,10 @@ func Render(in Input) (*Tables, error) {
 }
 
 // Tables is the desired state of one bridge: its flows and the groups
-// and meters they use.
+// they use.
 type Tables struct {
 	Flows  []Flow
 	Groups []Group
-	Meters []Meter
 }
 
 // globalFlows is what every chassis has.

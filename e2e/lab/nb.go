@@ -96,7 +96,9 @@ func (l *Lab) nbScript() string { return filepath.Join(l.Base, "chainwire-nb") }
 
 // nbCommand runs the shipped chainwire-nb in a member's namespace, with
 // the member's files in its run directory.
-func (l *Lab) nbCommand(m NBMember, args ...string) (string, error) { return l.NBScript(m, nil, args...) }
+func (l *Lab) nbCommand(m NBMember, args ...string) (string, error) {
+	return l.NBScript(m, nil, args...)
+}
 
 // NBScript runs chainwire-nb for a member with extra environment (say,
 // another NB_SCHEMA).

@@ -119,10 +119,3 @@ func commitLoad(c *conn, l pipeline.Load) error {
 	}
 	return nil
 }
-
-// clear is ct_clear: the packet is untracked again.
-func clearCt(p Packet) {
-	for _, f := range []pipeline.Field{pipeline.FieldCtState, pipeline.FieldCtZone, pipeline.FieldCtMark, pipeline.FieldCtLabel} {
-		delete(p, f)
-	}
-}

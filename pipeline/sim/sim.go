@@ -236,10 +236,6 @@ func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, d
 			if err := s.table(a.Table.Table(), q, r, depth+1); err != nil {
 				return err
 			}
-		case pipeline.CtClear:
-			clearCt(p)
-		case pipeline.MeterAction:
-			// Rates are not simulated: every packet conforms.
 		case pipeline.Goto:
 			if a.Stage.Table() <= t {
 				return fmt.Errorf("sim: goto_table:%s from %s goes backwards", a.Stage, stageName(t))
