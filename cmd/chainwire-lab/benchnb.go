@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -208,6 +209,7 @@ func (r *report) nbChainAdds(l *lab.Lab, store *nbdb.Store, committed map[uint64
 	}
 	var gens []uint64
 	acked := map[uint64]time.Time{}
+	logged := &logFollower{path: logPath}
 	for c := 1; c <= benchChains; c++ {
 		m, err := store.Update(benchChain(c))
 		if err != nil {
@@ -215,7 +217,10 @@ func (r *report) nbChainAdds(l *lab.Lab, store *nbdb.Store, committed map[uint64
 		}
 		acked[m.Generation] = time.Now()
 		gens = append(gens, m.Generation)
-		if err := waitGeneration(store, m.Generation); err != nil {
+		// Waiting on the agent's log, not on its status in the database:
+		// polling ovsdb-server would load the very server whose update
+		// to the agent is being timed.
+		if err := logged.waitBundle(m.Generation); err != nil {
 			return err
 		}
 	}
@@ -424,6 +429,41 @@ func waitGeneration(store topology.Store, gen uint64) error {
 			}
 		}
 		return fmt.Errorf("hv1 has not applied generation %d", gen)
+	})
+}
+
+// logFollower reads an agent's log as it grows.
+type logFollower struct {
+	path string
+	off  int64
+	part string // a line not yet complete
+}
+
+// waitBundle returns once the log has a bundle line ("flows updated") for
+// generation gen or later.
+func (lf *logFollower) waitBundle(gen uint64) error {
+	return lab.EventuallyEvery(120*time.Second, 2*time.Millisecond, func() error {
+		f, err := os.Open(lf.path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.NewSectionReader(f, lf.off, 1<<30))
+		if err != nil {
+			return err
+		}
+		lf.off += int64(len(b))
+		lines := strings.Split(lf.part+string(b), "\n")
+		lf.part = lines[len(lines)-1]
+		for _, line := range lines[:len(lines)-1] {
+			g := generationField.FindStringSubmatch(line)
+			if updatedLine.MatchString(line) && g != nil {
+				if n, _ := strconv.ParseUint(g[1], 10, 64); n >= gen {
+					return nil
+				}
+			}
+		}
+		return fmt.Errorf("hv1 has logged no bundle for generation %d", gen)
 	})
 }
 
