@@ -168,6 +168,13 @@ func (s *Store) conn(ctx context.Context) (client.Client, error) {
 	if err := cli.Connect(cctx); err != nil {
 		return nil, fmt.Errorf("connect to %s: %w", strings.Join(s.remotes, ","), err)
 	}
+	if cli.Schema().Name == "" {
+		// The connection dropped right after the handshake (a member
+		// that is not the leader, going away): retried as any lost
+		// connection, not taken for a foreign schema.
+		cli.Close()
+		return nil, fmt.Errorf("connect to %s: the connection closed during the handshake: %w", strings.Join(s.remotes, ","), client.ErrNotConnected)
+	}
 	if _, errs := model.NewDatabaseModel(cli.Schema(), cdm); len(errs) > 0 {
 		cli.Close()
 		return nil, fmt.Errorf("database schema does not fit this chainwire (version %s): %v", cli.Schema().Version, errs[0])
