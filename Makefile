@@ -45,7 +45,8 @@ demo: deps build
 
 # Render benchmarks, then programming and data-plane measurements on emulated hypervisors;
 # writes docs/BENCHMARKS.md (root; takes a few minutes).
-bench: deps build
+bench: build
+	@./deploy/install-deps.sh --bench
 	mkdir -p bench
 	$(GO) test -run XXX -bench BenchmarkRender -benchmem -count 5 ./pipeline/ | tee bench/render.txt
 	$(GO) test -run XXX -bench 'BenchmarkCompile4000|BenchmarkRefuse|BenchmarkOverlaps' -count 5 ./topology/expr/ | tee bench/inputs.txt

@@ -48,7 +48,7 @@ func TestStatefulACLs(t *testing.T) {
 	serve(t, l, "vm2", "echo", "10.0.0.2:5001", "-")
 	alive := startPingpong(t, l, "vm1", "10.0.0.2:5001", 80)
 	chainctl(t, l, "--wait", "acl-add", "A", "to-lport", "1003", `outport == "a2" && tcp.dst == 5001 && ip4.src == 10.0.0.0/24`, "allow-related")
-	zones := savedZones(t, l)
+	zones := savedZones(t, l, "hv1")
 	seen := map[string]string{}
 	for _, p := range []string{"a1", "a2", "a3", "b1"} {
 		z := zones[p]
@@ -61,7 +61,7 @@ func TestStatefulACLs(t *testing.T) {
 		seen[z] = p
 	}
 	restartUnchanged(t, l, "hv1") // the same flows: the zones are loaded in them
-	if after := savedZones(t, l); fmt.Sprint(after) != fmt.Sprint(zones) {
+	if after := savedZones(t, l, "hv1"); fmt.Sprint(after) != fmt.Sprint(zones) {
 		t.Errorf("zones changed across an agent restart: %v, then %v", zones, after)
 	}
 	if out, err := alive.wait(); err != nil {
@@ -96,6 +96,7 @@ func startPingpong(t *testing.T, l *lab.Lab, member, addr string, n int) pingpon
 		t.Fatal(err)
 	}
 	go func() { p.done <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() }) // a test that stopped early leaves no client behind
 	return p
 }
 
@@ -104,11 +105,11 @@ func (p pingpong) wait() (string, error) {
 	return p.out.String(), err
 }
 
-// savedZones reads the conntrack zones chainwired keeps in br-int's
-// external_ids (ct-zone-PORT).
-func savedZones(t *testing.T, l *lab.Lab) map[string]string {
+// savedZones reads the conntrack zones chainwired keeps in a host's
+// br-int external_ids (ct-zone-PORT): port -> zone.
+func savedZones(t *testing.T, l *lab.Lab, host string) map[string]string {
 	t.Helper()
-	out, err := l.VsctlOut("hv1", "get", "bridge", "br-int", "external_ids")
+	out, err := l.VsctlOut(host, "get", "bridge", "br-int", "external_ids")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,15 +204,9 @@ func TestChainWithStatefulACLs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		zones, err := l.VsctlOut(h, "get", "bridge", "br-int", "external_ids")
-		if err != nil {
-			t.Fatal(err)
-		}
 		portOf := map[string]string{}
-		for _, kv := range strings.Split(strings.Trim(strings.TrimSpace(zones), "{}"), ", ") {
-			if k, v, ok := strings.Cut(kv, "="); ok {
-				portOf[strings.Trim(v, `"`)] = strings.TrimPrefix(strings.Trim(k, `"`), "ct-zone-")
-			}
+		for port, zone := range savedZones(t, l, h) {
+			portOf[zone] = port
 		}
 		for _, line := range strings.Split(out, "\n") {
 			if !strings.Contains(line, "dport=5001") {

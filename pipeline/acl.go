@@ -284,82 +284,43 @@ func matchFlows(s Stage, prio uint16, cookie uint64, base Match, e *expr.Expr, a
 	return out
 }
 
-// aclResolver names ports, port groups and address sets for an ACL's
-// match on one switch, recording what it looked up (topology's
-// MatchResolver, with dependencies). inport and outport name ports of
-// that switch (a port elsewhere matches nothing); @PG is the group's
-// ports on it; $PG_ip4 and
-// $PG_ip6 are the addresses of the group's ports (on any switch), as OVN
-// derives them.
+// aclResolver is topology's MatchResolver for one switch (a port elsewhere
+// matches nothing; @PG is the group's ports on the switch; $PG_ip4 and
+// $PG_ip6 its ports' addresses), recording what a match looked up as the
+// unit's dependencies.
 type aclResolver struct {
 	rd *reader
 	sw string
 }
 
+func (a aclResolver) names() expr.Resolver { return a.rd.r.ix.MatchResolver(a.sw) }
+
 func (a aclResolver) PortKey(name string) (uint32, bool) {
 	a.rd.use(depPort, name)
-	p := a.rd.r.ix.Port(name)
-	switch {
-	case p == nil:
-		return 0, false
-	case p.Switch != a.sw:
-		return 0, true // a port elsewhere: the comparison matches nothing here
-	}
-	return p.Key, true
+	return a.names().PortKey(name)
 }
 
 func (a aclResolver) PortGroup(name string) ([]uint32, bool) {
-	pg := a.rd.portGroup(name)
-	if pg == nil {
-		return nil, false
-	}
-	var keys []uint32
-	for _, pn := range pg.Ports {
-		if k, ok := a.PortKey(pn); ok && k != 0 {
-			keys = append(keys, k)
-		}
-	}
-	return keys, true
+	a.usesGroup(name)
+	return a.names().PortGroup(name)
 }
 
 func (a aclResolver) AddressSet(name string) ([]string, bool) {
-	if as := a.rd.addressSet(name); as != nil {
-		return as.Addresses, true
+	a.rd.addressSet(name)
+	for _, suffix := range []string{"_ip4", "_ip6"} {
+		if group, derived := strings.CutSuffix(name, suffix); derived {
+			a.usesGroup(group)
+		}
 	}
-	for suffix, v4 := range map[string]bool{"_ip4": true, "_ip6": false} {
-		pgName, ok := strings.CutSuffix(name, suffix)
-		if !ok {
-			continue
-		}
-		pg := a.rd.portGroup(pgName)
-		if pg == nil {
-			return nil, false
-		}
-		var addrs []string
-		for _, pn := range pg.Ports {
-			a.rd.use(depPort, pn)
-			if p := a.rd.r.ix.Port(pn); p != nil {
-				addrs = append(addrs, portIPs(p, v4)...)
-			}
-		}
-		return addrs, true
-	}
-	return nil, false
+	return a.names().AddressSet(name)
 }
 
-// portIPs are the IPv4 (or IPv6) addresses of a port's addresses.
-func portIPs(p *topology.Port, v4 bool) []string {
-	var out []string
-	for _, a := range p.Addresses {
-		addr, err := topology.ParseAddress(a)
-		if err != nil {
-			continue
-		}
-		for _, ip := range addr.IPs {
-			if (ip.To4() != nil) == v4 {
-				out = append(out, ip.String())
-			}
+// usesGroup records a port group and its ports (their keys, switches and
+// addresses are what the group resolves to).
+func (a aclResolver) usesGroup(name string) {
+	if pg := a.rd.portGroup(name); pg != nil {
+		for _, pn := range pg.Ports {
+			a.rd.use(depPort, pn)
 		}
 	}
-	return out
 }

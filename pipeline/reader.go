@@ -114,7 +114,6 @@ type portView struct {
 	// that is another chassis.
 	remote net.IP
 	macs   []net.HardwareAddr
-	secMAC []net.HardwareAddr
 	// unknown: the port receives unicast to unknown MACs.
 	unknown bool
 	// vnf: the port belongs to a port pair. It gets no flooded traffic: a
@@ -178,7 +177,6 @@ func (rd *reader) port(name string) (*portView, error) {
 		if err != nil {
 			return nil, fmt.Errorf("port %q: %v", name, err)
 		}
-		pv.secMAC = append(pv.secMAC, sec.MAC)
 		pv.sec = append(pv.sec, sec)
 	}
 	return pv, nil

@@ -226,13 +226,13 @@ func ingressPortSecurity(p *portView) []Flow {
 	}
 	m := dpMatch(p.dp).With(LogInport, uint64(p.key))
 	cookie := PortCookie(FeaturePortSec, p.dp, p.key)
-	if len(p.secMAC) == 0 {
+	if len(p.sec) == 0 {
 		return []Flow{{Stage: InPortSecL2, Priority: prioPort, Cookie: cookie, Match: m, Actions: []Action{next(InPortSecL2)}}}
 	}
 	var out []Flow
-	for _, mac := range p.secMAC {
+	for _, e := range p.sec {
 		out = append(out, Flow{Stage: InPortSecL2, Priority: prioPort, Cookie: cookie,
-			Match: m.WithMAC(FieldEthSrc, mac), Actions: []Action{next(InPortSecL2)}})
+			Match: m.WithMAC(FieldEthSrc, e.MAC), Actions: []Action{next(InPortSecL2)}})
 	}
 	return out
 }
@@ -246,13 +246,13 @@ func egressPortSecurity(p *portView) []Flow {
 	if !p.enabled() {
 		return []Flow{{Stage: OutPortSecL2, Priority: prioDisable, Cookie: cookie, Match: m}}
 	}
-	if len(p.secMAC) == 0 {
+	if len(p.sec) == 0 {
 		return []Flow{{Stage: OutPortSecL2, Priority: prioPort, Cookie: cookie, Match: m, Actions: []Action{Goto{LogToPhy}}}}
 	}
 	var out []Flow
-	for _, mac := range p.secMAC {
+	for _, e := range p.sec {
 		out = append(out, Flow{Stage: OutPortSecL2, Priority: prioPort, Cookie: cookie,
-			Match: m.WithMAC(FieldEthDst, mac), Actions: []Action{Goto{LogToPhy}}})
+			Match: m.WithMAC(FieldEthDst, e.MAC), Actions: []Action{Goto{LogToPhy}}})
 	}
 	return out
 }
