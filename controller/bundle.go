@@ -168,7 +168,7 @@ func bundleError(errs []*OFError, byXID map[uint32]Op) error {
 	be := &BundleError{}
 	for _, e := range errs {
 		if op, ok := byXID[e.xid]; ok {
-			e.Flow = op.String()
+			e.Op = op.String()
 			be.Failed = append(be.Failed, e)
 		} else {
 			be.Cause = e

@@ -145,7 +145,13 @@ func encodeFlowMod(f pipeline.Flow, command uint8) *openflow13.FlowMod {
 		// Only our own flow: a foreign one with the same match is left alone.
 		fm.CookieMask = ^uint64(0)
 	}
-	acts, gotoTable := encodeActions(f.Actions)
+	list := f.Actions
+	if m, ok := firstMeter(list); ok {
+		// OpenFlow 1.3 orders instructions: meter, apply-actions, goto.
+		fm.AddInstruction(openflow13.NewInstrMeter(m.ID))
+		list = list[1:]
+	}
+	acts, gotoTable := encodeActions(list)
 	if len(acts) > 0 {
 		apply := openflow13.NewInstrApplyActions()
 		for _, a := range acts {
@@ -157,6 +163,15 @@ func encodeFlowMod(f pipeline.Flow, command uint8) *openflow13.FlowMod {
 		fm.AddInstruction(gotoTable)
 	}
 	return fm
+}
+
+// firstMeter is a flow's meter: the renderer puts it first.
+func firstMeter(acts []pipeline.Action) (pipeline.SetMeter, bool) {
+	if len(acts) == 0 {
+		return pipeline.SetMeter{}, false
+	}
+	m, ok := acts[0].(pipeline.SetMeter)
+	return m, ok
 }
 
 // encodeActions turns an action list into OpenFlow actions and, for a

@@ -64,7 +64,8 @@ func sampleFlows(t *testing.T) *pipeline.Tables {
 			{Name: "a3", Key: 3, Switch: "sw0", Direction: "from-lport", Priority: 60, Action: "allow-stateless", Match: "ip6 && udp.dst == 53"},
 			{Name: "a4", Key: 4, Switch: "sw0", Direction: "to-lport", Priority: 70, Action: "reject", Log: true, Match: "tcp.dst == 22"},
 		},
-		QoS: []topology.QoS{{Name: "q1", Key: 1, Switch: "sw0", Direction: "from-lport", Priority: 10, Match: `inport == "p1"`, DSCP: &dscp}},
+		QoS: []topology.QoS{{Name: "q1", Key: 1, Switch: "sw0", Direction: "from-lport", Priority: 10, Match: `inport == "p1"`, DSCP: &dscp, Rate: 2000},
+			{Name: "q2", Key: 2, Switch: "sw0", Direction: "to-lport", Priority: 10, Match: `outport == "p2"`, Rate: 500, Burst: 50}},
 	}
 	tables, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1",
 		OFPorts: map[string]uint32{"p1": 1, "p2": 2, "p3": 3, "p4": 4, "v1": 6, "v2": 7, "v3": 8, "v4": 9}, TunnelOFPort: 10})
@@ -97,6 +98,9 @@ func TestEncoderAgreesWithOVS(t *testing.T) {
 				Exec: []pipeline.Action{pipeline.Load{Dst: pipeline.FieldCtLabel, Bits: 1, Value: 1}}},
 				pipeline.Goto{Stage: pipeline.InARPRsp}}})
 	var buf []byte
+	for _, m := range tables.Meters {
+		buf = append(buf, encodeMeterMod(MeterOp{Cmd: Add, Meter: m}, 0)...)
+	}
 	for _, g := range tables.Groups {
 		b, err := encodeGroupMod(g, Add).MarshalBinary()
 		if err != nil {
@@ -120,9 +124,17 @@ func TestEncoderAgreesWithOVS(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ofp-parse: %v\n%s", err, out)
 	}
-	var got []string
+	var got, meterLines []string
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		if strings.HasPrefix(line, "OFPT_GROUP_MOD") {
+			continue
+		}
+		if m := meterModLine.FindStringSubmatch(line); m != nil {
+			meterLines = append(meterLines, m[1])
+			continue
+		}
+		if strings.HasPrefix(line, "type=drop") {
+			meterLines[len(meterLines)-1] += line
 			continue
 		}
 		if strings.HasPrefix(line, " ADD group_id=") {
@@ -161,4 +173,15 @@ func TestEncoderAgreesWithOVS(t *testing.T) {
 			t.Errorf("group %d:\n OVS: %s\n  us: %s", i, groupLines[i], want)
 		}
 	}
+	if len(meterLines) != len(tables.Meters) || len(tables.Meters) != 2 {
+		t.Fatalf("OVS decoded %d meter mods, we sent %d:\n%s", len(meterLines), len(tables.Meters), out)
+	}
+	for i, m := range tables.Meters {
+		// OVS prints the stats flag we always set; our printer leaves it out.
+		if got, want := strings.Replace(meterLines[i], " stats", "", 1), m.String(); got != want {
+			t.Errorf("meter %d:\n OVS: %s\n  us: %s", i, got, want)
+		}
+	}
 }
+
+var meterModLine = regexp.MustCompile(`^OFPT_METER_MOD \(OF1\.3\) \(xid=0x[0-9a-f]+\): ADD (.*)$`)

@@ -3,6 +3,7 @@ package controller_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,6 +51,8 @@ func sample(t *testing.T) *pipeline.Tables {
 			{Name: "p5", Switch: "sw0", Key: 5, Addresses: []string{"02:00:00:00:00:05"},
 				Options: map[string]string{"requested-chassis": "hv2"}},
 		},
+		QoS: []topology.QoS{{Name: "q1", Key: 1, Switch: "sw0", Direction: "from-lport", Priority: 10,
+			Match: `inport == "p1"`, Rate: 1000, Burst: 100}},
 	}
 	tables, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1",
 		OFPorts: map[string]uint32{"p1": 1, "p2": 2}, TunnelOFPort: 10})
@@ -101,8 +104,8 @@ func TestReconcileAppliesAndReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ch.Added != len(desired.Flows) || ch.GroupsAdded != len(desired.Groups) || commits(sw) != 1 {
-		t.Fatalf("changes %v in %d commits, want %d flows and %d groups in 1", ch, commits(sw), len(desired.Flows), len(desired.Groups))
+	if ch.Added != len(desired.Flows) || ch.GroupsAdded != len(desired.Groups) || ch.MetersAdded != 1 || commits(sw) != 1 {
+		t.Fatalf("changes %v in %d commits, want %d flows, %d groups and a meter in 1", ch, commits(sw), len(desired.Flows), len(desired.Groups))
 	}
 	if got := sw.Flows(); len(got) != len(desired.Flows) {
 		t.Fatalf("switch has %d flows, want %d", len(got), len(desired.Flows))
@@ -117,8 +120,116 @@ func TestReconcileAppliesAndReadsBack(t *testing.T) {
 	if ops, _ := r2.Plan(); len(ops) != 0 {
 		t.Fatalf("after read-back %d changes remain, first: %s", len(ops), ops[0])
 	}
-	if _, _, err := r2.Apply(ctx(t), cn, desired); err != nil || commits(sw) != 1 {
-		t.Fatalf("an unchanged state was sent again (commits %d, err %v)", commits(sw), err)
+	if _, _, err := r2.Apply(ctx(t), cn, desired); err != nil || commits(sw) != 1 || meterMods(sw) != 1 {
+		t.Fatalf("an unchanged state was sent again (commits %d, meter mods %d, err %v)", commits(sw), meterMods(sw), err)
+	}
+}
+
+func meterMods(sw *fakeswitch.Switch) int {
+	return sw.Stat(func(s *fakeswitch.Switch) int { return s.MeterMods })
+}
+
+// Meters go around the bundle: a new one before the flows that use it, a
+// changed one as a modify that leaves the flows alone, a removed one
+// after the flows that used it are gone. Foreign meters are left alone;
+// one of ours with a form chainwire never makes is rewritten.
+func TestMetersAroundBundles(t *testing.T) {
+	cn, sw := connect(t)
+	foreign := pipeline.Meter{ID: 7, Kbps: 5}
+	odd := pipeline.Meter{ID: sample(t).Meters[0].ID, Kbps: 1}
+	if err := cn.MeterMods(ctx(t), []controller.MeterOp{{Cmd: controller.Add, Meter: foreign}}); err != nil {
+		t.Fatal(err)
+	}
+	r := controller.NewReconciler()
+	if err := r.Resync(ctx(t), cn); err != nil {
+		t.Fatal(err)
+	}
+	desired := sample(t)
+	want := desired.Meters[0]
+	if _, _, err := r.Apply(ctx(t), cn, desired); err != nil {
+		t.Fatal(err)
+	}
+	if got := sw.Meters(); len(got) != 2 || !got[want.ID].Same(want) || !got[7].Same(foreign) {
+		t.Fatalf("switch has meters %v, want ours %v and the foreign one", got, want)
+	}
+	flows := len(sw.Flows())
+
+	// Another rate: one modify, no bundle.
+	faster := *desired
+	faster.Meters = []pipeline.Meter{want}
+	faster.Meters[0].Kbps = 2000
+	before := commits(sw)
+	ch, _, err := r.Apply(ctx(t), cn, &faster)
+	if err != nil || ch.MetersModified != 1 || ch.Total() != 1 || commits(sw) != before {
+		t.Fatalf("rate change: %v (err %v), %d bundles", ch, err, commits(sw)-before)
+	}
+	if got := sw.Meters()[want.ID]; got.Kbps != 2000 || len(sw.Flows()) != flows {
+		t.Fatalf("after the rate change the switch has %v and %d flows (had %d)", got, len(sw.Flows()), flows)
+	}
+
+	// A read-back finds a meter of ours that is not what we make: it is
+	// rewritten, the flows stay.
+	r2 := controller.NewReconciler()
+	if err := cn.MeterMods(ctx(t), []controller.MeterOp{{Cmd: controller.Modify, Meter: odd}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r2.Resync(ctx(t), cn); err != nil {
+		t.Fatal(err)
+	}
+	if ch, _, err := r2.Apply(ctx(t), cn, desired); err != nil || ch.MetersModified != 1 || ch.Total() != 1 {
+		t.Fatalf("odd meter: %v (err %v)", ch, err)
+	}
+
+	// The rule goes: its flows leave in the bundle, the meter after.
+	var none pipeline.Tables
+	for _, f := range desired.Flows {
+		if len(f.Actions) == 0 || f.Actions[0] != (pipeline.SetMeter{ID: want.ID}) {
+			none.Flows = append(none.Flows, f)
+		}
+	}
+	none.Groups = desired.Groups
+	ch, _, err = r2.Apply(ctx(t), cn, &none)
+	if err != nil || ch.MetersDeleted != 1 || ch.Deleted == 0 {
+		t.Fatalf("removal: %v (err %v)", ch, err)
+	}
+	if got := sw.Meters(); len(got) != 1 || !got[7].Same(foreign) {
+		t.Fatalf("after removal the switch has meters %v, want only the foreign one", got)
+	}
+	if len(sw.Flows()) != len(none.Flows) {
+		t.Fatalf("after removal the switch has %d flows, want %d", len(sw.Flows()), len(none.Flows))
+	}
+}
+
+// A meter the switch refuses keeps the flows that would use it out, and
+// the error names it in words.
+func TestRefusedMeterLeavesFlowsOut(t *testing.T) {
+	cn, sw := connect(t)
+	desired := sample(t)
+	id := desired.Meters[0].ID
+	// Someone else holds the ID already, with another rate: our add fails.
+	if err := cn.MeterMods(ctx(t), []controller.MeterOp{{Cmd: controller.Add, Meter: pipeline.Meter{ID: id, Kbps: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	r := controller.NewReconciler()
+	r.SetDesired(desired) // no read-back: the reconciler believes the switch empty
+	_, err := r.Sync(ctx(t), cn)
+	var me *controller.MeterError
+	if !errors.As(err, &me) || !strings.Contains(err.Error(), "OFPET_METER_MOD_FAILED/OFPMMFC_METER_EXISTS") ||
+		!strings.Contains(err.Error(), fmt.Sprintf("meter=%d", id)) {
+		t.Fatalf("err %v, want a meter error naming meter %d and METER_EXISTS", err, id)
+	}
+	if commits(sw) != 0 || len(sw.Flows()) != 0 {
+		t.Fatalf("flows were sent although their meter was refused (%d commits)", commits(sw))
+	}
+	// The next Sync compares all meters; a read-back shows it the odd one.
+	if err := r.Resync(ctx(t), cn); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Sync(ctx(t), cn); err != nil {
+		t.Fatal(err)
+	}
+	if got := sw.Meters()[id]; !got.Same(desired.Meters[0]) || len(sw.Flows()) != len(desired.Flows) {
+		t.Fatalf("after a read-back: meter %v and %d flows", got, len(sw.Flows()))
 	}
 }
 

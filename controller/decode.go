@@ -115,7 +115,7 @@ func fieldFromNXM(h uint32) (pipeline.Field, error) {
 // decodeInstructions parses the instructions of a flow back into actions.
 func decodeInstructions(b []byte) ([]pipeline.Action, error) {
 	var acts []pipeline.Action
-	var gotoAct pipeline.Action
+	var gotoAct, meter pipeline.Action
 	for len(b) > 0 {
 		if len(b) < 8 {
 			return nil, fmt.Errorf("truncated instruction")
@@ -133,6 +133,8 @@ func decodeInstructions(b []byte) ([]pipeline.Action, error) {
 				return nil, fmt.Errorf("goto_table:%d is not a pipeline table", body[4])
 			}
 			gotoAct = pipeline.Goto{Stage: s}
+		case openflow13.InstrType_METER:
+			meter = pipeline.SetMeter{ID: be.Uint32(body[4:])}
 		case openflow13.InstrType_APPLY_ACTIONS:
 			a, err := decodeActions(body[8:])
 			if err != nil {
@@ -142,6 +144,9 @@ func decodeInstructions(b []byte) ([]pipeline.Action, error) {
 		default:
 			return nil, fmt.Errorf("unsupported instruction type %d", typ)
 		}
+	}
+	if meter != nil {
+		acts = append([]pipeline.Action{meter}, acts...)
 	}
 	if gotoAct != nil {
 		acts = append(acts, gotoAct)

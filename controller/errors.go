@@ -7,9 +7,11 @@ type OFError struct {
 	Type, Code   uint16
 	Experimenter uint32 // for experimenter errors: 0x2320 (Nicira) or ONF
 	Data         []byte // the start of the offending message
-	// Flow describes the flow the failing message carried, if any.
-	Flow string
-	xid  uint32
+	// Op describes what the failing message did (a flow, group or meter
+	// mod), if known.
+	Op    string
+	xid   uint32
+	meter uint32 // the meter a failed meter mod was about
 }
 
 const onfExperimenter = 0x4f4e4600
@@ -40,6 +42,13 @@ var errorCodes = map[uint16][]string{
 		"OFPBMC_BAD_MASK", "OFPBMC_BAD_PREREQ", "OFPBMC_DUP_FIELD", "OFPBMC_EPERM"},
 	5: {"OFPFMFC_UNKNOWN", "OFPFMFC_TABLE_FULL", "OFPFMFC_BAD_TABLE_ID", "OFPFMFC_OVERLAP",
 		"OFPFMFC_EPERM", "OFPFMFC_BAD_TIMEOUT", "OFPFMFC_BAD_COMMAND", "OFPFMFC_BAD_FLAGS"},
+	6: {"OFPGMFC_GROUP_EXISTS", "OFPGMFC_INVALID_GROUP", "OFPGMFC_WEIGHT_UNSUPPORTED",
+		"OFPGMFC_OUT_OF_GROUPS", "OFPGMFC_OUT_OF_BUCKETS", "OFPGMFC_CHAINING_UNSUPPORTED",
+		"OFPGMFC_WATCH_UNSUPPORTED", "OFPGMFC_LOOP", "OFPGMFC_UNKNOWN_GROUP", "OFPGMFC_CHAINED_GROUP",
+		"OFPGMFC_BAD_TYPE", "OFPGMFC_BAD_COMMAND", "OFPGMFC_BAD_BUCKET", "OFPGMFC_BAD_WATCH", "OFPGMFC_EPERM"},
+	12: {"OFPMMFC_UNKNOWN", "OFPMMFC_METER_EXISTS", "OFPMMFC_INVALID_METER", "OFPMMFC_UNKNOWN_METER",
+		"OFPMMFC_BAD_COMMAND", "OFPMMFC_BAD_FLAGS", "OFPMMFC_BAD_RATE", "OFPMMFC_BAD_BURST",
+		"OFPMMFC_BAD_BAND", "OFPMMFC_BAD_BAND_VALUE", "OFPMMFC_OUT_OF_METERS", "OFPMMFC_OUT_OF_BANDS"},
 }
 
 // Nicira experimenter codes OVS uses on OpenFlow 1.2+ (ofp-errors.h).
@@ -82,8 +91,8 @@ func (e *OFError) Name() string {
 }
 
 func (e *OFError) Error() string {
-	if e.Flow != "" {
-		return fmt.Sprintf("switch rejected flow %s: %s", e.Flow, e.Name())
+	if e.Op != "" {
+		return fmt.Sprintf("switch rejected %s: %s", e.Op, e.Name())
 	}
 	return "switch error: " + e.Name()
 }

@@ -2,13 +2,18 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"iter"
+	"maps"
+	"slices"
 	"sort"
 
 	"github.com/chainwire/chainwire/pipeline"
 )
 
-// Reconciler keeps one bridge's flows and groups equal to a desired set.
+// Reconciler keeps one bridge's flows, groups and meters equal to a
+// desired set.
 // It remembers what it believes is installed, learns it from the switch
 // on every (re)connect and from the flow monitor in between, and sends
 // only differences, as one atomic bundle. It never flushes a table, never
@@ -31,6 +36,9 @@ type Reconciler struct {
 	groups map[uint32]pipeline.Group // ours, by ID
 	// staleGroups: groups of ours that could not be decoded.
 	staleGroups map[uint32]bool
+	meters      map[uint32]pipeline.Meter // ours, by ID
+	// staleMeters: meters of ours that are not what chainwire makes.
+	staleMeters map[uint32]bool
 	// StaleReason says why the first undecodable flow or group was (for
 	// logs).
 	StaleReason string
@@ -40,29 +48,36 @@ type Reconciler struct {
 
 	want       map[string]pipeline.Flow
 	wantGroups map[uint32]pipeline.Group
-	// pending: the keys and group IDs to compare on the next Sync; all
-	// and allGroups: compare everything.
-	pending        map[string]bool
-	pendingGroups  map[uint32]bool
-	all, allGroups bool
-	conflicts      map[string]string // by key: a foreign flow holds the place
+	wantMeters map[uint32]pipeline.Meter
+	// pending: the keys and group and meter IDs to compare on the next
+	// Sync; all, allGroups and allMeters: compare everything.
+	pending                   map[string]bool
+	pendingGroups             map[uint32]bool
+	pendingMeters             map[uint32]bool
+	all, allGroups, allMeters bool
+	conflicts                 map[string]string // by key: a foreign flow holds the place
 }
 
 // Changes counts what one Sync sent.
 type Changes struct {
 	Added, Modified, Deleted                   int
 	GroupsAdded, GroupsModified, GroupsDeleted int
+	MetersAdded, MetersModified, MetersDeleted int
 }
 
-// Total is the number of flow and group mods.
+// Total is the number of flow, group and meter mods.
 func (c Changes) Total() int {
-	return c.Added + c.Modified + c.Deleted + c.GroupsAdded + c.GroupsModified + c.GroupsDeleted
+	return c.Added + c.Modified + c.Deleted + c.GroupsAdded + c.GroupsModified + c.GroupsDeleted +
+		c.MetersAdded + c.MetersModified + c.MetersDeleted
 }
 
 func (c Changes) String() string {
 	s := fmt.Sprintf("%d added, %d modified, %d deleted", c.Added, c.Modified, c.Deleted)
 	if g := c.GroupsAdded + c.GroupsModified + c.GroupsDeleted; g > 0 {
 		s += fmt.Sprintf("; groups %d added, %d modified, %d deleted", c.GroupsAdded, c.GroupsModified, c.GroupsDeleted)
+	}
+	if m := c.MetersAdded + c.MetersModified + c.MetersDeleted; m > 0 {
+		s += fmt.Sprintf("; meters %d added, %d modified, %d deleted", c.MetersAdded, c.MetersModified, c.MetersDeleted)
 	}
 	return s
 }
@@ -72,18 +87,20 @@ func (c Changes) String() string {
 func NewReconciler() *Reconciler {
 	return &Reconciler{flows: map[string]pipeline.Flow{}, stale: map[string]pipeline.Flow{},
 		foreign: map[string]uint64{}, groups: map[uint32]pipeline.Group{}, staleGroups: map[uint32]bool{},
-		want: map[string]pipeline.Flow{}, wantGroups: map[uint32]pipeline.Group{},
-		pending: map[string]bool{}, pendingGroups: map[uint32]bool{}, conflicts: map[string]string{}}
+		meters: map[uint32]pipeline.Meter{}, staleMeters: map[uint32]bool{},
+		want: map[string]pipeline.Flow{}, wantGroups: map[uint32]pipeline.Group{}, wantMeters: map[uint32]pipeline.Meter{},
+		pending: map[string]bool{}, pendingGroups: map[uint32]bool{}, pendingMeters: map[uint32]bool{},
+		conflicts: map[string]string{}}
 }
 
 // Installed is the number of our flows believed installed.
 func (r *Reconciler) Installed() int { return len(r.flows) }
 
-// Stale is the number of flows and groups read back that could not be
-// decoded; the next Sync replaces or deletes them.
-func (r *Reconciler) Stale() int { return len(r.stale) + len(r.staleGroups) }
+// Stale is the number of flows, groups and meters read back that could
+// not be decoded; the next Sync replaces or deletes them.
+func (r *Reconciler) Stale() int { return len(r.stale) + len(r.staleGroups) + len(r.staleMeters) }
 
-// Resync reads back every flow and every group of ours; the next Sync
+// Resync reads back every flow, group and meter of ours; the next Sync
 // compares everything.
 func (r *Reconciler) Resync(ctx context.Context, cn *Conn) error {
 	flows, seq, err := cn.ReadFlows(ctx)
@@ -91,10 +108,6 @@ func (r *Reconciler) Resync(ctx context.Context, cn *Conn) error {
 		return fmt.Errorf("read back installed flows: %w", err)
 	}
 	r.ReadSeq = seq
-	groups, err := cn.ReadGroups(ctx)
-	if err != nil {
-		return fmt.Errorf("read back installed groups: %w", err)
-	}
 	r.flows = make(map[string]pipeline.Flow, len(flows))
 	r.stale, r.foreign, r.strays = map[string]pipeline.Flow{}, map[string]uint64{}, nil
 	r.StaleReason = ""
@@ -103,20 +116,41 @@ func (r *Reconciler) Resync(ctx context.Context, cn *Conn) error {
 			return err
 		}
 	}
-	r.learnGroups(groups)
-	r.all, r.allGroups = true, true
-	return nil
+	r.all = true
+	return r.ResyncGroupsAndMeters(ctx, cn)
 }
 
-// ResyncGroups reads the groups back again (after drift: OpenFlow deletes
-// the flows that use a deleted group, and the monitor reports only those).
-func (r *Reconciler) ResyncGroups(ctx context.Context, cn *Conn) error {
+// ResyncGroupsAndMeters reads the groups and meters back again (after
+// drift: OpenFlow deletes the flows that use a deleted group or meter,
+// and the monitor reports only those).
+func (r *Reconciler) ResyncGroupsAndMeters(ctx context.Context, cn *Conn) error {
 	groups, err := cn.ReadGroups(ctx)
 	if err != nil {
 		return fmt.Errorf("read back installed groups: %w", err)
 	}
 	r.learnGroups(groups)
 	r.allGroups = true
+	return r.resyncMeters(ctx, cn)
+}
+
+func (r *Reconciler) resyncMeters(ctx context.Context, cn *Conn) error {
+	meters, err := cn.ReadMeters(ctx)
+	if err != nil {
+		return fmt.Errorf("read back installed meters: %w", err)
+	}
+	r.meters, r.staleMeters = map[uint32]pipeline.Meter{}, map[uint32]bool{}
+	for _, m := range meters {
+		if !pipeline.IsOurMeter(m.meter.ID) {
+			continue
+		}
+		if m.decodeErr != nil {
+			r.staleMeters[m.meter.ID] = true
+			r.noteStale(m.decodeErr.Error())
+			continue
+		}
+		r.meters[m.meter.ID] = m.meter
+	}
+	r.allMeters = true
 	return nil
 }
 
@@ -220,7 +254,11 @@ func (r *Reconciler) SetDesired(t *pipeline.Tables) {
 	for _, g := range t.Groups {
 		r.wantGroups[g.ID] = g
 	}
-	r.all, r.allGroups = true, true
+	r.wantMeters = make(map[uint32]pipeline.Meter, len(t.Meters))
+	for _, m := range t.Meters {
+		r.wantMeters[m.ID] = m
+	}
+	r.all, r.allGroups, r.allMeters = true, true, true
 }
 
 // Update changes part of the desired state; the next Sync compares just
@@ -241,11 +279,19 @@ func (r *Reconciler) Update(d *pipeline.Delta) {
 		delete(r.wantGroups, id)
 		r.pendingGroups[id] = true
 	}
+	for _, m := range d.Meters {
+		r.wantMeters[m.ID], r.pendingMeters[m.ID] = m, true
+	}
+	for _, id := range d.DeletedMeters {
+		delete(r.wantMeters, id)
+		r.pendingMeters[id] = true
+	}
 }
 
 // Pending reports whether a Sync has anything to compare.
 func (r *Reconciler) Pending() bool {
-	return r.all || r.allGroups || len(r.pending) > 0 || len(r.pendingGroups) > 0 || len(r.strays) > 0
+	return r.all || r.allGroups || r.allMeters || len(r.pending) > 0 || len(r.pendingGroups) > 0 ||
+		len(r.pendingMeters) > 0 || len(r.strays) > 0
 }
 
 // Conflicts lists the desired flows whose place a foreign flow holds,
@@ -354,25 +400,29 @@ func (r *Reconciler) pendingKeys() []string {
 
 // pendingGroupIDs lists the group IDs to compare, in order.
 func (r *Reconciler) pendingGroupIDs() []uint32 {
-	ids := r.pendingGroups
-	if r.allGroups {
-		ids = make(map[uint32]bool, len(r.wantGroups)+len(r.groups))
-		for id := range r.wantGroups {
-			ids[id] = true
-		}
-		for id := range r.groups {
-			ids[id] = true
-		}
-		for id := range r.staleGroups {
+	if !r.allGroups {
+		return sortedIDs(maps.Keys(r.pendingGroups))
+	}
+	return sortedIDs(maps.Keys(r.wantGroups), maps.Keys(r.groups), maps.Keys(r.staleGroups))
+}
+
+// pendingMeterIDs lists the meter IDs to compare, in order.
+func (r *Reconciler) pendingMeterIDs() []uint32 {
+	if !r.allMeters {
+		return sortedIDs(maps.Keys(r.pendingMeters))
+	}
+	return sortedIDs(maps.Keys(r.wantMeters), maps.Keys(r.meters), maps.Keys(r.staleMeters))
+}
+
+// sortedIDs lists the IDs of the sets, in order, each once.
+func sortedIDs(sets ...iter.Seq[uint32]) []uint32 {
+	ids := map[uint32]bool{}
+	for _, set := range sets {
+		for id := range set {
 			ids[id] = true
 		}
 	}
-	out := make([]uint32, 0, len(ids))
-	for id := range ids {
-		out = append(out, id)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
-	return out
+	return slices.Sorted(maps.Keys(ids))
 }
 
 func sortedKeys(m map[string]bool) []string {
@@ -384,16 +434,73 @@ func sortedKeys(m map[string]bool) []string {
 	return keys
 }
 
-// Sync sends what is pending as one bundle. On error nothing changed on
-// the switch, and the work stays pending for the next Sync.
+// planMeters computes the meter mods for what is pending: adds and
+// modifies go before the bundle, deletes after it.
+func (r *Reconciler) planMeters(ch *Changes) (before, after []MeterOp) {
+	for _, id := range r.pendingMeterIDs() {
+		m, wanted := r.wantMeters[id]
+		cur, have := r.meters[id]
+		switch {
+		case !wanted:
+			if have || r.staleMeters[id] {
+				after = append(after, MeterOp{Cmd: Delete, Meter: pipeline.Meter{ID: id}})
+				ch.MetersDeleted++
+			}
+		case have && cur.Same(m):
+		case have || r.staleMeters[id]:
+			before = append(before, MeterOp{Cmd: Modify, Meter: m})
+			ch.MetersModified++
+		default:
+			before = append(before, MeterOp{Cmd: Add, Meter: m})
+			ch.MetersAdded++
+		}
+	}
+	return before, after
+}
+
+// Sync sends what is pending: the meters the flows will use, then one
+// bundle, then the deletion of meters no flow uses any more. On error
+// the flows and groups did not change on the switch, and the work stays
+// pending for the next Sync.
 func (r *Reconciler) Sync(ctx context.Context, cn *Conn) (Changes, error) {
 	ops, ch := r.Plan()
+	before, after := r.planMeters(&ch)
+	if err := r.sendMeters(ctx, cn, before); err != nil {
+		return Changes{}, err
+	}
 	if err := r.send(ctx, cn, ops); err != nil {
 		return Changes{}, err
 	}
-	r.pending, r.pendingGroups = map[string]bool{}, map[uint32]bool{}
-	r.all, r.allGroups = false, false
+	if err := r.sendMeters(ctx, cn, after); err != nil {
+		return Changes{}, err
+	}
+	r.pending, r.pendingGroups, r.pendingMeters = map[string]bool{}, map[uint32]bool{}, map[uint32]bool{}
+	r.all, r.allGroups, r.allMeters = false, false, false
 	return ch, nil
+}
+
+// sendMeters applies meter mods and records the ones the switch took.
+func (r *Reconciler) sendMeters(ctx context.Context, cn *Conn, ops []MeterOp) error {
+	err := cn.MeterMods(ctx, ops)
+	var refused *MeterError
+	if err != nil && !errors.As(err, &refused) {
+		r.allMeters = true // unknown which went through: compare all next time
+		return err
+	}
+	for _, op := range ops {
+		id := op.Meter.ID
+		switch {
+		case refused != nil && refused.Refused(id):
+			r.allMeters = true
+		case op.Cmd == Delete:
+			delete(r.meters, id)
+			delete(r.staleMeters, id)
+		default:
+			r.meters[id] = op.Meter
+			delete(r.staleMeters, id)
+		}
+	}
+	return err
 }
 
 // Apply makes the bridge's flows and groups equal to desired in one atomic

@@ -109,3 +109,38 @@ func GroupDescEntry(g pipeline.Group) []byte {
 	be.PutUint16(e, uint16(len(e)))
 	return e
 }
+
+// ParseMeterMod decodes a METER_MOD message (header included).
+func ParseMeterMod(msg []byte) (MeterOp, error) {
+	if len(msg) < meterModFixed || msg[1] != openflow13.Type_MeterMod {
+		return MeterOp{}, fmt.Errorf("no meter mod")
+	}
+	cmd, ok := map[uint16]Command{openflow13.OFPMC_ADD: Add, openflow13.OFPMC_MODIFY: Modify, openflow13.OFPMC_DELETE: Delete}[be.Uint16(msg[8:])]
+	if !ok {
+		return MeterOp{}, fmt.Errorf("meter mod command %d", be.Uint16(msg[8:]))
+	}
+	op := MeterOp{Cmd: cmd, Meter: pipeline.Meter{ID: be.Uint32(msg[12:])}}
+	if cmd == Delete {
+		return op, nil
+	}
+	// A meter mod is a meter configuration entry behind a longer header.
+	entry := append([]byte{0, 0}, msg[10:]...)
+	be.PutUint16(entry, uint16(len(entry)))
+	ms, err := decodeMeterConfig(entry)
+	if err != nil {
+		return MeterOp{}, err
+	}
+	if ms[0].decodeErr != nil {
+		return MeterOp{}, ms[0].decodeErr
+	}
+	op.Meter = ms[0].meter
+	return op, nil
+}
+
+// MeterConfigEntry encodes a meter as an OFPMP_METER_CONFIG reply entry.
+func MeterConfigEntry(m pipeline.Meter) []byte {
+	mm := encodeMeterMod(MeterOp{Cmd: Add, Meter: m}, 0)
+	e := append([]byte{0, 0}, mm[10:]...)
+	be.PutUint16(e, uint16(len(e)))
+	return e
+}

@@ -177,6 +177,103 @@ func TestQoSMarksDSCP(t *testing.T) {
 	}
 }
 
+// A rate= QoS rule caps what a VM sends with an OpenFlow meter: iperf3 UDP
+// from app1 (hv1) to app2 (hv2), offered at twice the rate, arrives within
+// 10 % of the rate; TCP never gets more than 10 % above it (and, backing
+// off on the meter's drops, not less than 85 % of it). The meter reads
+// back by meter-config; a rate change modifies it in place (its flows
+// untouched); removing the rule removes both.
+func TestQoSRateMeter(t *testing.T) {
+	const kbps = 8000
+	l := vnfLab(t)
+	chainctl(t, l, "--wait", "qos-add", "SW0", "from-lport", "100", `inport == "app1"`, fmt.Sprintf("rate=%d", kbps), fmt.Sprintf("burst=%d", kbps/4))
+	within := func(what string, bps float64, kbps int, low float64) {
+		t.Helper()
+		if r := bps / 1000 / float64(kbps); r < low || r > 1.1 {
+			t.Errorf("%s: %.0f kbit/s at a rate of %d kbit/s (%.2f of it), want %.2f..1.10 of it", what, bps/1000, kbps, r, low)
+		} else {
+			t.Logf("%s: %.0f kbit/s at a rate of %d kbit/s (%.2f of it)", what, bps/1000, kbps, r)
+		}
+	}
+	// -O 1: the first second, which drains the full bucket, is not counted.
+	tcp, err := l.Iperf("app1", "app2", "10.0.0.2", 5, "-O", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	within("TCP", tcp, kbps, 0.85)
+	udp, err := l.Iperf("app1", "app2", "10.0.0.2", 4, "-O", "1", "-u", "-b", fmt.Sprintf("%dK", 2*kbps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	within("UDP offered at twice the rate", udp, kbps, 0.9)
+	// The reverse direction is not limited.
+	if back, err := l.Iperf("app2", "app1", "10.0.0.1", 2); err != nil || back < 5*kbps*1000 {
+		t.Errorf("app2 -> app1 (no rule): %.0f kbit/s (err %v), want far above %d", back/1000, err, kbps)
+	}
+	meters := func(h string) string {
+		out, err := l.Ofctl(h, "dump-meters", "br-int")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if m := meters("hv1"); !strings.Contains(m, fmt.Sprintf("type=drop rate=%d burst_size=%d", kbps, kbps/4)) {
+		t.Errorf("hv1's meters:\n%s", m)
+	}
+	before := flowsOf(t, l, "hv1", "ls_in_qos_mark")
+	// Deleting the meter behind the agent's back (OVS takes the flows
+	// that use it along) is repaired: meter and flows come back.
+	if _, err := l.Ofctl("hv1", "del-meter", "br-int", fmt.Sprintf("meter=%d", 0xc7<<24|1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := lab.Eventually(5*time.Second, func() error {
+		if !strings.Contains(meters("hv1"), fmt.Sprintf("rate=%d", kbps)) {
+			return fmt.Errorf("no meter:\n%s", meters("hv1"))
+		}
+		if now := flowsOf(t, l, "hv1", "ls_in_qos_mark"); now != before {
+			return fmt.Errorf("ls_in_qos_mark now:\n%s\nwas\n%s", now, before)
+		}
+		return nil
+	}); err != nil {
+		t.Errorf("a deleted meter was not repaired: %v", err)
+	}
+	chainctl(t, l, "--wait", "qos-del", "SW0", "--", "qos-add", "SW0", "from-lport", "100", `inport == "app1"`, "rate=4000", "burst=1000")
+	if m := meters("hv1"); !strings.Contains(m, "type=drop rate=4000 burst_size=1000") {
+		t.Errorf("after the rate change hv1's meters:\n%s", m)
+	}
+	if after := flowsOf(t, l, "hv1", "ls_in_qos_mark"); after != before {
+		t.Errorf("a rate change rewrote the flows:\n%s\nnow\n%s", before, after)
+	}
+	udp, err = l.Iperf("app1", "app2", "10.0.0.2", 3, "-O", "1", "-u", "-b", "8000K")
+	if err != nil {
+		t.Fatal(err)
+	}
+	within("UDP after the rate change", udp, 4000, 0.9)
+	chainctl(t, l, "--wait", "qos-del", "SW0")
+	if m := meters("hv1"); strings.Contains(m, "type=drop") {
+		t.Errorf("the meter outlived its rule:\n%s", m)
+	}
+	if f := flowsOf(t, l, "hv1", "ls_in_qos_mark"); strings.Contains(f, "meter:") {
+		t.Errorf("flows still meter:\n%s", f)
+	}
+}
+
+// flowsOf is a table's flows on a chassis, without counters.
+func flowsOf(t *testing.T, l *lab.Lab, host, table string) string {
+	t.Helper()
+	flows, err := l.Flows(host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range flows {
+		if strings.Contains(f, "table="+table+",") {
+			out = append(out, f)
+		}
+	}
+	return strings.Join(out, "\n")
+}
+
 // A chain on the protected port delivers through its VNF with stateful
 // ACLs in place (app1 on hv1, app2 on hv2, VNF X on hv1): the TCP
 // transfer to app2:5001 crosses X both ways, and conntrack holds one

@@ -183,12 +183,24 @@ func TestRejectAndLog(t *testing.T) {
 	}
 }
 
-// A QoS rule marks DSCP on matching traffic of its direction only.
-func TestQoSMarksDSCP(t *testing.T) {
+// A QoS rule marks DSCP on matching traffic of its direction only; a
+// rule with a rate passes its traffic, any protocol, through its meter.
+func TestQoSMarksDSCPAndMeters(t *testing.T) {
 	dscp := 46
 	in := aclModel()
 	in.Model.QoS = []topology.QoS{{Name: "qos1", Key: 1, Switch: "A", Direction: topology.FromLport, Priority: 100,
-		Match: `inport == "p1" && udp`, DSCP: &dscp}}
+		Match: `inport == "p1" && udp`, DSCP: &dscp},
+		{Name: "qos2", Key: 2, Switch: "A", Direction: topology.ToLport, Priority: 10, Match: `outport == "p2"`, Rate: 1000, Burst: 100}}
+	tables := render(t, in)
+	if len(tables.Meters) != 1 || tables.Meters[0].Kbps != 1000 || tables.Meters[0].BurstKb != 100 {
+		t.Fatalf("meters %v, want one of 1000 kbps, burst 100 kb", tables.Meters)
+	}
+	meter := tables.Meters[0].ID
+	// A broadcast ARP request floods to p2 and p3; only p2's copy is metered.
+	arp := arp(1, mac1, mac1, "10.0.0.1", "10.0.0.2")
+	if r := run(t, in, arp); !equalPorts(r.Ports(), []uint32{2, 3}) || len(r.Meters) != 1 || r.Meters[0] != meter {
+		t.Fatalf("ARP request: delivered to %v through meters %v, want p2 and p3 through %d once\n%s", r.Ports(), r.Meters, meter, r)
+	}
 	udp := ip4(1, mac1, mac2, "10.0.0.1", "10.0.0.2").Set(pipeline.FieldIPProto, 17)
 	r := run(t, in, udp)
 	if len(r.Outputs) != 1 || r.Outputs[0].Packet.Get(pipeline.FieldIPDSCP) != 46 {
@@ -198,7 +210,7 @@ func TestQoSMarksDSCP(t *testing.T) {
 	if len(r.Outputs) != 1 || r.Outputs[0].Packet.Get(pipeline.FieldIPDSCP) != 0 {
 		t.Fatalf("tcp from p1 was marked\n%s", r)
 	}
-	golden(t, "qos", render(t, in))
+	golden(t, "qos", tables)
 }
 
 // An address set of 1,000 IPs against three ports renders as a

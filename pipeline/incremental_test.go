@@ -44,6 +44,9 @@ func canon(t *pipeline.Tables) []string {
 		}
 		lines = append(lines, fmt.Sprintf("group %s %s [%s]", g.Name, g.Type, strings.Join(bs, " | ")))
 	}
+	for _, m := range t.Meters {
+		lines = append(lines, m.String())
+	}
 	sort.Strings(lines)
 	return lines
 }
@@ -53,11 +56,12 @@ func canon(t *pipeline.Tables) []string {
 type applied struct {
 	flows  map[string]pipeline.Flow
 	groups map[uint32]pipeline.Group
+	meters map[uint32]pipeline.Meter
 }
 
 func newApplied(t *pipeline.Tables) *applied {
-	a := &applied{flows: map[string]pipeline.Flow{}, groups: map[uint32]pipeline.Group{}}
-	a.apply(&pipeline.Delta{Flows: t.Flows, Groups: t.Groups})
+	a := &applied{flows: map[string]pipeline.Flow{}, groups: map[uint32]pipeline.Group{}, meters: map[uint32]pipeline.Meter{}}
+	a.apply(&pipeline.Delta{Flows: t.Flows, Groups: t.Groups, Meters: t.Meters})
 	return a
 }
 
@@ -74,6 +78,12 @@ func (a *applied) apply(d *pipeline.Delta) {
 	for _, g := range d.Groups {
 		a.groups[g.ID] = g
 	}
+	for _, id := range d.DeletedMeters {
+		delete(a.meters, id)
+	}
+	for _, m := range d.Meters {
+		a.meters[m.ID] = m
+	}
 }
 
 func (a *applied) tables() *pipeline.Tables {
@@ -83,6 +93,9 @@ func (a *applied) tables() *pipeline.Tables {
 	}
 	for _, g := range a.groups {
 		t.Groups = append(t.Groups, g)
+	}
+	for _, m := range a.meters {
+		t.Meters = append(t.Meters, m)
 	}
 	return t
 }
@@ -130,7 +143,7 @@ func (mu *mutator) pick(n int) int { return mu.rnd.Intn(n) }
 // model changes m in place, one random edit.
 func (mu *mutator) model(m *topology.Model) string {
 	mu.n++
-	switch mu.pick(14) {
+	switch mu.pick(15) {
 	case 0: // a new port, maybe bound nowhere by request
 		sw := m.Switches[mu.pick(len(m.Switches))]
 		key := uint32(0)
@@ -253,6 +266,8 @@ func (mu *mutator) model(m *topology.Model) string {
 			}
 		}
 		return "nothing"
+	case 13: // QoS: a rule comes, changes rate or key, or goes
+		return mu.qos(m)
 	case 12: // a pair's weight or a pair goes
 		if len(m.PortPairs) == 0 {
 			return "nothing"
@@ -283,6 +298,45 @@ func (mu *mutator) model(m *topology.Model) string {
 		in, out := free[mu.pick(len(free))], free[mu.pick(len(free))]
 		m.PortPairs = append(m.PortPairs, topology.PortPair{Name: fmt.Sprintf("pp%d", mu.n), Switch: sw.Name, InPort: in, OutPort: out, Weight: 1})
 		return "add pair " + in + "/" + out
+	}
+}
+
+// qos edits the QoS rules: meters come, change and go; two rules may
+// trade keys (meter IDs) in one change.
+func (mu *mutator) qos(m *topology.Model) string {
+	if len(m.QoS) == 0 || mu.pick(3) == 0 {
+		sw := m.Switches[mu.pick(len(m.Switches))]
+		q := topology.QoS{Name: fmt.Sprintf("qos%d", mu.n), Key: uint32(1 + mu.pick(20)), Switch: sw.Name,
+			Direction: []string{topology.FromLport, topology.ToLport}[mu.pick(2)], Priority: mu.n % 100,
+			Match: []string{"tcp", "udp", "ip4"}[mu.pick(3)], Rate: uint32(100 * (1 + mu.pick(5)))}
+		if mu.pick(2) == 0 {
+			dscp := 10
+			q.DSCP = &dscp
+		}
+		m.QoS = append(m.QoS, q)
+		return fmt.Sprintf("add qos %+v", q)
+	}
+	i := mu.pick(len(m.QoS))
+	q := &m.QoS[i]
+	switch mu.pick(4) {
+	case 0:
+		q.Rate, q.Burst = uint32(100*(1+mu.pick(5))), uint32(mu.pick(3)*10)
+		return fmt.Sprintf("qos %s rate %d burst %d", q.Name, q.Rate, q.Burst)
+	case 1:
+		o := &m.QoS[mu.pick(len(m.QoS))]
+		q.Key, o.Key = o.Key, q.Key
+		return fmt.Sprintf("qos %s and %s trade keys", q.Name, o.Name)
+	case 2:
+		q.Rate, q.Burst = 0, 0
+		if q.DSCP == nil {
+			dscp := 12
+			q.DSCP = &dscp
+		}
+		return fmt.Sprintf("qos %s limits no rate", q.Name)
+	default:
+		name := q.Name
+		m.QoS = append(m.QoS[:i], m.QoS[i+1:]...)
+		return "delete qos " + name
 	}
 }
 

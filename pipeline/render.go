@@ -55,10 +55,11 @@ func Render(in Input) (*Tables, error) {
 }
 
 // Tables is the desired state of one bridge: its flows and the groups
-// they use.
+// and meters they use.
 type Tables struct {
 	Flows  []Flow
 	Groups []Group
+	Meters []Meter
 }
 
 // globalFlows is what every chassis has.

@@ -64,6 +64,10 @@ func golden(t *testing.T, name string, tables *pipeline.Tables) {
 		b.WriteString(g.Name + ": " + g.String())
 		b.WriteString("\n")
 	}
+	for _, m := range tables.Meters {
+		b.WriteString(m.Name + ": " + m.String())
+		b.WriteString("\n")
+	}
 	path := filepath.Join("testdata", name+".flows")
 	if *update {
 		if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {

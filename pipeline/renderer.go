@@ -27,6 +27,7 @@ type Renderer struct {
 	dependents map[dep]map[*unit]bool
 	slots      map[string]*slot
 	groups     map[string]*groupSlot
+	meters     map[uint32]meterSlot
 	floods     map[floodKey]*flood
 	localPorts map[uint32]int // local ports by switch key
 	// pairPorts remembers the ports of each pair as last rendered: when a
@@ -45,6 +46,7 @@ type Renderer struct {
 	// A full render tracks nothing: everything is new.
 	touchedFlows  map[string]*Flow
 	touchedGroups map[string]*Group
+	touchedMeters map[uint32]*Meter
 	tracking      bool
 	broken        error
 }
@@ -65,11 +67,12 @@ type Env struct {
 
 // unit is one object's part of the desired state.
 type unit struct {
-	id    unitID
-	flows []keyedFlow // sorted by key
-	joins map[memberKey]membership
-	deps  []dep
-	local uint32 // a local port: its switch key + 1
+	id     unitID
+	flows  []keyedFlow // sorted by key
+	joins  map[memberKey]membership
+	meters []Meter
+	deps   []dep
+	local  uint32 // a local port: its switch key + 1
 }
 
 type unitID struct {
@@ -111,10 +114,11 @@ type memberKey struct {
 
 // output is what a unit renders.
 type output struct {
-	flows []Flow
-	joins []membership
-	local bool // a port bound on this chassis
-	dp    uint32
+	flows  []Flow
+	meters []Meter
+	joins  []membership
+	local  bool // a port bound on this chassis
+	dp     uint32
 }
 
 type groupSlot struct {
@@ -127,7 +131,7 @@ type groupSlot struct {
 // on: apply model changes to ix, then pass them to Update.
 func NewRenderer(ix *topology.Index, env Env) (*Renderer, *Tables, error) {
 	r := &Renderer{ix: ix, units: map[unitID]*unit{}, dependents: map[dep]map[*unit]bool{},
-		slots: map[string]*slot{}, groups: map[string]*groupSlot{}, floods: map[floodKey]*flood{},
+		slots: map[string]*slot{}, groups: map[string]*groupSlot{}, meters: map[uint32]meterSlot{}, floods: map[floodKey]*flood{},
 		localPorts: map[uint32]int{}, pairPorts: map[string][2]string{},
 		groupIDs: map[string]uint32{}, usedIDs: map[uint32]bool{}, aclPlaces: map[string]aclPlace{}, related: map[string]int{}}
 	r.env = Env{Chassis: env.Chassis, TunnelOFPort: env.TunnelOFPort,
@@ -158,6 +162,9 @@ func NewRenderer(ix *topology.Index, env Env) (*Renderer, *Tables, error) {
 		return nil, nil, err
 	}
 	r.assignGroupIDs(sortedNames(r.groups))
+	if err := r.checkMeters(keysOf(r.meters)); err != nil {
+		return nil, nil, err
+	}
 	return r, r.Tables(), nil
 }
 
@@ -213,6 +220,10 @@ func (r *Renderer) Update(u Update) (*Delta, error) {
 		return nil, err
 	}
 	r.assignGroupIDs(sortedNames(r.touchedGroups))
+	if err := r.checkMeters(keysOf(r.touchedMeters)); err != nil {
+		r.broken = err
+		return nil, err
+	}
 	return r.delta(), nil
 }
 
@@ -229,7 +240,7 @@ func (r *Renderer) begin() {
 	for i := range r.dirty {
 		r.dirty[i] = map[*unit]bool{}
 	}
-	r.touchedFlows, r.touchedGroups = map[string]*Flow{}, map[string]*Group{}
+	r.touchedFlows, r.touchedGroups, r.touchedMeters = map[string]*Flow{}, map[string]*Group{}, map[uint32]*Meter{}
 }
 
 // markModel marks the units that read the changed objects, and the units
@@ -356,7 +367,7 @@ func (r *Renderer) render(u *unit) error {
 	case unitACL:
 		out.flows, err = aclUnit(rd, u.id.name)
 	case unitQoS:
-		out.flows, err = qosUnit(rd, u.id.name)
+		out, err = qosUnit(rd, u.id.name)
 	}
 	if err != nil {
 		return err
@@ -364,10 +375,11 @@ func (r *Renderer) render(u *unit) error {
 	r.setDeps(u, rd.deps)
 	r.setJoins(u, out.joins)
 	r.setLocal(u, out)
+	r.setMeters(u, out.meters)
 	if err := r.setFlows(u, out.flows); err != nil {
 		return err
 	}
-	if len(u.flows) == 0 && len(u.joins) == 0 && len(u.deps) == 0 {
+	if len(u.flows) == 0 && len(u.joins) == 0 && len(u.meters) == 0 && len(u.deps) == 0 {
 		delete(r.units, u.id)
 	}
 	return nil
@@ -585,6 +597,7 @@ func (r *Renderer) delta() *Delta {
 	sort.Slice(d.Flows, func(i, j int) bool { return flowLess(d.Flows[i], d.Flows[j]) })
 	sort.Slice(d.DeletedGroups, func(i, j int) bool { return d.DeletedGroups[i] < d.DeletedGroups[j] })
 	sort.Slice(d.Groups, func(i, j int) bool { return d.Groups[i].Name < d.Groups[j].Name })
+	r.meterDelta(d)
 	return d
 }
 
@@ -633,6 +646,10 @@ func (r *Renderer) Tables() *Tables {
 	for _, s := range r.groups {
 		t.Groups = append(t.Groups, r.resolvedGroup(s.group))
 	}
+	for id := range r.meters {
+		m, _ := r.meterOf(id)
+		t.Meters = append(t.Meters, m)
+	}
 	return t
 }
 
@@ -664,6 +681,7 @@ func (t *Tables) Sort() {
 		t.Flows[i] = es[i].flow
 	}
 	sort.Slice(t.Groups, func(i, j int) bool { return t.Groups[i].Name < t.Groups[j].Name })
+	sort.Slice(t.Meters, func(i, j int) bool { return t.Meters[i].ID < t.Meters[j].ID })
 }
 
 func flowLess(a, b Flow) bool {

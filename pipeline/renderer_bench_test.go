@@ -14,7 +14,7 @@ import (
 func BenchmarkNewRenderer(b *testing.B) {
 	for _, bs := range benchSpecs {
 		b.Run(bs.name, func(b *testing.B) {
-			m := fixture.Build(bs.spec)
+			m := bs.model()
 			ix, err := topology.NewIndex(m)
 			if err != nil {
 				b.Fatal(err)

@@ -567,10 +567,6 @@ func checkQoS(v *validation, q *QoS) error {
 		return fail(KindQoS, q.Name, "DSCP %d is out of range 0..%d", *q.DSCP, MaxDSCP)
 	case q.Burst != 0 && q.Rate == 0:
 		return fail(KindQoS, q.Name, "a burst (%d kb) needs a rate", q.Burst)
-	case q.Rate != 0:
-		// The model holds rates for when meters come; nothing would
-		// enforce one today, so none is accepted.
-		return fail(KindQoS, q.Name, "rate %d kbps: rate limits (OpenFlow meters) are not programmed yet; only dscp=N is", q.Rate)
 	case q.DSCP == nil && q.Rate == 0:
 		return fail(KindQoS, q.Name, "marks no DSCP and limits no rate: give dscp=N, rate=KBPS or both")
 	}

@@ -36,7 +36,7 @@ func policyModel() *topology.Model {
 		},
 		QoS: []topology.QoS{
 			{Name: "qos1", Key: 1, Switch: "sw0", Direction: topology.FromLport, Priority: 100, Match: `inport == "p1"`, DSCP: intp(46)},
-			{Name: "qos2", Key: 2, Switch: "sw0", Direction: topology.ToLport, Priority: 100, Match: "ip6.src == $web_ip6", DSCP: intp(10)},
+			{Name: "qos2", Key: 2, Switch: "sw0", Direction: topology.ToLport, Priority: 100, Match: "ip6.src == $web_ip6", DSCP: intp(10), Rate: 1000, Burst: 100},
 		},
 	}
 	m.Normalize()

@@ -105,33 +105,10 @@ func TestManyClassifiersValidateLinearly(t *testing.T) {
 	}
 }
 
-// withPolicy adds to m address sets of addrs scattered addresses each and
-// acls ACLs spread over m's switches, each naming one set (ACL i set
-// i%sets) and one port.
-func withPolicy(m *topology.Model, sets, addrs, acls int) *topology.Model {
-	for s := range sets {
-		as := topology.AddressSet{Name: fmt.Sprintf("as%d", s)}
-		for a := range addrs {
-			x := uint32(s*addrs+a) * 2654435761
-			as.Addresses = append(as.Addresses, fmt.Sprintf("10.%d.%d.%d", x>>24, x>>16&0xff, x>>8&0xff|1))
-		}
-		m.AddressSets = append(m.AddressSets, as)
-	}
-	for i := range acls {
-		sw := m.Switches[i%len(m.Switches)].Name
-		ports := m.PortsOf(sw)
-		m.ACLs = append(m.ACLs, topology.ACL{Name: fmt.Sprintf("acl%d", i+1), Key: uint32(i + 1), Switch: sw,
-			Direction: topology.ToLport, Priority: 1000 + i%1000, Action: topology.ACLAllowRelated,
-			Match: fmt.Sprintf(`outport == %q && ip4.src == $as%d && tcp.dst == %d`, ports[i%len(ports)].Name, i%sets, 1+i)})
-	}
-	m.Normalize()
-	return m
-}
-
 // policyScale is the ACL benchmarks' model: 1,000 ports, 1,000 ACLs and
 // 100 address sets of 1,000 addresses.
 func policyScale() *topology.Model {
-	return withPolicy(fixture.Build(fixture.Spec{Chassis: 4, Switches: 4, PortsPerSwitch: 250}), 100, 1000, 1000)
+	return fixture.WithPolicy(fixture.Build(fixture.Spec{Chassis: 4, Switches: 4, PortsPerSwitch: 250}), 100, 1000, 1000)
 }
 
 // oneACL is acl1 with a new match (naming a set of 1,000 addresses), and

@@ -28,7 +28,7 @@ func policyModel(t *testing.T) string {
 		{"acl-add", "sw0", "to-lport", "2000", "ip6", "reject"},
 		{"acl-add", "--name=web-in", "web", "to-lport", "1000", "outport == @web && ip4.src == $web_ip4", "allow-stateless"},
 		{"qos-add", "sw0", "from-lport", "100", `inport == "p1"`, "dscp=46"},
-		{"qos-add", "sw0", "to-lport", "100", "ip4", "dscp=10"},
+		{"qos-add", "sw0", "to-lport", "100", "ip4", "dscp=10", "rate=2000", "burst=200"},
 	} {
 		mustCtl(t, db, args...)
 	}
@@ -51,7 +51,7 @@ func TestPolicyLists(t *testing.T) {
 		{[]string{"acl-list", "web"}, "  to-lport  1000 (outport == @web && ip4.src == $web_ip4) allow-stateless\n"},
 		{[]string{"acl-list", "sw1"}, ""},
 		{[]string{"qos-list", "sw0"}, `from-lport   100 (inport == "p1") dscp=46
-  to-lport   100 (ip4) dscp=10
+  to-lport   100 (ip4) rate=2000 burst=200 dscp=10
 `},
 		{[]string{"pg-list"}, `web: ["p1", "p3"]` + "\n"},
 		{[]string{"address-set-list"}, `admins: ["10.1.1.1", "10.9.0.0/16"]` + "\n"},
@@ -111,7 +111,7 @@ func TestShowPolicy(t *testing.T) {
 		"switch sw0 (key 1)\n    port p1 (key 1)\n        addresses: [\"02:00:00:00:00:01 10.0.0.1\"]\n    port p2 (key 2)\n" +
 			"    acl acl2 (key 2): from-lport  1001 (ip4 && tcp.dst == 80) drop\n",
 		`    acl acl1 (key 1): to-lport  1001 (outport == "p2" && ip4.src == $admins && tcp.dst == 22) allow-related log(name=acl1)`,
-		"    qos qos1 (key 1): from-lport   100 (inport == \"p1\") dscp=46\n    qos qos2 (key 2): to-lport   100 (ip4) dscp=10\nswitch sw1 (key 2)\n",
+		"    qos qos1 (key 1): from-lport   100 (inport == \"p1\") dscp=46\n    qos qos2 (key 2): to-lport   100 (ip4) rate=2000 burst=200 dscp=10\nswitch sw1 (key 2)\n",
 		"port group web\n    ports: [\"p1\", \"p3\"]\n    acl web-in (key 5): to-lport  1000 (outport == @web && ip4.src == $web_ip4) allow-stateless\n",
 		"address set admins\n    addresses: [\"10.1.1.1\", \"10.9.0.0/16\"]\n",
 	} {
@@ -146,7 +146,7 @@ func TestPolicyEdits(t *testing.T) {
 	}
 	mustCtl(t, db, "qos-del", "sw0", "from-lport", "100", `inport == "p1"`)
 	mustCtl(t, db, "qos-add", "sw0", "from-lport", "7", "ip", "dscp=5")
-	if got := list("qos-list", "sw0"); got != "from-lport     7 (ip) dscp=5\n  to-lport   100 (ip4) dscp=10\n" {
+	if got := list("qos-list", "sw0"); got != "from-lport     7 (ip) dscp=5\n  to-lport   100 (ip4) rate=2000 burst=200 dscp=10\n" {
 		t.Errorf("after qos-del and qos-add:\n%s", got)
 	}
 	mustCtl(t, db, "pg-set-ports", "web", "p2", "p3")
@@ -225,7 +225,6 @@ func TestPolicyErrors(t *testing.T) {
 		{[]string{"qos-add", "sw0", "to-lport", "1", "ip", "burst=5"}, `QoS rule "qos3": a burst (5 kb) needs a rate`},
 		{[]string{"qos-add", "sw0", "to-lport", "1", "ip", "dscp=64"}, `dscp "64": must be a number in 0..63`},
 		{[]string{"qos-add", "sw0", "to-lport", "1", "ip", "rate=0"}, `rate "0": must be a number in 1..4294967295`},
-		{[]string{"qos-add", "sw0", "to-lport", "1", "ip", "rate=1000", "burst=100"}, `QoS rule "qos3": rate 1000 kbps: rate limits (OpenFlow meters) are not programmed yet; only dscp=N is`},
 		{[]string{"qos-add", "sw0", "to-lport", "1", "ip", "rate=4294967296"}, `rate "4294967296": must be a number in 1..4294967295`},
 		{[]string{"qos-add", "sw0", "to-lport", "1", "ip", "dscp=1", "dscp=2"}, `"dscp=2": dscp is given twice`},
 		{[]string{"qos-add", "sw0", "to-lport", "1", "ip", "mark=1"}, `"mark=1": want dscp=N, rate=KBPS or burst=KB`},

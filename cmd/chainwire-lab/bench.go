@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -80,6 +79,7 @@ type report struct {
 type renderRow struct {
 	name                                      string
 	nsPerOp, nsPerFlow, flows, perPort, perCh float64
+	perACL                                    float64
 	allocs, bytes                             float64
 }
 
@@ -164,7 +164,7 @@ func parseRender(s string) []renderRow {
 	for _, name := range order {
 		s := samples[name]
 		rows = append(rows, renderRow{name: name, nsPerOp: median(s["ns/op"]), nsPerFlow: median(s["ns/flow"]),
-			flows: median(s["flows"]), perPort: median(s["flows/port"]), perCh: median(s["flows/chain"]),
+			flows: median(s["flows"]), perPort: median(s["flows/port"]), perCh: median(s["flows/chain"]), perACL: median(s["flows/acl"]),
 			allocs: median(s["allocs/op"]), bytes: median(s["B/op"])})
 	}
 	return rows
@@ -566,8 +566,9 @@ func (r *report) incremental(l *lab.Lab, model string) error {
 }
 
 // dataPlane measures TCP throughput and ping latency vm1 -> vm2 across two
-// emulated hypervisors: (a) the chainwire pipeline, (c) with a one-VNF
-// chain, (b) the same OVS and topology with one NORMAL flow per bridge.
+// emulated hypervisors: (a) the chainwire pipeline, (d) with vm2 behind
+// stateful ACLs, (c) with a one-VNF chain, (b) the same OVS and topology
+// with one NORMAL flow per bridge.
 func (r *report) dataPlane() error {
 	cfg := &lab.Config{
 		Hosts: []lab.HostConfig{{Name: "hv1", IP: "192.0.2.1"}, {Name: "hv2", IP: "192.0.2.2"}},
@@ -619,6 +620,19 @@ func (r *report) dataPlane() error {
 	if err := measure("(a) chainwire pipeline"); err != nil {
 		return err
 	}
+	// (d): vm2 behind stateful ACLs (iperf3's port and ping allowed,
+	// related; the rest of IPv4 to it dropped): every packet of both
+	// directions through conntrack in its port's zone.
+	if _, err := l.Chainctl("--wait", "acl-add", "sw0", "to-lport", "1002", `outport == "p2" && ip4 && (tcp.dst == 5201 || icmp4)`,
+		"allow-related", "--", "acl-add", "sw0", "to-lport", "1001", `outport == "p2" && ip4`, "drop"); err != nil {
+		return err
+	}
+	if err := measure("(d) stateful ACLs"); err != nil {
+		return err
+	}
+	if _, err := l.Chainctl("--wait", "acl-del", "sw0"); err != nil {
+		return err
+	}
 	if _, err := l.Chainctl("--wait", "lsp-chain-classifier", "sw0", "pc", "p2", "entry-lport", "bi-directional", "pcc", ""); err != nil {
 		return err
 	}
@@ -650,34 +664,8 @@ func (r *report) dataPlane() error {
 }
 
 func iperf(l *lab.Lab) (float64, error) {
-	srv := l.Command("vm2", "iperf3", "-s", "-B", "10.0.0.2")
-	if err := srv.Start(); err != nil {
-		return 0, err
-	}
-	defer func() {
-		srv.Process.Kill()
-		srv.Wait()
-	}()
-	var out string
-	err := lab.Eventually(10*time.Second, func() error {
-		var err error
-		out, err = l.Exec("vm1", "timeout", "20", "iperf3", "-c", "10.0.0.2", "-t", "3", "-J", "--connect-timeout", "1000")
-		return err
-	})
-	if err != nil {
-		return 0, err
-	}
-	var res struct {
-		End struct {
-			SumReceived struct {
-				BitsPerSecond float64 `json:"bits_per_second"`
-			} `json:"sum_received"`
-		} `json:"end"`
-	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		return 0, err
-	}
-	return res.End.SumReceived.BitsPerSecond / 1e9, nil
+	bps, err := l.Iperf("vm1", "vm2", "10.0.0.2", 3)
+	return bps / 1e9, err
 }
 
 var rttLine = regexp.MustCompile(`= [0-9.]+/([0-9.]+)/`)
@@ -711,17 +699,29 @@ func (r *report) markdown() string {
 	w("The flows of one chassis (hv1, a tenth of the ports bound there; 10 chassis, 4 switches, chains of")
 	w("3 groups of one pair, classifiers matching all traffic).")
 	w("")
-	w("| model | flows | render time | ns per flow | flows per port | flows per chain | allocs | bytes |")
-	w("|---|---|---|---|---|---|---|---|")
+	w("| model | flows | render time | ns per flow | flows per port | flows per chain | flows per ACL | allocs | bytes |")
+	w("|---|---|---|---|---|---|---|---|---|")
+	rows := map[string]renderRow{}
 	for _, row := range r.render {
-		pc := "-"
+		rows[row.name] = row
+		pc, pa := "-", "-"
 		if row.perCh > 0 {
 			pc = fmt.Sprintf("%.2f", row.perCh)
 		}
-		w("| %s | %.0f | %.1f ms | %.0f | %.2f | %s | %.0f | %.1f MB |", row.name, row.flows, row.nsPerOp/1e6, row.nsPerFlow,
-			row.perPort, pc, row.allocs, row.bytes/1e6)
+		if row.perACL > 0 {
+			pa = fmt.Sprintf("%.2f", row.perACL)
+		}
+		w("| %s | %.0f | %.1f ms | %.0f | %.2f | %s | %s | %.0f | %.1f MB |", row.name, row.flows, row.nsPerOp/1e6, row.nsPerFlow,
+			row.perPort, pc, pa, row.allocs, row.bytes/1e6)
 	}
 	w("")
+	if base, acl := rows["ports=1k"], rows["ports=1k/acls=1k"]; base.flows > 0 && acl.flows > 0 {
+		w("ACLs (`ports=1k/acls=1k`: 1,000 to-lport allow-related ACLs, each `outport == PORT && ip4.src == $SET")
+		w("&& tcp.dst == N`, sets of 10 addresses; one flow per address and conntrack state form): %.0f flows", acl.flows-base.flows)
+		w("and %.1f ms of render time more than `ports=1k`, i.e. %.1f flows and %.0f µs per ACL.", (acl.nsPerOp-base.nsPerOp)/1e6,
+			(acl.flows-base.flows)/1000, (acl.nsPerOp-base.nsPerOp)/1000/1000)
+		w("")
+	}
 	if len(r.inputs) > 0 {
 		w("### Input costs (Go benchmarks, `topology` and `topology/expr`)")
 		w("")
@@ -794,11 +794,14 @@ func (r *report) markdown() string {
 		byName[d.name[:3]] = d
 		w("| %s | %.2f Gbit/s | %.3f ms |", d.name, d.gbps, d.rttAvg)
 	}
-	a, bb, c := byName["(a)"], byName["(b)"], byName["(c)"]
+	a, bb, c, d := byName["(a)"], byName["(b)"], byName["(c)"], byName["(d)"]
 	if bb.gbps > 0 && a.gbps > 0 {
 		w("")
-		w("Throughput (a)/(b) = %.2f; (c)/(a) = %.2f. RTT (a)/(b) = %.2f; (c)/(a) = %.2f.", a.gbps/bb.gbps, c.gbps/a.gbps,
-			a.rttAvg/bb.rttAvg, c.rttAvg/a.rttAvg)
+		w("Throughput (a)/(b) = %.2f; (c)/(a) = %.2f; (d)/(a) = %.2f. RTT (a)/(b) = %.2f; (c)/(a) = %.2f; (d)/(a) = %.2f.",
+			a.gbps/bb.gbps, c.gbps/a.gbps, d.gbps/a.gbps, a.rttAvg/bb.rttAvg, c.rttAvg/a.rttAvg, d.rttAvg/a.rttAvg)
+		w("(d) puts vm2 behind stateful ACLs: `to-lport` allow-related for iperf3's port and ping, drop for the rest")
+		w("of IPv4; every packet of both directions goes through conntrack (`ct()` and a recirculation) in its")
+		w("port's zone.")
 	}
 	w("")
 	w("%s", dataPlaneNote)
@@ -870,6 +873,15 @@ func (r *report) nbMarkdown(b *strings.Builder) {
 		roundDur(medianDur(nb.add)), metOrNot(p99 < goalAddP99), roundDur(percentile(nb.took, 0.99)))
 	w("the rest is ovsdb-server's update reaching the agent, on two cores shared with ovs-vswitchd, ovsdb-server and")
 	w("this benchmark. Sustained updates absorbed at least %d/s: %.0f/s: %s.", goalUpdates, nb.absorbed, metOrNot(nb.absorbed >= goalUpdates))
+	if a := nb.acl; len(a.change) > 0 {
+		w("")
+		w("ACLs: %d to-lport allow-related ACLs (`outport == PORT && ip4.src == $SET && tcp.dst == N`, %d sets of", benchACLs, benchACLs/10)
+		w("10 addresses) loaded onto this model in one transaction add %d flows to hv1 (%.1f per ACL), live %s", a.flows,
+			float64(a.flows)/benchACLs, roundDur(a.load))
+		w("after the commit. Then %d ACLs change their match (`tcp.dst`), one transaction each: live on hv1 after", len(a.change))
+		w("median %s, p99 %s (commit acknowledged to bundle answered), %d flow-mods per change.", roundDur(medianDur(a.change)),
+			roundDur(percentile(a.change, 0.99)), a.changeMods)
+	}
 }
 
 // The northbound goals of the issue.

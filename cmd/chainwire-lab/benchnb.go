@@ -46,6 +46,16 @@ type nbReport struct {
 	updates              int
 	updateCPU            time.Duration // agent CPU per absorbed update
 	converge             time.Duration // last update written -> hv1 applied it
+	acl                  aclReport
+}
+
+// aclReport: 1,000 ACLs loaded onto the NB model, then ACLs changed one
+// at a time.
+type aclReport struct {
+	flows      int             // flows the ACLs added on hv1
+	load       time.Duration   // their transaction acknowledged -> hv1's bundle answered
+	change     []time.Duration // one ACL's match changed: acknowledged -> bundle answered
+	changeMods int             // flow-mods of one change
 }
 
 // nbBench runs the northbound benchmark.
@@ -132,12 +142,8 @@ func (r *report) nbBench() error {
 		}
 		nb.restart = append(nb.restart, total)
 	}
-	out, err := l.Ofctl("hv1", "dump-aggregate", "br-int")
-	if err != nil {
+	if nb.flows, err = flowTotal(l); err != nil {
 		return err
-	}
-	if fc := flowCount.FindStringSubmatch(out); fc != nil {
-		nb.flows, _ = strconv.Atoi(fc[1])
 	}
 	nb.agentKB, nb.serverKB = rssOf(l.PIDs["hv1/chainwired"]), rssOf(l.PIDs["nb1/ovsdb-server"])
 	fmt.Printf("  %d flows; cold start %s, restart %s; RSS chainwired %d kB, ovsdb-server %d kB\n", nb.flows,
@@ -150,6 +156,9 @@ func (r *report) nbBench() error {
 		return err
 	}
 	if err := r.nbUpdates(l, store); err != nil {
+		return err
+	}
+	if err := r.nbACLs(l, store); err != nil {
 		return err
 	}
 	return l.StopAgent("hv1")
@@ -406,6 +415,89 @@ func (r *report) nbUpdates(l *lab.Lab, store *nbdb.Store) error {
 	fmt.Printf("  %d chain updates offered at %.0f/s; hv1 absorbed %.0f/s, caught up %s after the last; agent CPU %s per update\n",
 		n, nb.offered, nb.absorbed, nb.converge.Round(time.Millisecond), nb.updateCPU.Round(time.Microsecond))
 	return nil
+}
+
+// benchACLs ACLs are loaded (sets of 10 addresses, fixture.WithPolicy);
+// benchACLChanges of them change their match one transaction at a time.
+const benchACLs, benchACLChanges = 1000, 100
+
+// nbACLs loads benchACLs ACLs onto the model and times single ACL
+// changes, from the commit acknowledged to hv1's bundle answered.
+func (r *report) nbACLs(l *lab.Lab, store *nbdb.Store) error {
+	acl := &r.nb.acl
+	before, err := flowTotal(l)
+	if err != nil {
+		return err
+	}
+	logPath := filepath.Join(l.RunDir("hv1"), "chainwired.log")
+	logged := &logFollower{path: logPath}
+	acked := map[uint64]time.Time{}
+	load, err := store.Update(func(m *topology.Model) error {
+		fixture.WithPolicy(m, benchACLs/10, 10, benchACLs)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("load %d ACLs: %w", benchACLs, err)
+	}
+	acked[load.Generation] = time.Now()
+	if err := logged.waitBundle(load.Generation); err != nil {
+		return err
+	}
+	var gens []uint64
+	for i := 1; i <= benchACLChanges; i++ {
+		m, err := store.Update(func(m *topology.Model) error {
+			a := m.ACL(fmt.Sprintf("acl%d", i)) // its match ends in tcp.dst == i
+			if a == nil || !strings.HasSuffix(a.Match, fmt.Sprintf("tcp.dst == %d", i)) {
+				return fmt.Errorf("ACL acl%d is not the benchmark's", i)
+			}
+			a.Match = strings.TrimSuffix(a.Match, strconv.Itoa(i)) + strconv.Itoa(30000+i)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		acked[m.Generation] = time.Now()
+		gens = append(gens, m.Generation)
+		if err := logged.waitBundle(m.Generation); err != nil {
+			return err
+		}
+	}
+	applied, err := bundleTimes(logPath)
+	if err != nil {
+		return err
+	}
+	acl.load = applied[load.Generation].at.Sub(acked[load.Generation])
+	for i, g := range gens {
+		a, ok := applied[g]
+		if !ok {
+			return fmt.Errorf("hv1 logged no bundle for ACL change %d (generation %d)", i+1, g)
+		}
+		acl.change = append(acl.change, a.at.Sub(acked[g]))
+		if i == 0 {
+			acl.changeMods = a.mods
+		}
+	}
+	after, err := flowTotal(l)
+	if err != nil {
+		return err
+	}
+	acl.flows = after - before
+	fmt.Printf("  %d ACLs: %d flows on hv1, live %s after their commit; one ACL changed: live after median %s, p99 %s, %d flow-mods\n",
+		benchACLs, acl.flows, roundDur(acl.load), roundDur(medianDur(acl.change)), roundDur(percentile(acl.change, 0.99)), acl.changeMods)
+	return nil
+}
+
+// flowTotal counts hv1's flows.
+func flowTotal(l *lab.Lab) (int, error) {
+	out, err := l.Ofctl("hv1", "dump-aggregate", "br-int")
+	if err != nil {
+		return 0, err
+	}
+	fc := flowCount.FindStringSubmatch(out)
+	if fc == nil {
+		return 0, fmt.Errorf("no flow count in %q", out)
+	}
+	return strconv.Atoi(fc[1])
 }
 
 // waitGeneration waits for hv1 to report generation gen (0: whatever the

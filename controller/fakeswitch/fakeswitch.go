@@ -4,7 +4,8 @@
 // ONF bundles validated at add time and applied atomically at commit,
 // MODIFY_STRICT and DELETE_STRICT honouring the cookie mask, groups (a
 // group delete takes the flows that use it along), flow stats and group
-// descriptions in several parts, the Geneve TLV map, the ONF flow monitor
+// descriptions in several parts, meters (outside bundles; a meter delete
+// takes its flows along, as does a group's), the Geneve TLV map, the ONF flow monitor
 // (changes made by others are reported, ours are not), packet-ins with a
 // continuation and NXT_RESUME. It listens on a unix socket, like a
 // bridge's management socket, and survives reconnects; Restart forgets
@@ -36,10 +37,12 @@ type Switch struct {
 	conns       map[net.Conn]*connState
 	flows       map[string]pipeline.Flow
 	groups      map[uint32]pipeline.Group
+	meters      map[uint32]pipeline.Meter
 	tlv         bool
 	bundles     map[uint32][]controller.Op
 	Commits     int
 	Ops         int // flow and group mods committed
+	MeterMods   int
 	TLVMods     int
 	Connects    int
 	Resumes     int
@@ -61,7 +64,7 @@ func Listen(path string) (*Switch, error) {
 		return nil, err
 	}
 	s := &Switch{l: l, conns: map[net.Conn]*connState{}, flows: map[string]pipeline.Flow{},
-		groups: map[uint32]pipeline.Group{}, bundles: map[uint32][]controller.Op{}}
+		groups: map[uint32]pipeline.Group{}, meters: map[uint32]pipeline.Meter{}, bundles: map[uint32][]controller.Op{}}
 	go s.accept()
 	return s, nil
 }
@@ -103,7 +106,7 @@ func (s *Switch) Restart() {
 	s.Disconnect()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.flows, s.groups, s.tlv = map[string]pipeline.Flow{}, map[uint32]pipeline.Group{}, false
+	s.flows, s.groups, s.meters, s.tlv = map[string]pipeline.Flow{}, map[uint32]pipeline.Group{}, map[uint32]pipeline.Meter{}, false
 	s.bundles = map[uint32][]controller.Op{}
 }
 
@@ -306,6 +309,8 @@ func (s *Switch) serve(cs *connState) {
 			s.mu.Lock()
 			cs.async = be.Uint32(msg[8:])&2 != 0
 			s.mu.Unlock()
+		case 29: // METER_MOD
+			s.meterMod(cs, xid, msg)
 		case 18: // MULTIPART_REQUEST
 			s.multipart(cs, xid, msg)
 		case 4: // EXPERIMENTER
@@ -339,6 +344,19 @@ func (s *Switch) multipart(cs *connState, xid uint32, msg []byte) {
 		}
 		s.mu.Unlock()
 		s.replyParts(cs, xid, 7, entries)
+	case 10: // OFPMP_METER_CONFIG
+		s.mu.Lock()
+		var entries [][]byte
+		ids := make([]uint32, 0, len(s.meters))
+		for id := range s.meters {
+			ids = append(ids, id)
+		}
+		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+		for _, id := range ids {
+			entries = append(entries, controller.MeterConfigEntry(s.meters[id]))
+		}
+		s.mu.Unlock()
+		s.replyParts(cs, xid, 10, entries)
 	case 0xffff:
 		if len(msg) >= 24 && be.Uint32(msg[16:]) == 0x4f4e4600 && be.Uint32(msg[20:]) == 1870 {
 			s.mu.Lock()
@@ -471,6 +489,53 @@ func (s *Switch) experimenter(cs *connState, xid uint32, msg []byte) {
 	}
 }
 
+// meterMod applies a meter mod as OVS does: add of an existing meter and
+// modify or delete of a missing one fail; a delete takes the flows that
+// use the meter along.
+func (s *Switch) meterMod(cs *connState, xid uint32, msg []byte) {
+	op, err := controller.ParseMeterMod(msg)
+	if err != nil {
+		cs.sendError(xid, 12, 6, 0, msg) // OFPMMFC_BAD_RATE stands in for any bad meter
+		return
+	}
+	s.mu.Lock()
+	_, exists := s.meters[op.Meter.ID]
+	code := uint16(0)
+	switch {
+	case op.Cmd == controller.Add && exists:
+		code = 1 // OFPMMFC_METER_EXISTS
+	case op.Cmd != controller.Add && !exists:
+		code = 3 // OFPMMFC_UNKNOWN_METER
+	case op.Cmd == controller.Delete:
+		delete(s.meters, op.Meter.ID)
+		for k, f := range s.flows {
+			if usesMeter(f, op.Meter.ID) {
+				delete(s.flows, k)
+			}
+		}
+	default:
+		s.meters[op.Meter.ID] = op.Meter
+	}
+	if code == 0 {
+		s.MeterMods++
+	}
+	s.mu.Unlock()
+	if code != 0 {
+		cs.sendError(xid, 12, code, 0, msg)
+	}
+}
+
+// Meters returns a copy of the installed meters.
+func (s *Switch) Meters() map[uint32]pipeline.Meter {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[uint32]pipeline.Meter, len(s.meters))
+	for id, m := range s.meters {
+		out[id] = m
+	}
+	return out
+}
+
 // RefuseFlows makes every later flow add fail (a switch that rejects the
 // desired state).
 func (s *Switch) RefuseFlows(on bool) {
@@ -495,7 +560,7 @@ func (s *Switch) bundleControl(cs *connState, xid uint32, msg []byte) {
 	case 4: // commit
 		flows, groups := copyFlows(s.flows), copyGroups(s.groups)
 		for _, op := range s.bundles[id] {
-			if !apply(flows, groups, op) {
+			if !apply(flows, groups, s.meters, op) {
 				failed = &op
 				break
 			}
@@ -520,7 +585,7 @@ func (s *Switch) bundleControl(cs *connState, xid uint32, msg []byte) {
 }
 
 // apply performs one op with OVS's semantics; false if OVS would refuse it.
-func apply(flows map[string]pipeline.Flow, groups map[uint32]pipeline.Group, op controller.Op) bool {
+func apply(flows map[string]pipeline.Flow, groups map[uint32]pipeline.Group, meters map[uint32]pipeline.Meter, op controller.Op) bool {
 	if g := op.Group; g != nil {
 		_, exists := groups[g.ID]
 		switch op.Cmd {
@@ -555,6 +620,11 @@ func apply(flows map[string]pipeline.Flow, groups map[uint32]pipeline.Group, op 
 					return false // OFPBAC_BAD_OUT_GROUP
 				}
 			}
+			if sm, ok := a.(pipeline.SetMeter); ok {
+				if _, ok := meters[sm.ID]; !ok {
+					return false // OFPMMFC_UNKNOWN_METER
+				}
+			}
 		}
 		flows[k] = f
 	case controller.Modify: // strict, with the sender's cookie as mask
@@ -568,6 +638,15 @@ func apply(flows map[string]pipeline.Flow, groups map[uint32]pipeline.Group, op 
 		}
 	}
 	return true
+}
+
+func usesMeter(f pipeline.Flow, id uint32) bool {
+	for _, a := range f.Actions {
+		if sm, ok := a.(pipeline.SetMeter); ok && sm.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func usesGroup(f pipeline.Flow, id uint32) bool {

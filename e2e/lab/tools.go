@@ -2,16 +2,19 @@ package lab
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"github.com/chainwire/chainwire/topology"
-	"github.com/chainwire/chainwire/topology/nbdb"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/chainwire/chainwire/topology"
+	"github.com/chainwire/chainwire/topology/nbdb"
 )
 
 // Vsctl runs ovs-vsctl against a host's OVSDB.
@@ -149,4 +152,51 @@ func (l *Lab) Store() (topology.Store, error) {
 		return topology.NewFileStore(l.DB), nil
 	}
 	return nbdb.Open(l.DB, nbdb.Options{})
+}
+
+// Iperf runs an iperf3 server on addr in server's namespace and a client
+// in client's for the given seconds (extra: client options such as -u -b
+// 20M), and returns the rate the server received, in bits/s. The client
+// retries for up to 10 s while the path comes up.
+func (l *Lab) Iperf(client, server, addr string, seconds int, extra ...string) (float64, error) {
+	srv := l.Command(server, "iperf3", "-s", "-B", addr)
+	if err := srv.Start(); err != nil {
+		return 0, err
+	}
+	defer func() {
+		srv.Process.Kill()
+		srv.Wait()
+	}()
+	args := append([]string{"timeout", strconv.Itoa(seconds + 17), "iperf3", "-c", addr, "-t", strconv.Itoa(seconds), "-J",
+		"--connect-timeout", "1000"}, extra...)
+	var out string
+	err := Eventually(10*time.Second, func() error {
+		var err error
+		out, err = l.Exec(client, args...)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("iperf3 %s -> %s: %v", client, addr, err)
+	}
+	var res struct {
+		End struct {
+			SumReceived struct { // TCP
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+			Sum struct { // UDP: the server's count, in the client's report
+				BitsPerSecond float64 `json:"bits_per_second"`
+				LostPercent   float64 `json:"lost_percent"`
+			} `json:"sum"`
+		} `json:"end"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		return 0, fmt.Errorf("iperf3 output: %v", err)
+	}
+	if r := res.End.SumReceived.BitsPerSecond; r > 0 {
+		return r, nil
+	}
+	if r := res.End.Sum.BitsPerSecond * (1 - res.End.Sum.LostPercent/100); r > 0 {
+		return r, nil
+	}
+	return 0, fmt.Errorf("iperf3 %s -> %s received nothing: %s", client, addr, out)
 }

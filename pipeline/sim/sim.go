@@ -85,7 +85,10 @@ type Result struct {
 	// ToController holds the userdata of every copy sent to chainwired
 	// (ACL logs and rejects).
 	ToController [][]byte
-	lookups      int
+	// Meters lists the meters the packet passed, in order (the simulator
+	// never drops for a rate).
+	Meters  []uint32
+	lookups int
 }
 
 // Ports lists the output ports in order.
@@ -97,10 +100,12 @@ func (r Result) Ports() []uint32 {
 	return ps
 }
 
-// Switch holds flows by table, highest priority first, and groups by ID.
+// Switch holds flows by table, highest priority first, and groups and
+// meters by ID.
 type Switch struct {
 	tables map[uint8][]pipeline.Flow
 	groups map[uint32]pipeline.Group
+	meters map[uint32]bool
 	ct     *conntrack // kept across Runs
 }
 
@@ -108,7 +113,13 @@ type Switch struct {
 // error (as in OVS, the second would replace the first, which a renderer
 // must not rely on), and so are groups with the same ID.
 func New(t *pipeline.Tables) (*Switch, error) {
-	s := &Switch{tables: map[uint8][]pipeline.Flow{}, groups: map[uint32]pipeline.Group{}, ct: newConntrack()}
+	s := &Switch{tables: map[uint8][]pipeline.Flow{}, groups: map[uint32]pipeline.Group{}, meters: map[uint32]bool{}, ct: newConntrack()}
+	for _, m := range t.Meters {
+		if s.meters[m.ID] {
+			return nil, fmt.Errorf("sim: duplicate meter %d", m.ID)
+		}
+		s.meters[m.ID] = true
+	}
 	for _, g := range t.Groups {
 		if _, dup := s.groups[g.ID]; dup {
 			return nil, fmt.Errorf("sim: duplicate group %d", g.ID)
@@ -137,7 +148,7 @@ func (s *Switch) Load(t *pipeline.Tables) error {
 	if err != nil {
 		return err
 	}
-	s.tables, s.groups = n.tables, n.groups
+	s.tables, s.groups, s.meters = n.tables, n.groups, n.meters
 	return nil
 }
 
@@ -200,6 +211,12 @@ func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, d
 			if err := load(p, a.Dst, a.Ofs, a.Bits, symmetricHash(p)%uint64(a.Links)); err != nil {
 				return err
 			}
+		case pipeline.SetMeter:
+			// OVS refuses a flow whose meter does not exist.
+			if !s.meters[a.ID] {
+				return fmt.Errorf("sim: %s uses meter %d, which the tables lack", stageName(t), a.ID)
+			}
+			r.Meters = append(r.Meters, a.ID)
 		case pipeline.Conjunction:
 			return fmt.Errorf("sim: conjunction action outside a conjunctive match in %s", stageName(t))
 		case pipeline.ToGroup:

@@ -290,7 +290,7 @@ func policy(m *topology.Model) error {
 	m.QoS = append(m.QoS,
 		topology.QoS{Name: "qos1", Key: 1, Switch: "sw0", Direction: topology.FromLport, Priority: 10, Match: "ip4", DSCP: dscp(0)},
 		topology.QoS{Name: "qos2", Key: 65535, Switch: "sw0", Direction: topology.ToLport, Priority: 32767, Match: "",
-			DSCP: dscp(63)})
+			DSCP: dscp(63), Rate: 1<<32 - 1, Burst: 1})
 	return nil
 }
 

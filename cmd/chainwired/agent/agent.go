@@ -112,7 +112,7 @@ type Agent struct {
 	monitoring bool // conn's flow monitor runs (it lives as long as the session)
 	repairs    int  // drift repairs (for status and tests)
 	dirty      bool // something changed since the last reconcile
-	groupDrift bool // re-read groups before the next apply
+	groupDrift bool // re-read groups and meters before the next apply
 	repair     *time.Timer
 	repairing  bool // a repair is scheduled; reconcile when it fires
 	restoreOK  bool // flow-restore-wait was cleared on this connection
@@ -465,8 +465,8 @@ func (a *Agent) reconcile(ctx context.Context) {
 		}
 	}
 	if a.groupDrift {
-		if err := a.rec.ResyncGroups(rctx, cn); err != nil {
-			a.fail(err, "read-back of groups")
+		if err := a.rec.ResyncGroupsAndMeters(rctx, cn); err != nil {
+			a.fail(err, "read-back of groups and meters")
 			cn.Close()
 			return
 		}
@@ -482,7 +482,8 @@ func (a *Agent) reconcile(ctx context.Context) {
 	if err != nil {
 		var be *controller.BundleError
 		var tl *controller.TooLargeError
-		if !errors.As(err, &be) && !errors.As(err, &tl) {
+		var me *controller.MeterError
+		if !errors.As(err, &be) && !errors.As(err, &tl) && !errors.As(err, &me) {
 			cn.Close() // the session is broken; a new one resyncs
 		}
 		a.fail(err, "apply")
