@@ -16,6 +16,8 @@ type Changes struct {
 	PortGroups     map[string]*PortGroup
 	AddressSets    map[string]*AddressSet
 	QoS            map[string]*QoS
+	DHCPOptions    map[string]*DHCPOptions
+	DNSRecords     map[string]*DNSRecord
 }
 
 // Len is the number of objects changed.

@@ -10,7 +10,7 @@ import (
 )
 
 // The generator's policy objects (ACLs, port groups, address sets, QoS
-// rules), made only by a gen with policy set, so that the models of the
+// rules, DHCP options and the ports that use them, DNS records), made only by a gen with policy set, so that the models of the
 // other kinds' tests (and the seed's oracle) stay as they were.
 
 var (
@@ -19,6 +19,8 @@ var (
 	aclPool  = names("acl", 6)
 	qosPool  = names("q", 4)
 	addrPool = []string{"10.0.0.1", "10.0.0.0/24", "10.0.0.1/32", "10.5.0.0/16", "fd00::1", "fd00::/64", "02:00:00:00:00:01"}
+	dhcpPool = names("dhcp", 3)
+	hostPool = []string{"vm1", "vm2", "db.example.org"}
 )
 
 func pgNames(m *topology.Model) []string {
@@ -32,6 +34,12 @@ func aclNames(m *topology.Model) []string {
 }
 func qosNames(m *topology.Model) []string {
 	return nameList(m.QoS, func(q topology.QoS) string { return q.Name })
+}
+func dhcpNames(m *topology.Model) []string {
+	return nameList(m.DHCPOptions, func(o topology.DHCPOptions) string { return o.Name })
+}
+func dnsNames(m *topology.Model) []string {
+	return nameList(m.DNSRecords, func(r topology.DNSRecord) string { return r.Name })
 }
 
 // policyMatch is a match naming ports (mostly of switch sw), groups, sets
@@ -139,6 +147,57 @@ func (g *gen) qos(m *topology.Model, name string) topology.QoS {
 	return q
 }
 
+// dhcpOptions are IPv4 or IPv6 options, now and then with a bad CIDR,
+// value or key, or without a key they need.
+func (g *gen) dhcpOptions(name string) topology.DHCPOptions {
+	o := topology.DHCPOptions{Name: name, CIDR: "10.0.0.0/24",
+		Options: map[string]string{"server_id": "10.0.0.254", "server_mac": "02:00:00:00:00:fe", "lease_time": "3600"}}
+	if g.chance(0.5) {
+		o.CIDR, o.Options = pick(g, []string{"fd00::/64", "fd01::/48"}), map[string]string{"server_id": "02:00:00:00:00:fe"}
+	}
+	switch {
+	case g.chance(0.03):
+		o.CIDR = pick(g, []string{"10.0.0.1/24", "10.0.0.0/33", "fd00::/0", "x"})
+	case g.chance(0.03):
+		delete(o.Options, "server_id")
+	case g.chance(0.03):
+		o.Options["mtu"] = "20"
+	case g.chance(0.03):
+		o.Options["dns_server"] = "{10.0.0.1, fd00::1}"
+	case g.chance(0.3):
+		o.Options["dns_server"] = "{10.0.0.1, 10.0.0.2}"
+	}
+	return o
+}
+
+// dnsRecord is a host name of a switch, now and then a bad one or one
+// without addresses; its name is always the derived one (Normalize
+// makes it so).
+func (g *gen) dnsRecord(m *topology.Model) topology.DNSRecord {
+	sw, host := g.ref(switchNames(m), switchPool), pick(g, hostPool)
+	if g.chance(0.03) {
+		host = pick(g, []string{"VM1", "-vm", "a..b"})
+	}
+	r := topology.DNSRecord{Name: topology.DNSRecordName(sw, host), Switch: sw, Hostname: host}
+	for range g.r.IntN(3) {
+		r.Addresses = append(r.Addresses, pick(g, ipPool))
+	}
+	return r
+}
+
+// useDHCP points a port at options, as IPv4 or IPv6 ones, or at none.
+func (g *gen) useDHCP(m *topology.Model, p *topology.Port) {
+	id := ""
+	if g.chance(0.8) {
+		id = g.ref(dhcpNames(m), dhcpPool)
+	}
+	if g.chance(0.5) {
+		p.DHCPv4Options = id
+	} else {
+		p.DHCPv6Options = id
+	}
+}
+
 // carelessPolicy adds policy objects built as carelessModel builds the
 // others.
 func (g *gen) carelessPolicy(m *topology.Model) {
@@ -153,6 +212,17 @@ func (g *gen) carelessPolicy(m *topology.Model) {
 	}
 	for _, n := range qosPool[:g.r.IntN(len(qosPool)+1)] {
 		m.QoS = append(m.QoS, g.qos(m, n))
+	}
+	for _, n := range dhcpPool[:g.r.IntN(len(dhcpPool)+1)] {
+		m.DHCPOptions = append(m.DHCPOptions, g.dhcpOptions(n))
+	}
+	for i := range m.Ports {
+		if g.chance(0.3) {
+			g.useDHCP(m, &m.Ports[i])
+		}
+	}
+	for range g.r.IntN(3) {
+		m.DNSRecords = append(m.DNSRecords, g.dnsRecord(m))
 	}
 }
 
@@ -182,11 +252,26 @@ func (g *gen) carefulPolicy(m *topology.Model) {
 		q.Key, q.Priority, q.DSCP, q.Burst = uint32(i+1), i, intp(i), 0
 		m.QoS = append(m.QoS, q)
 	}
+	if len(m.Ports) > 0 && g.chance(0.5) {
+		m.DHCPOptions = append(m.DHCPOptions, topology.DHCPOptions{Name: dhcpPool[0], CIDR: "10.0.0.0/24",
+			Options: map[string]string{"server_id": "10.0.0.254", "server_mac": "02:00:00:00:00:fe", "lease_time": "3600"}})
+		m.Ports[0].DHCPv4Options = dhcpPool[0]
+	}
+	for i, sw := range switchNames(m)[:g.r.IntN(len(m.Switches)+1)] {
+		m.DNSRecords = append(m.DNSRecords, topology.DNSRecord{Name: topology.DNSRecordName(sw, hostPool[i%len(hostPool)]),
+			Switch: sw, Hostname: hostPool[i%len(hostPool)], Addresses: []string{"10.0.0.1", "fd00::1"}})
+	}
 }
 
 // putPolicy adds or replaces one policy object.
 func (g *gen) putPolicy(m *topology.Model, c *topology.Changes) {
-	switch g.r.IntN(4) {
+	switch g.r.IntN(6) {
+	case 4:
+		o := g.dhcpOptions(g.name(dhcpPool))
+		set(&c.DHCPOptions, o.Name, &o)
+	case 5:
+		o := g.dnsRecord(m)
+		set(&c.DNSRecords, o.Name, &o)
 	case 0:
 		o := g.portGroup(m, g.name(pgPool))
 		set(&c.PortGroups, o.Name, &o)
@@ -206,7 +291,25 @@ func (g *gen) putPolicy(m *topology.Model, c *topology.Changes) {
 // other objects' matches fail (a set gains an IPv6 address, a group a
 // port of another switch).
 func (g *gen) editPolicy(m *topology.Model, c *topology.Changes) {
-	switch g.r.IntN(4) {
+	switch g.r.IntN(7) {
+	case 4:
+		if len(m.Ports) > 0 {
+			o := pick(g, m.Ports)
+			g.useDHCP(m, &o)
+			set(&c.Ports, o.Name, &o)
+		}
+	case 5:
+		if len(m.DHCPOptions) > 0 { // a family change fails the ports that use them
+			o := pick(g, m.DHCPOptions)
+			o.CIDR = pick(g, []string{"10.1.0.0/16", "fd02::/64"})
+			set(&c.DHCPOptions, o.Name, &o)
+		}
+	case 6:
+		if len(m.DNSRecords) > 0 {
+			o := pick(g, m.DNSRecords)
+			o.Addresses = g.editList(o.Addresses, ipPool)
+			set(&c.DNSRecords, o.Name, &o)
+		}
 	case 0:
 		if len(m.PortGroups) > 0 {
 			o := pick(g, m.PortGroups)
@@ -252,7 +355,13 @@ func (g *gen) editPolicy(m *topology.Model, c *topology.Changes) {
 
 // removePolicy deletes a policy object, often one something uses.
 func (g *gen) removePolicy(m *topology.Model, c *topology.Changes) {
-	switch g.r.IntN(4) {
+	switch g.r.IntN(6) {
+	case 4:
+		set(&c.DHCPOptions, g.ref(dhcpNames(m), dhcpPool), nil)
+	case 5:
+		if len(m.DNSRecords) > 0 {
+			set(&c.DNSRecords, pick(g, m.DNSRecords).Name, nil)
+		}
 	case 0:
 		set(&c.PortGroups, g.ref(pgNames(m), pgPool), nil)
 	case 1:
@@ -298,8 +407,11 @@ func policyDump(ix *topology.Index, n string) []string {
 		joined(ix.ACLsOf(n), aclName), joined(ix.ACLsOfPortGroup(n), aclName), joined(ix.PortGroupsOfPort(n), pgName),
 		joined(ix.QoSOf(n), qosName), joined(ix.ACLsNaming(port), aclName), joined(ix.ACLsNaming(pg), aclName),
 		joined(ix.ACLsNaming(as), aclName), joined(ix.QoSNaming(port), qosName), joined(ix.QoSNaming(pg), qosName),
-		joined(ix.QoSNaming(as), qosName)}
+		joined(ix.QoSNaming(as), qosName),
+		objJSON(ix.DHCPOption(n)), objJSON(ix.DNSRecord(n)), joined(ix.DNSRecordsOf(n), dnsName), joined(ix.PortsUsingDHCPOptions(n), portName)}
 }
+
+func dnsName(r *topology.DNSRecord) string { return r.Name }
 
 func policyDumpModel(m *topology.Model, n string) []string {
 	var aclsOf, aclsOfPG, groupsOf, qosOf []string
@@ -348,5 +460,16 @@ func policyDumpModel(m *topology.Model, n string) []string {
 	for _, list := range naming {
 		out = append(out, strings.Join(list, ","))
 	}
-	return out
+	var records, users []string
+	for _, r := range m.DNSRecords {
+		if r.Switch == n {
+			records = append(records, r.Name)
+		}
+	}
+	for _, p := range m.Ports {
+		if p.DHCPv4Options == n || p.DHCPv6Options == n {
+			users = append(users, p.Name)
+		}
+	}
+	return append(out, objJSON(m.DHCPOption(n)), objJSON(m.DNSRecord(n)), strings.Join(records, ","), strings.Join(users, ","))
 }

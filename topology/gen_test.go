@@ -14,8 +14,8 @@ import (
 type gen struct {
 	r *rand.Rand
 	n int // a counter for fresh names
-	// policy: models and changes have ACLs, port groups, address sets
-	// and QoS rules too (gen_policy_test.go).
+	// policy: models and changes have ACLs, port groups, address sets,
+	// QoS rules, DHCP options and DNS records too (gen_policy_test.go).
 	policy bool
 }
 
@@ -403,6 +403,8 @@ func (g *gen) shuffle(m *topology.Model) {
 	shuffle(g, m.PortGroups)
 	shuffle(g, m.AddressSets)
 	shuffle(g, m.QoS)
+	shuffle(g, m.DHCPOptions)
+	shuffle(g, m.DNSRecords)
 }
 
 func shuffle[T any](g *gen, list []T) {
@@ -787,6 +789,8 @@ func applyTo(m *topology.Model, c *topology.Changes) *topology.Model {
 		PortGroups:     applyList(m.PortGroups, c.PortGroups, func(o topology.PortGroup) string { return o.Name }),
 		AddressSets:    applyList(m.AddressSets, c.AddressSets, func(o topology.AddressSet) string { return o.Name }),
 		QoS:            applyList(m.QoS, c.QoS, func(o topology.QoS) string { return o.Name }),
+		DHCPOptions:    applyList(m.DHCPOptions, c.DHCPOptions, func(o topology.DHCPOptions) string { return o.Name }),
+		DNSRecords:     applyList(m.DNSRecords, c.DNSRecords, func(o topology.DNSRecord) string { return o.Name }),
 	}
 	out.Normalize()
 	return out

@@ -23,6 +23,8 @@ type Index struct {
 	portGroups  map[string]*PortGroup
 	addressSets map[string]*AddressSet
 	qos         map[string]*QoS
+	dhcpOptions map[string]*DHCPOptions
+	dnsRecords  map[string]*DNSRecord
 
 	// claims: the first holder of each claimed value, the one a rule
 	// keeps (later ones are refused naming it, which is the order
@@ -334,4 +336,20 @@ func matchUsers[T any](ix *Index, objs map[string]*T, user Kind, r Ref) []*T {
 		out = append(out, objs[n])
 	}
 	return out
+}
+
+// DHCPOption and DNSRecord return the named object, or nil.
+func (ix *Index) DHCPOption(name string) *DHCPOptions { return ix.dhcpOptions[name] }
+func (ix *Index) DNSRecord(name string) *DNSRecord    { return ix.dnsRecords[name] }
+
+// PortsUsingDHCPOptions returns the ports whose DHCPv4 or DHCPv6 options
+// are the named ones, by name: what to render again when they change.
+func (ix *Index) PortsUsingDHCPOptions(name string) []*Port {
+	return referring(ix, ix.ports, Ref{KindDHCPOptions, name}, KindPort)
+}
+
+// DNSRecordsOf returns the DNS records of a switch, by host name (their
+// names share the switch's prefix).
+func (ix *Index) DNSRecordsOf(sw string) []*DNSRecord {
+	return referring(ix, ix.dnsRecords, Ref{KindSwitch, sw}, KindDNSRecord)
 }

@@ -28,6 +28,7 @@ func canon(m *topology.Model) string {
 	for i := range c.AddressSets {
 		c.AddressSets[i].Addresses = nilIfEmpty(c.AddressSets[i].Addresses)
 	}
+	c.DHCPOptions, c.DNSRecords = nilIfEmpty(c.DHCPOptions), nilIfEmpty(c.DNSRecords)
 	for i := range c.PortPairGroups {
 		c.PortPairGroups[i].Pairs = nilIfEmpty(c.PortPairGroups[i].Pairs)
 	}
@@ -50,7 +51,8 @@ func nilIfEmpty[T any](list []T) []T {
 // generator's pools.
 func universe(ms ...*topology.Model) []string {
 	var out []string
-	for _, pool := range [][]string{chassisPool, switchPool, portPool, pairPool, groupPool, chainPool, clsPool, pgPool, asPool, aclPool, qosPool} {
+	for _, pool := range [][]string{chassisPool, switchPool, portPool, pairPool, groupPool, chainPool, clsPool, pgPool, asPool, aclPool, qosPool,
+		dhcpPool} {
 		out = append(out, pool...)
 	}
 	for _, m := range ms {
@@ -80,6 +82,12 @@ func universe(ms ...*topology.Model) []string {
 		}
 		for _, q := range m.QoS {
 			out = append(out, q.Name, q.Switch)
+		}
+		for _, p := range m.Ports {
+			out = append(out, p.DHCPv4Options, p.DHCPv6Options)
+		}
+		for _, r := range m.DNSRecords {
+			out = append(out, r.Name, r.Switch)
 		}
 		out = append(append(out, chassisNames(m)...), switchNames(m)...)
 	}
@@ -320,7 +328,8 @@ func TestIndexOfRandomModels(t *testing.T) {
 
 func hasDuplicates(m *topology.Model) bool {
 	for _, list := range [][]string{chassisNames(m), switchNames(m), portNames(m), pairNames(m), groupNames(m), chainNames(m),
-		nameList(m.Classifiers, func(c topology.Classifier) string { return c.Name }), aclNames(m), pgNames(m), asNames(m), qosNames(m)} {
+		nameList(m.Classifiers, func(c topology.Classifier) string { return c.Name }), aclNames(m), pgNames(m), asNames(m), qosNames(m),
+		dhcpNames(m), dnsNames(m)} {
 		slices.Sort(list)
 		if len(slices.Compact(list)) != len(list) {
 			return true

@@ -24,6 +24,8 @@ const (
 	KindPortGroup
 	KindAddressSet
 	KindQoS
+	KindDHCPOptions
+	KindDNSRecord
 	numKinds
 )
 
@@ -69,6 +71,9 @@ type kind[T named] struct {
 	// nearby, if set, marks the objects whose rules read this one other
 	// than by referencing it (a pair's ports' classifiers, say).
 	nearby func(ix *Index, o *T, mark func(Ref))
+	// derivedName: the name is made of other fields (a DNS record's
+	// SWITCH/HOSTNAME), which the kind's rule checks, not CheckName.
+	derivedName bool
 }
 
 // kindOps is a kind, whatever its type: what the index does with every
@@ -106,6 +111,8 @@ var kinds = [numKinds]kindOps{
 	KindPortGroup:     portGroupKind,
 	KindAddressSet:    addressSetKind,
 	KindQoS:           qosKind,
+	KindDHCPOptions:   dhcpOptionsKind,
+	KindDNSRecord:     dnsRecordKind,
 }
 
 var chassisKind = &kind[Chassis]{id: KindChassis, name: "chassis",
@@ -139,6 +146,11 @@ var portKind = &kind[Port]{id: KindPort, name: "port",
 		ref(KindSwitch, p.Switch)
 		if rc := p.RequestedChassis(); rc != "" {
 			ref(KindChassis, rc)
+		}
+		for _, id := range [2]string{p.DHCPv4Options, p.DHCPv6Options} {
+			if id != "" {
+				ref(KindDHCPOptions, id)
+			}
 		}
 	},
 	claims: portClaims,
@@ -229,7 +241,7 @@ func equalPorts(a, b *Port) bool {
 	return a.Name == b.Name && a.Switch == b.Switch && a.Key == b.Key &&
 		slices.Equal(a.Addresses, b.Addresses) && slices.Equal(a.PortSecurity, b.PortSecurity) &&
 		(a.Enabled == nil) == (b.Enabled == nil) && (a.Enabled == nil || *a.Enabled == *b.Enabled) &&
-		maps.Equal(a.Options, b.Options)
+		maps.Equal(a.Options, b.Options) && a.DHCPv4Options == b.DHCPv4Options && a.DHCPv6Options == b.DHCPv6Options
 }
 
 func clonePort(p Port) Port {
@@ -284,6 +296,14 @@ func classifierNearby(ix *Index, c *Classifier, mark func(Ref)) {
 }
 
 func (k *kind[T]) noun() string { return k.name }
+
+// checkName is the kind's first check of a name.
+func (k *kind[T]) checkName(name string) error {
+	if k.derivedName {
+		return nil
+	}
+	return CheckName(k.name, name)
+}
 
 func nameOf[T named](o *T) string { return (*o).objName() }
 

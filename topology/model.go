@@ -1,8 +1,8 @@
 // Package topology is the logical model (chassis, switches, ports,
-// service chains, ACLs, port groups, address sets, QoS rules), its
-// validation and tunnel-key allocation, the stores
-// that keep it, and Index: the model validated and indexed, kept so by
-// Apply at the cost of each change.
+// service chains, ACLs, port groups, address sets, QoS rules, DHCP
+// options, DNS records), its validation and tunnel-key allocation, the
+// stores that keep it, and Index: the model validated and indexed, kept
+// so by Apply at the cost of each change.
 package topology
 
 import "sort"
@@ -29,6 +29,8 @@ type Model struct {
 	PortGroups     []PortGroup     `json:"port_groups,omitempty"`
 	AddressSets    []AddressSet    `json:"address_sets,omitempty"`
 	QoS            []QoS           `json:"qos,omitempty"`
+	DHCPOptions    []DHCPOptions   `json:"dhcp_options,omitempty"`
+	DNSRecords     []DNSRecord     `json:"dns_records,omitempty"`
 }
 
 // Chassis is a hypervisor that carries tunnels.
@@ -56,6 +58,10 @@ type Port struct {
 	// Enabled is nil (enabled) unless set; false disables the port.
 	Enabled *bool             `json:"enabled,omitempty"`
 	Options map[string]string `json:"options,omitempty"`
+	// DHCPv4Options and DHCPv6Options name the DHCP options (IPv4 and
+	// IPv6 ones) that answer the port's requests; "" = none.
+	DHCPv4Options string `json:"dhcpv4_options,omitempty"`
+	DHCPv6Options string `json:"dhcpv6_options,omitempty"`
 }
 
 // IsEnabled reports whether the port passes traffic.
@@ -78,6 +84,8 @@ func (a ACL) objName() string           { return a.Name }
 func (g PortGroup) objName() string     { return g.Name }
 func (s AddressSet) objName() string    { return s.Name }
 func (q QoS) objName() string           { return q.Name }
+func (o DHCPOptions) objName() string   { return o.Name }
+func (r DNSRecord) objName() string     { return r.Name }
 
 // find returns the object of a list with that name, or nil.
 func find[T named](list []T, name string) *T {
@@ -93,7 +101,8 @@ func sortByName[T named](list []T) {
 	sort.Slice(list, func(i, j int) bool { return list[i].objName() < list[j].objName() })
 }
 
-// Normalize sorts every list so that equal models encode identically.
+// Normalize sorts every list so that equal models encode identically, and
+// gives each DNS record the name it derives from (SWITCH/HOSTNAME).
 func (m *Model) Normalize() {
 	sortByName(m.Chassis)
 	sortByName(m.Switches)
@@ -117,6 +126,13 @@ func (m *Model) Normalize() {
 		sort.Strings(m.AddressSets[i].Addresses)
 	}
 	sortByName(m.QoS)
+	sortByName(m.DHCPOptions)
+	for i := range m.DNSRecords {
+		r := &m.DNSRecords[i]
+		r.Name = DNSRecordName(r.Switch, r.Hostname)
+		sort.Strings(r.Addresses)
+	}
+	sortByName(m.DNSRecords)
 }
 
 // Switch, Port and ChassisByName return the named object, or nil.

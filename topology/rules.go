@@ -46,7 +46,8 @@ type rule struct {
 
 // rules run in this order, which is the order Validate reports the first
 // violation in. A kind's first rule checks its names (CheckName, and, in
-// a model, duplicates) before the rule itself.
+// a model, duplicates) before the rule itself (a kind with derived names
+// checks them in its rule).
 var rules = []rule{
 	ruleFor(chassisKind, checkChassis),
 	ruleFor(switchKind, checkSwitch),
@@ -61,6 +62,9 @@ var rules = []rule{
 	ruleFor(addressSetKind, checkAddressSet),
 	ruleFor(aclKind, checkACL),
 	ruleFor(qosKind, checkQoS),
+	ruleFor(dhcpOptionsKind, checkDHCPOptions),
+	ruleFor(portKind, checkPortDHCP),
+	ruleFor(dnsRecordKind, checkDNSRecord),
 }
 
 func ruleFor[T named](k *kind[T], check func(v *validation, o *T) error) rule {
@@ -72,7 +76,7 @@ func ruleFor[T named](k *kind[T], check func(v *validation, o *T) error) rule {
 			for i := range list {
 				o := &list[i]
 				if first {
-					if err := CheckName(k.name, nameOf(o)); err != nil {
+					if err := k.checkName(nameOf(o)); err != nil {
 						return err
 					}
 					if dups && objs[nameOf(o)] != o { // the index holds the first of that name
@@ -93,7 +97,7 @@ func ruleFor[T named](k *kind[T], check func(v *validation, o *T) error) rule {
 					continue
 				}
 				if first {
-					if err := CheckName(k.name, name); err != nil {
+					if err := k.checkName(name); err != nil {
 						return err
 					}
 				}

@@ -265,7 +265,11 @@ func TestHelpListsPolicyVerbs(t *testing.T) {
 	for _, v := range []string{"acl-add SWITCH|PG from-lport|to-lport PRIORITY MATCH allow|allow-related|allow-stateless|drop|reject [--name=N] [--log]",
 		"acl-del SWITCH|PG [DIRECTION [PRIORITY MATCH]]", "acl-list SWITCH|PG", "pg-add PG [PORT...]", "pg-set-ports PG PORT...", "pg-del PG",
 		"pg-list", "address-set-add AS [ADDRESS...]", "address-set-set AS ADDRESS...", "address-set-del AS", "address-set-list",
-		"qos-add SWITCH from-lport|to-lport PRIORITY MATCH [dscp=N] [rate=KBPS [burst=KB]]", "qos-del SWITCH [DIRECTION [PRIORITY MATCH]]", "qos-list SWITCH"} {
+		"qos-add SWITCH from-lport|to-lport PRIORITY MATCH [dscp=N] [rate=KBPS [burst=KB]]", "qos-del SWITCH [DIRECTION [PRIORITY MATCH]]", "qos-list SWITCH",
+		"dhcp-options-create CIDR [KEY=VALUE...]", "dhcp-options-set-options ID KEY=VALUE...", "dhcp-options-get-options ID",
+		"dhcp-options-del ID", "dhcp-options-list", "lsp-set-dhcpv4-options PORT [ID]", "lsp-set-dhcpv6-options PORT [ID]",
+		"lsp-get-dhcpv4-options PORT", "lsp-get-dhcpv6-options PORT", "dns-add SWITCH HOSTNAME ADDR...", "dns-del SWITCH HOSTNAME",
+		"dns-list SWITCH"} {
 		if !strings.Contains(out, v) {
 			t.Errorf("help lacks %q", v)
 		}

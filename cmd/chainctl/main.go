@@ -225,6 +225,11 @@ func run(argv []string, out, errOut io.Writer) error {
 	if err != nil {
 		return err
 	}
+	for _, c := range calls {
+		if c.created != "" {
+			fmt.Fprintln(out, c.created)
+		}
+	}
 	if o.wait {
 		return waitApplied(store, before, after, o.waitTimeout, o.errOut)
 	}
@@ -253,6 +258,9 @@ type call struct {
 	args      []string
 	verbFlags map[string]string
 	out       io.Writer
+	// created is the id of what the verb created (dhcp-options-create's
+	// UUID): made once, whatever the retries, printed once committed.
+	created string
 }
 
 type verb struct {

@@ -3,7 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -63,6 +65,8 @@ func show(c *call, m *topology.Model, store topology.Store) error {
 			for _, k := range keys {
 				fmt.Fprintf(c.out, "        options: %s=%s\n", k, p.Options[k])
 			}
+			printPortDHCP(c, m, "dhcpv4_options", p.DHCPv4Options)
+			printPortDHCP(c, m, "dhcpv6_options", p.DHCPv6Options)
 		}
 		for i := range m.PortChains {
 			if ch := &m.PortChains[i]; ch.Switch == sw.Name {
@@ -76,6 +80,9 @@ func show(c *call, m *topology.Model, store topology.Store) error {
 		}
 		printACLs(c, m, topology.Ref{Kind: topology.KindSwitch, Name: sw.Name})
 		printQoS(c, m, sw.Name)
+		for _, r := range dnsOf(m, sw.Name) {
+			fmt.Fprintf(c.out, "    dns %s: %s\n", r.Hostname, strings.Join(r.Addresses, " "))
+		}
 	}
 	for _, ch := range m.Chassis {
 		fmt.Fprintf(c.out, "chassis %s\n    encap %s ip: %s\n", ch.Name, ch.Encap, ch.IP)
@@ -87,7 +94,21 @@ func show(c *call, m *topology.Model, store topology.Store) error {
 	for _, s := range m.AddressSets {
 		fmt.Fprintf(c.out, "address set %s\n    addresses: %s\n", s.Name, quoteList(s.Addresses))
 	}
+	for _, o := range byCIDR(m) {
+		fmt.Fprintf(c.out, "dhcp options %s\n", dhcpLabel(&o))
+		for _, k := range slices.Sorted(maps.Keys(o.Options)) {
+			fmt.Fprintf(c.out, "    options: %s=%s\n", k, o.Options[k])
+		}
+	}
 	return nil
+}
+
+// printPortDHCP prints the DHCP options a port's field names, as
+// lsp-get-dhcpv4-options does.
+func printPortDHCP(c *call, m *topology.Model, field, id string) {
+	if o := m.DHCPOption(id); o != nil {
+		fmt.Fprintf(c.out, "        %s: %s\n", field, dhcpLabel(o))
+	}
 }
 
 // printACLs and printQoS print the ACLs of a switch or port group and

@@ -45,6 +45,7 @@ func changedSwitches(before, after *topology.Model) map[string]bool {
 		return g.Name, bg[g.Name]
 	})
 	policySwitches(changed, before, after)
+	serviceSwitches(changed, before, after)
 	// A chassis whose IP changed: every switch with a port on it.
 	chassisChanged := map[string]bool{}
 	mark(chassisChanged, before.Chassis, after.Chassis, func(c topology.Chassis) (string, string) { return c.Name, c.Name })
@@ -124,6 +125,24 @@ func policySwitches(changed map[string]bool, before, after *topology.Model) {
 		}
 		for _, q := range m.QoS {
 			changed[q.Switch] = true
+		}
+	}
+}
+
+// serviceSwitches adds the switches whose DHCP and DNS answers a change
+// touches: those of the changed DNS records, and of the ports that use
+// changed DHCP options (a port's own options are its port's change).
+func serviceSwitches(changed map[string]bool, before, after *topology.Model) {
+	mark(changed, before.DNSRecords, after.DNSRecords, func(r topology.DNSRecord) (string, string) { return r.Name, r.Switch })
+	options := changedNames(before.DHCPOptions, after.DHCPOptions, func(o topology.DHCPOptions) string { return o.Name })
+	if len(options) == 0 {
+		return
+	}
+	for _, m := range [2]*topology.Model{before, after} {
+		for _, p := range m.Ports {
+			if options[p.DHCPv4Options] || options[p.DHCPv6Options] {
+				changed[p.Switch] = true
+			}
 		}
 	}
 }

@@ -27,7 +27,7 @@ func diffOps(cli client.Client, st *state, ch *topology.Changes) ([]ovsdb.Operat
 	}, func(uuid string) model.Model { return &switchRow{UUID: uuid} })
 	diffKind(d, st.uuids[tPort], ch.Ports, func(v *topology.Port, uuid string) (model.Model, []any) {
 		r := portRowOf(*v, uuid)
-		return r, []any{&r.Switch, &r.TunnelKey, &r.Addresses, &r.PortSecurity, &r.Enabled, &r.Options}
+		return r, []any{&r.Switch, &r.TunnelKey, &r.Addresses, &r.PortSecurity, &r.Enabled, &r.Options, &r.DHCPv4Options, &r.DHCPv6Options}
 	}, func(uuid string) model.Model { return &portRow{UUID: uuid} })
 	diffKind(d, st.uuids[tPair], ch.PortPairs, func(v *topology.PortPair, uuid string) (model.Model, []any) {
 		r := pairRowOf(*v, uuid)
@@ -61,6 +61,14 @@ func diffOps(cli client.Client, st *state, ch *topology.Changes) ([]ovsdb.Operat
 		r := qosRowOf(*v, uuid)
 		return r, []any{&r.Key, &r.Switch, &r.Direction, &r.Priority, &r.Match, &r.DSCP, &r.Rate, &r.Burst}
 	}, func(uuid string) model.Model { return &qosRow{UUID: uuid} })
+	diffKind(d, st.uuids[tDHCP], ch.DHCPOptions, func(v *topology.DHCPOptions, uuid string) (model.Model, []any) {
+		r := dhcpOptionsRowOf(*v, uuid)
+		return r, []any{&r.CIDR, &r.Options}
+	}, func(uuid string) model.Model { return &dhcpOptionsRow{UUID: uuid} })
+	diffKind(d, st.uuids[tDNS], ch.DNSRecords, func(v *topology.DNSRecord, uuid string) (model.Model, []any) {
+		r := dnsRecordRowOf(*v, uuid)
+		return r, []any{&r.Switch, &r.Hostname, &r.Addresses}
+	}, func(uuid string) model.Model { return &dnsRecordRow{UUID: uuid} })
 	return d.ops, d.err
 }
 

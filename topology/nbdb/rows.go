@@ -1,6 +1,7 @@
 package nbdb
 
 import (
+	"maps"
 	"sort"
 
 	"github.com/chainwire/chainwire/topology"
@@ -50,14 +51,16 @@ type switchRow struct {
 }
 
 type portRow struct {
-	UUID         string            `ovsdb:"_uuid"`
-	Name         string            `ovsdb:"name"`
-	Switch       string            `ovsdb:"switch"`
-	TunnelKey    int               `ovsdb:"tunnel_key"`
-	Addresses    []string          `ovsdb:"addresses"`
-	PortSecurity []string          `ovsdb:"port_security"`
-	Enabled      *bool             `ovsdb:"enabled"`
-	Options      map[string]string `ovsdb:"options"`
+	UUID          string            `ovsdb:"_uuid"`
+	Name          string            `ovsdb:"name"`
+	Switch        string            `ovsdb:"switch"`
+	TunnelKey     int               `ovsdb:"tunnel_key"`
+	Addresses     []string          `ovsdb:"addresses"`
+	PortSecurity  []string          `ovsdb:"port_security"`
+	Enabled       *bool             `ovsdb:"enabled"`
+	Options       map[string]string `ovsdb:"options"`
+	DHCPv4Options string            `ovsdb:"dhcpv4_options"`
+	DHCPv6Options string            `ovsdb:"dhcpv6_options"`
 }
 
 type pairRow struct {
@@ -134,6 +137,21 @@ type qosRow struct {
 	Burst     int    `ovsdb:"burst"`
 }
 
+type dhcpOptionsRow struct {
+	UUID    string            `ovsdb:"_uuid"`
+	Name    string            `ovsdb:"name"`
+	CIDR    string            `ovsdb:"cidr"`
+	Options map[string]string `ovsdb:"options"`
+}
+
+type dnsRecordRow struct {
+	UUID      string   `ovsdb:"_uuid"`
+	Name      string   `ovsdb:"name"`
+	Switch    string   `ovsdb:"switch"`
+	Hostname  string   `ovsdb:"hostname"`
+	Addresses []string `ovsdb:"addresses"`
+}
+
 // Table names.
 const (
 	tGlobal     = "NB_Global"
@@ -149,6 +167,8 @@ const (
 	tPortGroup  = "Port_Group"
 	tAddressSet = "Address_Set"
 	tQoS        = "QoS"
+	tDHCP       = "DHCP_Options"
+	tDNS        = "DNS_Record"
 )
 
 // dbName is the database's name in the schema.
@@ -159,6 +179,7 @@ func dbModel() (model.ClientDBModel, error) {
 		tGlobal: &nbGlobal{}, tChassis: &chassisRow{}, tBinding: &bindingRow{}, tSwitch: &switchRow{},
 		tPort: &portRow{}, tPair: &pairRow{}, tGroup: &groupRow{}, tChain: &chainRow{}, tClassifier: &classifierRow{},
 		tACL: &aclRow{}, tPortGroup: &portGroupRow{}, tAddressSet: &addressSetRow{}, tQoS: &qosRow{},
+		tDHCP: &dhcpOptionsRow{}, tDNS: &dnsRecordRow{},
 	})
 }
 
@@ -208,7 +229,8 @@ func switchRowOf(s topology.Switch, uuid string) *switchRow {
 }
 
 func portOf(r *portRow) topology.Port {
-	p := topology.Port{Name: r.Name, Switch: r.Switch, Key: uint32(r.TunnelKey), Enabled: r.Enabled}
+	p := topology.Port{Name: r.Name, Switch: r.Switch, Key: uint32(r.TunnelKey), Enabled: r.Enabled,
+		DHCPv4Options: r.DHCPv4Options, DHCPv6Options: r.DHCPv6Options}
 	if len(r.Addresses) > 0 {
 		p.Addresses = append([]string(nil), r.Addresses...)
 		sort.Strings(p.Addresses)
@@ -217,18 +239,22 @@ func portOf(r *portRow) topology.Port {
 		p.PortSecurity = append([]string(nil), r.PortSecurity...)
 		sort.Strings(p.PortSecurity)
 	}
-	if len(r.Options) > 0 {
-		p.Options = make(map[string]string, len(r.Options))
-		for k, v := range r.Options {
-			p.Options[k] = v
-		}
-	}
+	p.Options = stringMap(r.Options)
 	return p
+}
+
+// stringMap is a map column as a model map: a copy, nil when empty.
+func stringMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return maps.Clone(m)
 }
 
 func portRowOf(p topology.Port, uuid string) *portRow {
 	return &portRow{UUID: uuid, Name: p.Name, Switch: p.Switch, TunnelKey: int(p.Key), Addresses: p.Addresses,
-		PortSecurity: p.PortSecurity, Enabled: p.Enabled, Options: p.Options}
+		PortSecurity: p.PortSecurity, Enabled: p.Enabled, Options: p.Options,
+		DHCPv4Options: p.DHCPv4Options, DHCPv6Options: p.DHCPv6Options}
 }
 
 func pairOf(r *pairRow) topology.PortPair {
@@ -314,4 +340,20 @@ func qosOf(r *qosRow) topology.QoS {
 func qosRowOf(q topology.QoS, uuid string) *qosRow {
 	return &qosRow{UUID: uuid, Name: q.Name, Key: int(q.Key), Switch: q.Switch, Direction: q.Direction, Priority: q.Priority,
 		Match: q.Match, DSCP: q.DSCP, Rate: int(q.Rate), Burst: int(q.Burst)}
+}
+
+func dhcpOptionsOf(r *dhcpOptionsRow) topology.DHCPOptions {
+	return topology.DHCPOptions{Name: r.Name, CIDR: r.CIDR, Options: stringMap(r.Options)}
+}
+
+func dhcpOptionsRowOf(o topology.DHCPOptions, uuid string) *dhcpOptionsRow {
+	return &dhcpOptionsRow{UUID: uuid, Name: o.Name, CIDR: o.CIDR, Options: o.Options}
+}
+
+func dnsRecordOf(r *dnsRecordRow) topology.DNSRecord {
+	return topology.DNSRecord{Name: r.Name, Switch: r.Switch, Hostname: r.Hostname, Addresses: sortedSet(r.Addresses)}
+}
+
+func dnsRecordRowOf(d topology.DNSRecord, uuid string) *dnsRecordRow {
+	return &dnsRecordRow{UUID: uuid, Name: d.Name, Switch: d.Switch, Hostname: d.Hostname, Addresses: d.Addresses}
 }

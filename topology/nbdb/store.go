@@ -219,7 +219,7 @@ func newState() *state {
 }
 
 var readTables = []string{tGlobal, tChassis, tBinding, tSwitch, tPort, tPair, tGroup, tChain, tClassifier,
-	tACL, tPortGroup, tAddressSet, tQoS}
+	tACL, tPortGroup, tAddressSet, tQoS, tDHCP, tDNS}
 
 // read selects every table in one transaction.
 func (s *Store) read(ctx context.Context) (*state, error) {
@@ -256,9 +256,9 @@ func scopePortColumns(placement bool) []string {
 }
 
 // readScope reads the scope's part of the model in one transaction: the
-// global row, every chassis, the named switches and their ports, the
-// named ports whole. The switches of the named ports are looked up first
-// (and again if one moved in between).
+// global row, every chassis and DHCP options set, the named switches and
+// their ports, the named ports whole. The switches of the named ports
+// are looked up first (and again if one moved in between).
 func (s *Store) readScope(ctx context.Context, sc topology.Scope) (*state, error) {
 	switches := append([]string(nil), sc.Switches...)
 	for attempt := 0; ; attempt++ {
@@ -300,7 +300,11 @@ func (s *Store) readScope(ctx context.Context, sc topology.Scope) (*state, error
 }
 
 func (s *Store) readParts(ctx context.Context, switches, ports []string, placement bool) (*state, error) {
-	ops := []ovsdb.Operation{{Op: ovsdb.OperationSelect, Table: tGlobal}, {Op: ovsdb.OperationSelect, Table: tChassis}}
+	// Every chassis and DHCP options set: what a port may name (few
+	// beside the ports).
+	ops := []ovsdb.Operation{{Op: ovsdb.OperationSelect, Table: tGlobal}, {Op: ovsdb.OperationSelect, Table: tChassis},
+		{Op: ovsdb.OperationSelect, Table: tDHCP}}
+	const whole = 3 // the tables read whole, first
 	for _, sw := range switches {
 		ops = append(ops, selectWhere(tSwitch, "name", sw), selectWhere(tPort, "switch", sw, scopePortColumns(placement)...))
 	}
@@ -320,20 +324,20 @@ func (s *Store) readParts(ctx context.Context, switches, ports []string, placeme
 		}
 		return nil
 	}
-	if err := errors.Join(add(tGlobal, res[0]), add(tChassis, res[1])); err != nil {
+	if err := errors.Join(add(tGlobal, res[0]), add(tChassis, res[1]), add(tDHCP, res[2])); err != nil {
 		return nil, err
 	}
-	named := res[2+2*len(switches):]
+	named := res[whole+2*len(switches):]
 	for _, rows := range named {
 		if err := add(tPort, rows); err != nil {
 			return nil, err
 		}
 	}
 	for i, sw := range switches {
-		if err := add(tSwitch, res[2+2*i]); err != nil {
+		if err := add(tSwitch, res[whole+2*i]); err != nil {
 			return nil, err
 		}
-		for _, row := range res[3+2*i] {
+		for _, row := range res[whole+1+2*i] {
 			var p portRow
 			if d, err := decodeRow[portRow](row, ""); err != nil {
 				return nil, fmt.Errorf("read the model: a %s row: %w", tPort, err)
@@ -444,6 +448,18 @@ func (st *state) add(table string, row json.RawMessage) error {
 		if r, err = decodeRow[qosRow](row, ""); err == nil {
 			uuids[r.Name] = r.UUID
 			m.QoS = append(m.QoS, qosOf(r))
+		}
+	case tDHCP:
+		var r *dhcpOptionsRow
+		if r, err = decodeRow[dhcpOptionsRow](row, ""); err == nil {
+			uuids[r.Name] = r.UUID
+			m.DHCPOptions = append(m.DHCPOptions, dhcpOptionsOf(r))
+		}
+	case tDNS:
+		var r *dnsRecordRow
+		if r, err = decodeRow[dnsRecordRow](row, ""); err == nil {
+			uuids[r.Name] = r.UUID
+			m.DNSRecords = append(m.DNSRecords, dnsRecordOf(r))
 		}
 	}
 	return err

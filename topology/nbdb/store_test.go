@@ -182,36 +182,62 @@ func TestWatchBindingsReportsChanges(t *testing.T) {
 	}
 }
 
-// A 1.0.0 database (the tables before the switch policy) converts to the
-// installed schema in place, as chainwire-nb upgrade does it: its rows
-// stay, and the policy tables work.
-func TestUpgradeFrom100(t *testing.T) {
+// olderSchema writes the installed schema as an older version was: of
+// that version, without the tables and Logical_Switch_Port columns it
+// lacked.
+func olderSchema(t *testing.T, version string, tables, portColumns []string) string {
+	t.Helper()
 	var sch map[string]any
 	if err := json.Unmarshal(deploy.NBSchema, &sch); err != nil {
 		t.Fatal(err)
 	}
-	sch["version"] = "1.0.0"
-	for _, table := range []string{"ACL", "Port_Group", "Address_Set", "QoS"} {
-		delete(sch["tables"].(map[string]any), table)
+	sch["version"] = version
+	all := sch["tables"].(map[string]any)
+	for _, table := range tables {
+		delete(all, table)
+	}
+	cols := all["Logical_Switch_Port"].(map[string]any)["columns"].(map[string]any)
+	for _, c := range portColumns {
+		delete(cols, c)
 	}
 	old, _ := json.Marshal(sch)
-	path := filepath.Join(t.TempDir(), "1.0.0.ovsschema")
+	path := filepath.Join(t.TempDir(), version+".ovsschema")
 	if err := os.WriteFile(path, old, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	remote := serverOf(t, path)
-	insert := `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
-		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`
-	if out, err := exec.Command("ovsdb-client", "transact", remote, insert).CombinedOutput(); err != nil {
+	return path
+}
+
+// What each version added: 1.1.0 the switch policy, 1.2.0 DHCP and DNS.
+var (
+	tables110, tables120 = []string{"ACL", "Port_Group", "Address_Set", "QoS"}, []string{"DHCP_Options", "DNS_Record"}
+	portColumns120       = []string{"dhcpv4_options", "dhcpv6_options"}
+)
+
+// upgrade runs a database of an older schema with rows inserted by
+// transact, checks that this chainwire refuses it, and converts it to
+// the installed schema in place, as chainwire-nb upgrade does it.
+func upgrade(t *testing.T, oldSchema, version, transact string) *nbdb.Store {
+	t.Helper()
+	remote := serverOf(t, oldSchema)
+	if out, err := exec.Command("ovsdb-client", "transact", remote, transact).CombinedOutput(); err != nil {
 		t.Fatalf("insert: %v: %s", err, out)
 	}
-	if _, err := open1(t, remote).Snapshot(); err == nil || !strings.Contains(err.Error(), "database schema does not fit this chainwire (version 1.0.0)") {
-		t.Fatalf("a 1.0.0 database read: %v", err)
+	if _, err := open1(t, remote).Snapshot(); err == nil || !strings.Contains(err.Error(), "database schema does not fit this chainwire (version "+version+")") {
+		t.Fatalf("a %s database read: %v", version, err)
 	}
 	if out, err := exec.Command("ovsdb-client", "convert", remote, schema).CombinedOutput(); err != nil {
 		t.Fatalf("convert: %v: %s", err, out)
 	}
-	s := open1(t, remote)
+	return open1(t, remote)
+}
+
+// A 1.0.0 database (the tables before the switch policy) converts to the
+// installed schema in place: its rows stay, and the policy tables work.
+func TestUpgradeFrom100(t *testing.T) {
+	old := olderSchema(t, "1.0.0", append(tables110, tables120...), portColumns120)
+	s := upgrade(t, old, "1.0.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
+		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
 	m, err := s.Update(func(m *topology.Model) error {
 		m.ACLs = append(m.ACLs, topology.ACL{Name: "a", Key: 1, Switch: "sw0", Direction: topology.ToLport, Match: "ip4", Action: topology.ACLDrop})
 		return nil
@@ -220,6 +246,31 @@ func TestUpgradeFrom100(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m.Generation != 2 || m.Switch("sw0").Key != 5 || m.ACL("a") == nil {
+		t.Fatalf("after the upgrade: %s", topology.Encode(m))
+	}
+}
+
+// A 1.1.0 database (before DHCP and DNS) converts likewise: its ports
+// come back with no DHCP options, and can be given some.
+func TestUpgradeFrom110(t *testing.T) {
+	old := olderSchema(t, "1.1.0", tables120, portColumns120)
+	s := upgrade(t, old, "1.1.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
+		{"op": "insert", "table": "Logical_Switch_Port", "row": {"name": "p1", "switch": "sw0", "tunnel_key": 1}},
+		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
+	if m, err := s.Snapshot(); err != nil || m.Port("p1") == nil || m.Port("p1").DHCPv4Options != "" {
+		t.Fatalf("after the upgrade: %v %+v", err, m)
+	}
+	m, err := s.Update(func(m *topology.Model) error {
+		m.DHCPOptions = append(m.DHCPOptions, topology.DHCPOptions{Name: "d4", CIDR: "10.0.0.0/24",
+			Options: map[string]string{"server_id": "10.0.0.1", "server_mac": "02:00:00:00:00:01", "lease_time": "60"}})
+		m.Port("p1").DHCPv4Options = "d4"
+		m.DNSRecords = append(m.DNSRecords, topology.DNSRecord{Name: "sw0/p1", Switch: "sw0", Hostname: "p1", Addresses: []string{"10.0.0.2"}})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Generation != 2 || m.Port("p1").DHCPv4Options != "d4" || m.DNSRecord("sw0/p1") == nil {
 		t.Fatalf("after the upgrade: %s", topology.Encode(m))
 	}
 }
@@ -301,5 +352,31 @@ func TestUpdateInReadsOnlyTheScope(t *testing.T) {
 	}
 	if after, _ := s.Snapshot(); after.Generation != 2 || after.Port("dup") != nil {
 		t.Fatalf("a refused scoped update changed the model: generation %d", after.Generation)
+	}
+}
+
+// A scoped change of a port with DHCP options validates them: the scope
+// holds every DHCP options set.
+func TestUpdateInReadsDHCPOptions(t *testing.T) {
+	s := open1(t, server(t))
+	if _, err := s.Update(func(m *topology.Model) error {
+		m.Switches = []topology.Switch{{Name: "sw0", Key: 1}}
+		m.DHCPOptions = []topology.DHCPOptions{{Name: "d6", CIDR: "fd00::/64", Options: map[string]string{"server_id": "02:00:00:00:00:01"}}}
+		m.Ports = []topology.Port{{Name: "p1", Switch: "sw0", Key: 1, DHCPv6Options: "d6"}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateIn(topology.Scope{Ports: []string{"p1"}}, func(m *topology.Model) error {
+		if m.DHCPOption("d6") == nil {
+			return fmt.Errorf("the scope lacks the DHCP options: %+v", m)
+		}
+		m.Port("p1").Enabled = new(bool)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := s.Snapshot(); m.Port("p1").IsEnabled() || m.Port("p1").DHCPv6Options != "d6" {
+		t.Fatalf("after the scoped update: %+v", m.Port("p1"))
 	}
 }

@@ -15,7 +15,7 @@ import (
 var modelSpec = monitorSpec{
 	tGlobal: {"generation"}, tChassis: {"name", "encap_type", "encap_ip"},
 	tSwitch: nil, tPort: nil, tPair: nil, tGroup: nil, tChain: nil, tClassifier: nil,
-	tACL: nil, tPortGroup: nil, tAddressSet: nil, tQoS: nil,
+	tACL: nil, tPortGroup: nil, tAddressSet: nil, tQoS: nil, tDHCP: nil, tDNS: nil,
 }
 
 // Watch reports the model: the whole of it after each (re)connect, the
@@ -98,6 +98,8 @@ type mirror struct {
 	portGroups  map[string]topology.PortGroup
 	addressSets map[string]topology.AddressSet
 	qos         map[string]topology.QoS
+	dhcpOptions map[string]topology.DHCPOptions
+	dnsRecords  map[string]topology.DNSRecord
 }
 
 func newMirror() *mirror {
@@ -105,7 +107,7 @@ func newMirror() *mirror {
 		ports: map[string]topology.Port{}, pairs: map[string]topology.PortPair{}, groups: map[string]topology.PortPairGroup{},
 		chains: map[string]topology.PortChain{}, classifiers: map[string]topology.Classifier{},
 		acls: map[string]topology.ACL{}, portGroups: map[string]topology.PortGroup{}, addressSets: map[string]topology.AddressSet{},
-		qos: map[string]topology.QoS{}}
+		qos: map[string]topology.QoS{}, dhcpOptions: map[string]topology.DHCPOptions{}, dnsRecords: map[string]topology.DNSRecord{}}
 }
 
 // apply takes in one update and returns the objects it changed. An
@@ -172,6 +174,10 @@ func (m *mirror) row(ru rowUpdate, ch *topology.Changes, set bool, undo *[]func(
 		return mirrorRow(ru, set, undo, m.addressSets, &ch.AddressSets, addressSetOf, func(v topology.AddressSet) string { return v.Name })
 	case tQoS:
 		return mirrorRow(ru, set, undo, m.qos, &ch.QoS, qosOf, func(v topology.QoS) string { return v.Name })
+	case tDHCP:
+		return mirrorRow(ru, set, undo, m.dhcpOptions, &ch.DHCPOptions, dhcpOptionsOf, func(v topology.DHCPOptions) string { return v.Name })
+	case tDNS:
+		return mirrorRow(ru, set, undo, m.dnsRecords, &ch.DNSRecords, dnsRecordOf, func(v topology.DNSRecord) string { return v.Name })
 	}
 	return nil
 }
@@ -257,6 +263,12 @@ func (m *mirror) model() *topology.Model {
 	}
 	for _, v := range m.qos {
 		out.QoS = append(out.QoS, v)
+	}
+	for _, v := range m.dhcpOptions {
+		out.DHCPOptions = append(out.DHCPOptions, v)
+	}
+	for _, v := range m.dnsRecords {
+		out.DNSRecords = append(out.DNSRecords, v)
 	}
 	out.Normalize()
 	return out

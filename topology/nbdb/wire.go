@@ -58,14 +58,16 @@ type (
 		TunnelKey int      `json:"tunnel_key"`
 	}
 	portWire struct {
-		UUID         wireUUID    `json:"_uuid"`
-		Name         string      `json:"name"`
-		Switch       string      `json:"switch"`
-		TunnelKey    int         `json:"tunnel_key"`
-		Addresses    wireStrs    `json:"addresses"`
-		PortSecurity wireStrs    `json:"port_security"`
-		Enabled      wireOptBool `json:"enabled"`
-		Options      wireStrMap  `json:"options"`
+		UUID          wireUUID    `json:"_uuid"`
+		Name          string      `json:"name"`
+		Switch        string      `json:"switch"`
+		TunnelKey     int         `json:"tunnel_key"`
+		Addresses     wireStrs    `json:"addresses"`
+		PortSecurity  wireStrs    `json:"port_security"`
+		Enabled       wireOptBool `json:"enabled"`
+		Options       wireStrMap  `json:"options"`
+		DHCPv4Options string      `json:"dhcpv4_options"`
+		DHCPv6Options string      `json:"dhcpv6_options"`
 	}
 	pairWire struct {
 		UUID    wireUUID `json:"_uuid"`
@@ -133,6 +135,19 @@ type (
 		Rate      int        `json:"rate"`
 		Burst     int        `json:"burst"`
 	}
+	dhcpOptionsWire struct {
+		UUID    wireUUID   `json:"_uuid"`
+		Name    string     `json:"name"`
+		CIDR    string     `json:"cidr"`
+		Options wireStrMap `json:"options"`
+	}
+	dnsRecordWire struct {
+		UUID      wireUUID `json:"_uuid"`
+		Name      string   `json:"name"`
+		Switch    string   `json:"switch"`
+		Hostname  string   `json:"hostname"`
+		Addresses wireStrs `json:"addresses"`
+	}
 )
 
 // decodeRow decodes one row; uuid, if given, is its UUID (a monitor's
@@ -168,7 +183,8 @@ func decodeRow[R any](raw json.RawMessage, uuid string) (*R, error) {
 		var w portWire
 		if err = json.Unmarshal(raw, &w); err == nil {
 			*p = portRow{UUID: string(w.UUID), Name: w.Name, Switch: w.Switch, TunnelKey: w.TunnelKey,
-				Addresses: w.Addresses, PortSecurity: w.PortSecurity, Enabled: w.Enabled.v, Options: w.Options}
+				Addresses: w.Addresses, PortSecurity: w.PortSecurity, Enabled: w.Enabled.v, Options: w.Options,
+				DHCPv4Options: w.DHCPv4Options, DHCPv6Options: w.DHCPv6Options}
 		}
 	case *pairRow:
 		var w pairWire
@@ -213,6 +229,16 @@ func decodeRow[R any](raw json.RawMessage, uuid string) (*R, error) {
 			*p = qosRow{UUID: string(w.UUID), Name: w.Name, Key: w.Key, Switch: w.Switch, Direction: w.Direction,
 				Priority: w.Priority, Match: w.Match, DSCP: w.DSCP.v, Rate: w.Rate, Burst: w.Burst}
 		}
+	case *dhcpOptionsRow:
+		var w dhcpOptionsWire
+		if err = json.Unmarshal(raw, &w); err == nil {
+			*p = dhcpOptionsRow{UUID: string(w.UUID), Name: w.Name, CIDR: w.CIDR, Options: w.Options}
+		}
+	case *dnsRecordRow:
+		var w dnsRecordWire
+		if err = json.Unmarshal(raw, &w); err == nil {
+			*p = dnsRecordRow{UUID: string(w.UUID), Name: w.Name, Switch: w.Switch, Hostname: w.Hostname, Addresses: w.Addresses}
+		}
 	default:
 		return nil, fmt.Errorf("no wire form for %T", p)
 	}
@@ -252,6 +278,10 @@ func setUUID(row any, uuid string) {
 	case *addressSetRow:
 		r.UUID = uuid
 	case *qosRow:
+		r.UUID = uuid
+	case *dhcpOptionsRow:
+		r.UUID = uuid
+	case *dnsRecordRow:
 		r.UUID = uuid
 	}
 }

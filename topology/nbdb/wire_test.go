@@ -84,3 +84,20 @@ func TestWirePolicyRows(t *testing.T) {
 		t.Error("a string DSCP decoded")
 	}
 }
+
+// DHCP options, DNS records and the ports' DHCP columns decode too.
+func TestWireServicesRows(t *testing.T) {
+	d, err := decodeRow[dhcpOptionsRow]([]byte(`{"_uuid":["uuid","u1"],"name":"d","cidr":"10.0.0.0/24",
+		"options":["map",[["dns_server","{10.0.0.1, 10.0.0.2}"],["domain_name","\"example.org\""]]]}`), "")
+	if err != nil || fmt.Sprintf("%+v", *d) != `{UUID:u1 Name:d CIDR:10.0.0.0/24 Options:map[dns_server:{10.0.0.1, 10.0.0.2} domain_name:"example.org"]}` {
+		t.Errorf("DHCP options row %+v, %v", d, err)
+	}
+	r, err := decodeRow[dnsRecordRow]([]byte(`{"name":"sw/vm1","switch":"sw","hostname":"vm1","addresses":"10.0.0.1"}`), "u2")
+	if err != nil || fmt.Sprintf("%+v", *r) != `{UUID:u2 Name:sw/vm1 Switch:sw Hostname:vm1 Addresses:[10.0.0.1]}` {
+		t.Errorf("DNS record row %+v, %v", r, err)
+	}
+	p, err := decodeRow[portRow]([]byte(`{"name":"p","dhcpv4_options":"d","dhcpv6_options":""}`), "")
+	if err != nil || p.DHCPv4Options != "d" || p.DHCPv6Options != "" {
+		t.Errorf("port row %+v, %v", p, err)
+	}
+}

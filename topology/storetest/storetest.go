@@ -32,6 +32,9 @@ func Run(t *testing.T, open func(t *testing.T) topology.Store) {
 		{"PolicyRoundTrip", policyRoundTrip},
 		{"RefusedPolicyChangesNothing", refusedPolicy},
 		{"WatchSeesPolicyChanges", watchSeesPolicy},
+		{"ServicesRoundTrip", servicesRoundTrip},
+		{"RefusedServicesChangeNothing", refusedServices},
+		{"WatchSeesServicesChanges", watchSeesServices},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -406,6 +409,123 @@ func watchSeesPolicy(t *testing.T, s topology.Store) {
 		return nil
 	})
 	if got := fmt.Sprint(want(3)); got != `[ACL "a2" address set "admins" QoS rule "qos1" QoS rule "qos2"]` {
+		t.Errorf("changes named %s", got)
+	}
+}
+
+// The DHCP options and DNS records of the services fixture.
+const (
+	dhcpv4ID = "0b6c5a8e-0d3c-4f39-9a51-2f8e7c6d5b4a"
+	dhcpv6ID = "f1e2d3c4-b5a6-4978-8695-a4b3c2d1e0f9"
+)
+
+// services adds to the sample a DHCPv4 and a DHCPv6 options set, two
+// ports using them, and two DNS records.
+func services(m *topology.Model) error {
+	sample(m)
+	m.DHCPOptions = append(m.DHCPOptions,
+		topology.DHCPOptions{Name: dhcpv4ID, CIDR: "10.0.0.0/24", Options: map[string]string{"server_id": "10.0.0.254",
+			"server_mac": "02:00:00:00:00:fe", "lease_time": "4294967295", "router": "10.0.0.1", "dns_server": "{10.0.0.53, 10.0.1.53}",
+			"domain_name": `"example.org"`, "mtu": "1442"}},
+		topology.DHCPOptions{Name: dhcpv6ID, CIDR: "fd00::/64", Options: map[string]string{"server_id": "02:00:00:00:00:fe",
+			"dns_server": "{fd00::53}", "dhcpv6_stateless": "false"}})
+	m.Port("p1").DHCPv4Options, m.Port("p1").DHCPv6Options = dhcpv4ID, dhcpv6ID
+	m.Port("v1").DHCPv4Options = dhcpv4ID
+	m.DNSRecords = append(m.DNSRecords,
+		topology.DNSRecord{Name: "sw0/vm1", Switch: "sw0", Hostname: "vm1", Addresses: []string{"10.0.0.1", "fd00::1"}},
+		topology.DNSRecord{Name: "sw0/db.example.org", Switch: "sw0", Hostname: "db.example.org", Addresses: []string{"10.0.0.9"}})
+	return nil
+}
+
+// DHCP options, the ports' references to them and DNS records come back
+// as written, after adds, edits and deletes.
+func servicesRoundTrip(t *testing.T, s topology.Store) {
+	if _, err := s.Update(services); err != nil {
+		t.Fatal(err)
+	}
+	want := &topology.Model{Generation: 1}
+	services(want)
+	snapshotIs(t, s, want)
+	edit := func(m *topology.Model) error {
+		m.DHCPOption(dhcpv4ID).Options = map[string]string{"server_id": "10.0.0.253", "server_mac": "02:00:00:00:00:fd", "lease_time": "1"}
+		m.DHCPOption(dhcpv6ID).CIDR = "fd01::/48"
+		m.Port("p1").DHCPv6Options = ""
+		m.Port("v2").DHCPv6Options = dhcpv6ID
+		m.DNSRecord("sw0/vm1").Addresses = []string{"fd00::2"}
+		return nil
+	}
+	if _, err := s.Update(edit); err != nil {
+		t.Fatal(err)
+	}
+	want.Generation = 2
+	edit(want)
+	snapshotIs(t, s, want)
+	del := func(m *topology.Model) error {
+		m.Port("v2").DHCPv6Options = ""
+		m.DHCPOptions = slices.DeleteFunc(m.DHCPOptions, func(o topology.DHCPOptions) bool { return o.Name == dhcpv6ID })
+		m.DNSRecords = slices.DeleteFunc(m.DNSRecords, func(r topology.DNSRecord) bool { return r.Name == "sw0/vm1" })
+		return nil
+	}
+	if _, err := s.Update(del); err != nil {
+		t.Fatal(err)
+	}
+	want.Generation = 3
+	del(want)
+	snapshotIs(t, s, want)
+}
+
+// A refused change of the DHCP options or DNS records leaves the model as
+// it was.
+func refusedServices(t *testing.T, s topology.Store) {
+	if _, err := s.Update(services); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Snapshot()
+	for _, bad := range []struct {
+		what string
+		edit func(m *topology.Model)
+	}{
+		{"options a port uses deleted", func(m *topology.Model) { m.DHCPOptions = nil }},
+		{"options without lease_time", func(m *topology.Model) { delete(m.DHCPOption(dhcpv4ID).Options, "lease_time") }},
+		{"IPv6 options as a port's DHCPv4 ones", func(m *topology.Model) { m.Port("v2").DHCPv4Options = dhcpv6ID }},
+		{"a record without addresses", func(m *topology.Model) { m.DNSRecord("sw0/vm1").Addresses = nil }},
+		{"a record of no switch", func(m *topology.Model) {
+			m.DNSRecords = append(m.DNSRecords, topology.DNSRecord{Name: "sw9/vm1", Switch: "sw9", Hostname: "vm1", Addresses: []string{"10.0.0.1"}})
+		}},
+	} {
+		if _, err := s.Update(func(m *topology.Model) error { bad.edit(m); return nil }); err == nil {
+			t.Errorf("%s: the update succeeded", bad.what)
+		}
+		if after, _ := s.Snapshot(); !reflect.DeepEqual(before, after) {
+			t.Fatalf("%s: a refused update changed the model:\n%s\n%s", bad.what, topology.Encode(before), topology.Encode(after))
+		}
+	}
+}
+
+// Watch reports changes of DHCP options and DNS records as changes.
+func watchSeesServices(t *testing.T, s topology.Store) {
+	want := follow(t, s)
+	want(0)
+	s.Update(sample)
+	want(1)
+	if _, err := s.Update(func(m *topology.Model) error {
+		p := &topology.Model{}
+		services(p)
+		m.Ports, m.DHCPOptions, m.DNSRecords = p.Ports, p.DHCPOptions, p.DNSRecords
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(want(2)); got != `[port "p1" port "v1" DHCP options "`+dhcpv4ID+`" DHCP options "`+dhcpv6ID+
+		`" DNS record "sw0/db.example.org" DNS record "sw0/vm1"]` {
+		t.Errorf("changes named %s", got)
+	}
+	s.Update(func(m *topology.Model) error {
+		m.DHCPOption(dhcpv6ID).Options["dhcpv6_stateless"] = "true"
+		m.DNSRecords = m.DNSRecords[:1]
+		return nil
+	})
+	if got := fmt.Sprint(want(3)); got != `[DHCP options "`+dhcpv6ID+`" DNS record "sw0/vm1"]` {
 		t.Errorf("changes named %s", got)
 	}
 }
