@@ -81,6 +81,11 @@ var fromWire = map[[2]uint16]pipeline.Field{
 	{classNXM0, 8}:  pipeline.FieldIPv4Dst,
 	{classNXM1, 19}: pipeline.FieldIPv6Src,
 	{classNXM1, 20}: pipeline.FieldIPv6Dst,
+	{classNXM0, 15}: pipeline.FieldARPOp, // the ARP responder's loads come back in NXM
+	{classNXM0, 16}: pipeline.FieldARPSPA,
+	{classNXM0, 17}: pipeline.FieldARPTPA,
+	{classNXM1, 17}: pipeline.FieldARPSHA,
+	{classNXM1, 18}: pipeline.FieldARPTHA,
 }
 
 const oxmVlanVID = 6 // OXM vlan_vid: OVS's form of our vlan_tci present-bit match

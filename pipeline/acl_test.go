@@ -196,8 +196,9 @@ func TestQoSMarksDSCPAndMeters(t *testing.T) {
 		t.Fatalf("meters %v, want one of 1000 kbps, burst 100 kb", tables.Meters)
 	}
 	meter := tables.Meters[0].ID
-	// A broadcast ARP request floods to p2 and p3; only p2's copy is metered.
-	arp := arp(1, mac1, mac1, "10.0.0.1", "10.0.0.2")
+	// A broadcast ARP request (for no known address: it is not answered)
+	// floods to p2 and p3; only p2's copy is metered.
+	arp := arp(1, mac1, mac1, "10.0.0.1", "10.0.0.99")
 	if r := run(t, in, arp); !equalPorts(r.Ports(), []uint32{2, 3}) || len(r.Meters) != 1 || r.Meters[0] != meter {
 		t.Fatalf("ARP request: delivered to %v through meters %v, want p2 and p3 through %d once\n%s", r.Ports(), r.Meters, meter, r)
 	}

@@ -32,6 +32,7 @@ const (
 	FeatureChain    Feature = 6 // service chains
 	FeatureACL      Feature = 7 // pre_acl, pre_stateful, acl, stateful
 	FeatureQoS      Feature = 8 // qos_mark
+	FeatureARPRsp   Feature = 9 // arp_rsp: ARP and ND answers
 )
 
 // Kind is the kind of object a flow belongs to.
@@ -72,7 +73,7 @@ func DescribeCookie(c uint64) string {
 	}
 	f, k, id := Feature(c>>48&0xff), Kind(c>>40&0xff), c&(1<<40-1)
 	names := map[Feature]string{FeatureBase: "base", FeaturePhysical: "physical",
-		FeaturePortSec: "port-security", FeatureL2: "l2", FeatureTunnel: "tunnel", FeatureChain: "chain", FeatureACL: "acl", FeatureQoS: "qos"}
+		FeaturePortSec: "port-security", FeatureL2: "l2", FeatureTunnel: "tunnel", FeatureChain: "chain", FeatureACL: "acl", FeatureQoS: "qos", FeatureARPRsp: "arp-responder"}
 	switch k {
 	case KindSwitch:
 		return fmt.Sprintf("%s of switch key %d", names[f], id)

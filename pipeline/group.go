@@ -101,6 +101,18 @@ const (
 	// OpReject: a packet a reject ACL matched; chainwired answers its
 	// sender (TCP RST, ICMP unreachable). Userdata [OpReject].
 	OpReject byte = 3
+	// OpNDAdvert: a neighbour solicitation for a known address;
+	// chainwired answers with an advertisement. Userdata [OpNDAdvert,
+	// MAC (6 bytes), address (16 bytes)].
+	OpNDAdvert byte = 4
+	// OpDHCPv4 and OpDHCPv6: a port's DHCP request; chainwired answers
+	// from the userdata (DHCPv4Userdata, DHCPv6Userdata).
+	OpDHCPv4 byte = 5
+	OpDHCPv6 byte = 6
+	// OpDNS: a DNS query on a switch with records, the pipeline paused:
+	// chainwired answers a known name, or resumes the query unchanged.
+	// Userdata [OpDNS].
+	OpDNS byte = 7
 )
 
 // Group IDs carry chainwire's marker byte in their top 8 bits, as cookies

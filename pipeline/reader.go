@@ -123,6 +123,8 @@ type portView struct {
 	zone uint16
 	// sec is the parsed port security.
 	sec []topology.Security
+	// addrs are the port's addresses with IPs.
+	addrs []topology.Address
 }
 
 func (p *portView) local() bool   { return p.ofport != 0 }
@@ -166,9 +168,13 @@ func (rd *reader) port(name string) (*portView, error) {
 		if err != nil {
 			return nil, fmt.Errorf("port %q: %v", name, err)
 		}
-		if addr.Unknown {
+		switch {
+		case addr.Unknown:
 			pv.unknown = true
-		} else {
+		case len(addr.IPs) > 0:
+			pv.addrs = append(pv.addrs, addr)
+			fallthrough
+		default:
 			pv.macs = append(pv.macs, addr.MAC)
 		}
 	}

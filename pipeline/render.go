@@ -95,7 +95,7 @@ func portUnit(rd *reader, name string, tun uint32) (output, error) {
 	if p == nil || err != nil {
 		return output{}, err
 	}
-	out := output{flows: l2Unicast(p), local: p.local(), dp: p.dp}
+	out := output{flows: append(l2Unicast(p), responder(p)...), local: p.local(), dp: p.dp}
 	if p.unknown && p.enabled() && !p.vnf {
 		out.flows = append(out.flows, l2Unknown(p.dp))
 	}

@@ -170,16 +170,9 @@ func (l *Lab) Iperf(client, server, addr string, seconds int, extra ...string) (
 	args := append([]string{"timeout", strconv.Itoa(seconds + 17), "iperf3", "-c", addr, "-t", strconv.Itoa(seconds), "-J",
 		"--connect-timeout", "1000"}, extra...)
 	var out string
-	err := Eventually(10*time.Second, func() error {
-		var err error
-		out, err = l.Exec(client, args...)
-		return err
-	})
-	if err != nil {
-		return 0, fmt.Errorf("iperf3 %s -> %s: %v", client, addr, err)
-	}
-	var res struct {
-		End struct {
+	type report struct {
+		Error string `json:"error"`
+		End   struct {
 			SumReceived struct { // TCP
 				BitsPerSecond float64 `json:"bits_per_second"`
 			} `json:"sum_received"`
@@ -189,8 +182,23 @@ func (l *Lab) Iperf(client, server, addr string, seconds int, extra ...string) (
 			} `json:"sum"`
 		} `json:"end"`
 	}
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		return 0, fmt.Errorf("iperf3 output: %v", err)
+	var res report
+	err := Eventually(10*time.Second, func() error {
+		var err error
+		if out, err = l.Exec(client, args...); err != nil {
+			return err
+		}
+		res = report{}
+		if err := json.Unmarshal([]byte(out), &res); err != nil {
+			return fmt.Errorf("iperf3 output: %v", err)
+		}
+		if res.Error != "" { // the server not listening yet, say
+			return fmt.Errorf("iperf3: %s", res.Error)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("iperf3 %s -> %s: %v", client, addr, err)
 	}
 	if r := res.End.SumReceived.BitsPerSecond; r > 0 {
 		return r, nil

@@ -83,7 +83,7 @@ type Result struct {
 	// resumed (chainwired resumes OpContinue at once).
 	Pauses int
 	// ToController holds the userdata of every copy sent to chainwired
-	// (ACL logs and rejects).
+	// (ACL logs, rejects, neighbour solicitations).
 	ToController [][]byte
 	// Meters lists the meters the packet passed, in order (the simulator
 	// never drops for a rate).
@@ -224,8 +224,9 @@ func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, d
 				return err
 			}
 		case pipeline.Controller:
-			if !a.Pause && len(a.Userdata) > 0 && (a.Userdata[0] == pipeline.OpLogACL || a.Userdata[0] == pipeline.OpReject) {
-				// A copy to chainwired; the actions go on.
+			if !a.Pause && len(a.Userdata) > 0 && a.Userdata[0] != pipeline.OpContinue {
+				// A copy to chainwired (a log, a reject, a question it
+				// answers); the actions go on.
 				r.ToController = append(r.ToController, append([]byte(nil), a.Userdata...))
 				continue
 			}

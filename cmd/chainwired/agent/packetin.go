@@ -71,6 +71,8 @@ func (p *packetIns) handle(cn *controller.Conn, pi controller.PacketIn) {
 		p.logACL(pi)
 	case pipeline.OpReject:
 		p.reject(cn, pi)
+	case pipeline.OpNDAdvert:
+		p.ndAdvert(cn, pi)
 	default:
 		p.log.Debugf("packet-in with unknown opcode %d from table %d", pi.Userdata[0], pi.Table)
 	}
@@ -98,6 +100,19 @@ func (p *packetIns) reject(cn *controller.Conn, pi controller.PacketIn) {
 	acts := pipeline.RejectReplyActions(regOf(pi, pipeline.LogDatapath), regOf(pi, pipeline.LogInport), regOf(pi, pipeline.LogOutport))
 	if err := cn.PacketOut(controller.PortController, acts, reply); err != nil {
 		p.log.WithError(err).Warn("cannot send the answer to a rejected packet")
+	}
+}
+
+// ndAdvert answers a neighbour solicitation for a known address.
+func (p *packetIns) ndAdvert(cn *controller.Conn, pi controller.PacketIn) {
+	na, err := ndAdvert(pi.Data, pi.Userdata)
+	if err != nil {
+		p.log.Debugf("neighbour solicitation gets no answer: %v", err)
+		return
+	}
+	acts := pipeline.ReplyToInportActions(regOf(pi, pipeline.LogDatapath), regOf(pi, pipeline.LogInport))
+	if err := cn.PacketOut(controller.PortController, acts, na); err != nil {
+		p.log.WithError(err).Warn("cannot send a neighbour advertisement")
 	}
 }
 

@@ -174,11 +174,16 @@ func (f *frame) unreachable() []byte {
 // reply wraps an L4 payload from the packet's destination back to its
 // source, checksums filled in.
 func (f *frame) reply(proto byte, l4 []byte) []byte {
+	return ipFrame(f.dst, f.src, f.ipDst, f.ipSrc, proto, l4)
+}
+
+// ipFrame builds an Ethernet frame carrying an IPv4 or IPv6 packet (by
+// the family of src; TTL or hop limit 255) with l4, checksums filled in.
+func ipFrame(ethSrc, ethDst net.HardwareAddr, src, dst net.IP, proto byte, l4 []byte) []byte {
 	out := make([]byte, 0, ethHeader+ipv6Header+len(l4))
-	out = append(out, f.src...)
-	out = append(out, f.dst...)
-	src, dst := f.ipDst, f.ipSrc
-	if f.v6 {
+	out = append(out, ethDst...)
+	out = append(out, ethSrc...)
+	if src.To4() == nil {
 		out = append(out, 0x86, 0xdd)
 		h := make([]byte, ipv6Header)
 		h[0] = 0x60
@@ -201,12 +206,16 @@ func (f *frame) reply(proto byte, l4 []byte) []byte {
 	start := len(out)
 	out = append(out, l4...)
 	seg := out[start:]
-	sumAt := map[byte]int{protoTCP: 16, protoICMP: 2, protoICMPv6: 2}[proto]
+	sumAt := map[byte]int{protoTCP: 16, protoUDP: 6, protoICMP: 2, protoICMPv6: 2}[proto]
 	var pseudo uint32
 	if proto != protoICMP { // ICMPv4 has no pseudo-header
 		pseudo = pseudoSum(src, dst, proto, len(seg))
 	}
-	be.PutUint16(seg[sumAt:], checksum(seg, pseudo))
+	sum := checksum(seg, pseudo)
+	if sum == 0 && proto == protoUDP {
+		sum = 0xffff // 0 would say "no checksum"
+	}
+	be.PutUint16(seg[sumAt:], sum)
 	return out
 }
 
