@@ -86,7 +86,7 @@ func stagesOf(direction string) aclStages {
 // marked, in the zone of reg13, and committing what acl chose to commit.
 func conntrackFlows() []Flow {
 	cookie := MakeCookie(FeatureACL, KindGlobal, 0)
-	out := []Flow{rejectRepliesSkipACLs()}
+	out := []Flow{answersSkipACLs()}
 	for _, st := range []aclStages{ingressACL, egressACL} {
 		for _, ip := range ipFamilies { // OVS's prerequisite of ct()
 			out = append(out,
@@ -106,13 +106,13 @@ func conntrackFlows() []Flow {
 // which.
 var ipFamilies = []Match{Match{}.With(FieldEthType, ethIPv4), Match{}.With(FieldEthType, ethIPv6)}
 
-// rejectRepliesSkipACLs lets chainwired's answers to rejected packets
-// past the egress ACLs of their destination, the rejected packet's
-// sender: conntrack would call a RST that answers a connection never
-// committed invalid.
-func rejectRepliesSkipACLs() Flow {
+// answersSkipACLs lets chainwired's answers (to rejected packets,
+// solicitations, DHCP requests, DNS queries) past the egress ACLs of the
+// port they go to: conntrack would call a RST that answers a connection
+// never committed invalid, and a default drop would drop a DHCP offer.
+func answersSkipACLs() Flow {
 	return Flow{Stage: OutPreACL, Priority: prioVNFSkip, Cookie: MakeCookie(FeatureACL, KindGlobal, 0),
-		Match: Match{}.WithMasked(LogFlags, FlagRejectReply, FlagRejectReply), Actions: []Action{Goto{OutPortSecIP}}}
+		Match: Match{}.WithMasked(LogFlags, FlagAnswer, FlagAnswer), Actions: []Action{Goto{OutPortSecIP}}}
 }
 
 // RejectReplyActions inject chainwired's answer to a packet rejected on
@@ -125,7 +125,7 @@ func RejectReplyActions(dp, in, out uint32) []Action {
 		from = in
 	}
 	return []Action{Load{Dst: LogDatapath, Value: uint64(dp)}, loadReg(LogInport, from), loadReg(LogOutport, in),
-		setFlag(FlagLoopback), setFlag(FlagRejectReply), Resubmit{RemoteOutput}}
+		setFlag(FlagLoopback), setFlag(FlagAnswer), Resubmit{RemoteOutput}}
 }
 
 // statefulSwitchFlows are a stateful switch's own ACL flows, in both

@@ -95,10 +95,10 @@ func ndAnswer(p *portView, mac net.HardwareAddr, ip net.IP) []Flow {
 
 // ReplyToInportActions inject chainwired's answer to a packet that came in
 // by port in on datapath dp: it leaves by that port, through the egress
-// pipeline.
+// pipeline but its ACLs.
 func ReplyToInportActions(dp, in uint32) []Action {
 	return []Action{Load{Dst: LogDatapath, Value: uint64(dp)}, loadReg(LogInport, in), loadReg(LogOutport, in),
-		setFlag(FlagLoopback), Resubmit{RemoteOutput}}
+		setFlag(FlagLoopback), setFlag(FlagAnswer), Resubmit{RemoteOutput}}
 }
 
 func macValue(mac net.HardwareAddr) uint64 { return bytesUint(mac) }

@@ -124,9 +124,10 @@ const (
 	// forward it, and it skips the ACL stages (it was checked on its
 	// workload's hop).
 	FlagFromVNF = 1 << 2
-	// FlagRejectReply marks chainwired's answer to a rejected packet
-	// (packet-out): it skips the egress ACL stages, as OVN's does.
-	FlagRejectReply = 1 << 3
+	// FlagAnswer marks chainwired's own answers (packet-out: to a
+	// rejected packet, a solicitation, a DHCP request, a DNS query): they
+	// skip the egress ACL stages, as OVN's do.
+	FlagAnswer = 1 << 3
 )
 
 // OFPPNone is the port number a packet gets when it must be free to leave

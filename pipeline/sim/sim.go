@@ -224,10 +224,15 @@ func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, d
 				return err
 			}
 		case pipeline.Controller:
-			if !a.Pause && len(a.Userdata) > 0 && a.Userdata[0] != pipeline.OpContinue {
-				// A copy to chainwired (a log, a reject, a question it
-				// answers); the actions go on.
+			if len(a.Userdata) > 0 && a.Userdata[0] != pipeline.OpContinue {
+				// To chainwired (a log, a reject, a question it answers);
+				// the actions go on: after a copy at once, after a pause
+				// as chainwired resumes what it does not answer.
 				r.ToController = append(r.ToController, append([]byte(nil), a.Userdata...))
+				if a.Pause {
+					r.Pauses++
+					r.lookups = 0
+				}
 				continue
 			}
 			if !a.Pause || len(a.Userdata) == 0 || a.Userdata[0] != pipeline.OpContinue {

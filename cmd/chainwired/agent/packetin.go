@@ -22,10 +22,15 @@ type packetIns struct {
 	rate    int
 	handled atomic.Uint64
 	drops   atomic.Uint64
+	// dns holds the switches' DNS records by datapath; the run loop
+	// replaces it when they change.
+	dns atomic.Pointer[map[uint32]*dnsRecords]
 }
 
 func newPacketIns(rate int, log *logrus.Entry) *packetIns {
-	return &packetIns{rate: rate, log: log}
+	p := &packetIns{rate: rate, log: log}
+	p.dns.Store(&map[uint32]*dnsRecords{})
+	return p
 }
 
 func (p *packetIns) dropped() uint64 { return p.drops.Load() }
@@ -72,7 +77,13 @@ func (p *packetIns) handle(cn *controller.Conn, pi controller.PacketIn) {
 	case pipeline.OpReject:
 		p.reject(cn, pi)
 	case pipeline.OpNDAdvert:
-		p.ndAdvert(cn, pi)
+		p.answer(cn, pi, "neighbour solicitation", ndAdvert)
+	case pipeline.OpDHCPv4:
+		p.answer(cn, pi, "DHCPv4 request", dhcpv4Reply)
+	case pipeline.OpDHCPv6:
+		p.answer(cn, pi, "DHCPv6 request", dhcpv6Reply)
+	case pipeline.OpDNS:
+		p.dnsQuery(cn, pi)
 	default:
 		p.log.Debugf("packet-in with unknown opcode %d from table %d", pi.Userdata[0], pi.Table)
 	}
@@ -103,16 +114,35 @@ func (p *packetIns) reject(cn *controller.Conn, pi controller.PacketIn) {
 	}
 }
 
-// ndAdvert answers a neighbour solicitation for a known address.
-func (p *packetIns) ndAdvert(cn *controller.Conn, pi controller.PacketIn) {
-	na, err := ndAdvert(pi.Data, pi.Userdata)
+// answer sends chainwired's answer to a packet that came in by a local
+// port (built from the packet and the flow's userdata) back out of it,
+// or logs why there is none.
+func (p *packetIns) answer(cn *controller.Conn, pi controller.PacketIn, what string, build func(packet, userdata []byte) ([]byte, error)) {
+	reply, err := build(pi.Data, pi.Userdata)
 	if err != nil {
-		p.log.Debugf("neighbour solicitation gets no answer: %v", err)
+		p.log.Debugf("%s gets no answer: %v", what, err)
 		return
 	}
+	p.replyToInport(cn, pi, what, reply)
+}
+
+func (p *packetIns) replyToInport(cn *controller.Conn, pi controller.PacketIn, what string, reply []byte) {
 	acts := pipeline.ReplyToInportActions(regOf(pi, pipeline.LogDatapath), regOf(pi, pipeline.LogInport))
-	if err := cn.PacketOut(controller.PortController, acts, na); err != nil {
-		p.log.WithError(err).Warn("cannot send a neighbour advertisement")
+	if err := cn.PacketOut(controller.PortController, acts, reply); err != nil {
+		p.log.WithError(err).Warnf("cannot send the answer to a %s", what)
+	}
+}
+
+// dnsQuery answers a query for a name of its switch, or lets it go on.
+func (p *packetIns) dnsQuery(cn *controller.Conn, pi controller.PacketIn) {
+	if recs := (*p.dns.Load())[regOf(pi, pipeline.LogDatapath)]; recs != nil {
+		if reply, err := dnsAnswer(pi.Data, recs); err == nil {
+			p.replyToInport(cn, pi, "DNS query", reply)
+			return
+		}
+	}
+	if err := cn.Resume(pi); err != nil {
+		p.log.WithError(err).Warn("cannot let a DNS query go on")
 	}
 }
 
