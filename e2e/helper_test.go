@@ -111,6 +111,8 @@ func helper(role string, args []string) error {
 			time.Sleep(100 * time.Millisecond)
 		}
 		return nil
+	case "resolver": // ADDR IP: a DNS server on ADDR:53 answering every A query with IP
+		return resolve(args[0], net.ParseIP(args[1]).To4())
 	case "frame": // IFACE HEX: send one raw Ethernet frame out of IFACE
 		return sendFrame(args[0], args[1])
 	case "knock": // ADDR -: one connection attempt, refused or not
@@ -222,6 +224,40 @@ func serve(t *testing.T, l *lab.Lab, member, role string, args ...string) *exec.
 		t.Fatalf("%s helper in %s did not start: %q %v", role, member, line, err)
 	}
 	return cmd
+}
+
+// resolve answers every DNS query of one question on addr:53: an A query
+// with an A record of ip, any other with no answer (a stand-in for a real resolver: it proves a query reached
+// it, unchanged).
+func resolve(addr string, ip net.IP) error {
+	c, err := net.ListenPacket("udp", net.JoinHostPort(addr, "53"))
+	if err != nil {
+		return err
+	}
+	fmt.Println("listening")
+	buf := make([]byte, 1500)
+	for {
+		n, from, err := c.ReadFrom(buf)
+		if err != nil {
+			return err
+		}
+		q := buf[:n]
+		end := 12
+		for end < n && q[end] != 0 {
+			end += int(q[end]) + 1
+		}
+		if n < 12 || end+5 > n {
+			continue
+		}
+		r := append([]byte{}, q[:end+5]...)
+		r[2], r[3] = 0x81, 0x80 // response, recursion desired and available
+		r[6], r[7], r[8], r[9], r[10], r[11] = 0, 0, 0, 0, 0, 0
+		if q[end+1] == 0 && q[end+2] == 1 { // type A: the one answer
+			r[7] = 1
+			r = append(append(r, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4), ip...)
+		}
+		c.WriteTo(r, from)
+	}
 }
 
 // sendFrame writes a frame, given in hex, to an interface through a

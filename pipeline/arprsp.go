@@ -60,20 +60,24 @@ func arpAnswer(p *portView, mac net.HardwareAddr, ip net.IP) []Flow {
 		{Stage: InARPRsp, Priority: prioRspOwn, Cookie: cookie, Match: req.With(LogInport, uint64(p.key)),
 			Actions: []Action{next(InARPRsp)}},
 		{Stage: InARPRsp, Priority: prioRspAnsw, Cookie: cookie,
-			Match: req.WithMAC(FieldEthDst, macBroadcast).WithMasked(LogFlags, 0, FlagFromVNF),
-			Actions: []Action{
-				Move{Src: FieldEthSrc, Dst: FieldEthDst, Bits: 48},
-				Load{Dst: FieldEthSrc, Value: macValue(mac)},
-				Load{Dst: FieldARPOp, Value: 2},
-				Move{Src: FieldARPSHA, Dst: FieldARPTHA, Bits: 48},
-				Load{Dst: FieldARPSHA, Value: macValue(mac)},
-				Move{Src: FieldARPSPA, Dst: FieldARPTPA, Bits: 32},
-				Load{Dst: FieldARPSPA, Value: uint64(be32(ip))},
-				Move{Src: LogInport, Dst: LogOutport, Bits: 32},
-				setFlag(FlagLoopback),
-				Load{Dst: FieldLoadInPort, Value: OFPPNone},
-				Goto{RemoteOutput},
-			}},
+			Match: req.WithMAC(FieldEthDst, macBroadcast).WithMasked(LogFlags, 0, FlagFromVNF), Actions: arpReply(mac, ip)},
+	}
+}
+
+// arpReply rewrites an ARP request into mac's reply for ip.
+func arpReply(mac net.HardwareAddr, ip net.IP) []Action {
+	return []Action{
+		Move{Src: FieldEthSrc, Dst: FieldEthDst, Bits: 48},
+		Load{Dst: FieldEthSrc, Value: macValue(mac)},
+		Load{Dst: FieldARPOp, Value: 2},
+		Move{Src: FieldARPSHA, Dst: FieldARPTHA, Bits: 48},
+		Load{Dst: FieldARPSHA, Value: macValue(mac)},
+		Move{Src: FieldARPSPA, Dst: FieldARPTPA, Bits: 32},
+		Load{Dst: FieldARPSPA, Value: uint64(be32(ip))},
+		Move{Src: LogInport, Dst: LogOutport, Bits: 32},
+		setFlag(FlagLoopback),
+		Load{Dst: FieldLoadInPort, Value: OFPPNone},
+		Goto{RemoteOutput},
 	}
 }
 

@@ -29,10 +29,11 @@ const (
 	FeaturePortSec  Feature = 3
 	FeatureL2       Feature = 4 // l2_lkup and multicast groups
 	FeatureTunnel   Feature = 5
-	FeatureChain    Feature = 6 // service chains
-	FeatureACL      Feature = 7 // pre_acl, pre_stateful, acl, stateful
-	FeatureQoS      Feature = 8 // qos_mark
-	FeatureARPRsp   Feature = 9 // arp_rsp: ARP and ND answers
+	FeatureChain    Feature = 6  // service chains
+	FeatureACL      Feature = 7  // pre_acl, pre_stateful, acl, stateful
+	FeatureQoS      Feature = 8  // qos_mark
+	FeatureARPRsp   Feature = 9  // arp_rsp: ARP and ND answers
+	FeatureDHCP     Feature = 10 // dhcp_options, dns_lookup
 )
 
 // Kind is the kind of object a flow belongs to.
@@ -73,7 +74,7 @@ func DescribeCookie(c uint64) string {
 	}
 	f, k, id := Feature(c>>48&0xff), Kind(c>>40&0xff), c&(1<<40-1)
 	names := map[Feature]string{FeatureBase: "base", FeaturePhysical: "physical",
-		FeaturePortSec: "port-security", FeatureL2: "l2", FeatureTunnel: "tunnel", FeatureChain: "chain", FeatureACL: "acl", FeatureQoS: "qos", FeatureARPRsp: "arp-responder"}
+		FeaturePortSec: "port-security", FeatureL2: "l2", FeatureTunnel: "tunnel", FeatureChain: "chain", FeatureACL: "acl", FeatureQoS: "qos", FeatureARPRsp: "arp-responder", FeatureDHCP: "dhcp-dns"}
 	switch k {
 	case KindSwitch:
 		return fmt.Sprintf("%s of switch key %d", names[f], id)

@@ -143,7 +143,7 @@ func (mu *mutator) pick(n int) int { return mu.rnd.Intn(n) }
 // model changes m in place, one random edit.
 func (mu *mutator) model(m *topology.Model) string {
 	mu.n++
-	switch mu.pick(15) {
+	switch mu.pick(16) {
 	case 0: // a new port, maybe bound nowhere by request
 		sw := m.Switches[mu.pick(len(m.Switches))]
 		key := uint32(0)
@@ -268,6 +268,8 @@ func (mu *mutator) model(m *topology.Model) string {
 		return "nothing"
 	case 13: // QoS: a rule comes, changes rate or key, or goes
 		return mu.qos(m)
+	case 14: // DHCP options and DNS records
+		return mu.services(m)
 	case 12: // a pair's weight or a pair goes
 		if len(m.PortPairs) == 0 {
 			return "nothing"
@@ -337,6 +339,42 @@ func (mu *mutator) qos(m *topology.Model) string {
 		name := q.Name
 		m.QoS = append(m.QoS[:i], m.QoS[i+1:]...)
 		return "delete qos " + name
+	}
+}
+
+// services edits DHCP options (their values, the ports using them) and
+// DNS records.
+func (mu *mutator) services(m *topology.Model) string {
+	if len(m.DHCPOptions) == 0 {
+		m.DHCPOptions = []topology.DHCPOptions{{Name: "d1", CIDR: "10.0.0.0/8", Options: map[string]string{}}}
+	}
+	o := &m.DHCPOptions[0]
+	switch mu.pick(4) {
+	case 0:
+		o.Options = map[string]string{"server_id": "10.0.0.254", "server_mac": "02:00:00:00:00:fe",
+			"lease_time": fmt.Sprint(60 + mu.n)}
+		return "dhcp options lease " + o.Options["lease_time"]
+	case 1:
+		p := &m.Ports[mu.pick(len(m.Ports))]
+		if p.DHCPv4Options == "" {
+			p.DHCPv4Options = o.Name
+		} else {
+			p.DHCPv4Options = ""
+		}
+		return fmt.Sprintf("port %s dhcpv4 options %q", p.Name, p.DHCPv4Options)
+	case 2:
+		sw := m.Switches[mu.pick(len(m.Switches))].Name
+		m.DNSRecords = append(m.DNSRecords, topology.DNSRecord{Switch: sw, Hostname: fmt.Sprintf("h%d", mu.n),
+			Addresses: []string{fmt.Sprintf("10.9.%d.%d", mu.n>>8&0xff, mu.n&0xff)}})
+		return "dns record on " + sw
+	default:
+		if len(m.DNSRecords) == 0 {
+			return "nothing"
+		}
+		i := mu.pick(len(m.DNSRecords))
+		name := m.DNSRecords[i].Name
+		m.DNSRecords = append(m.DNSRecords[:i], m.DNSRecords[i+1:]...)
+		return "delete dns record " + name
 	}
 }
 

@@ -44,6 +44,8 @@ const (
 	depPortGroup
 	depAddressSet
 	depStateful // whether a switch tracks connections (aclunits.go)
+	depDHCP     // DHCP options, by name
+	depDNS      // a switch's DNS records, by switch name
 )
 
 func (rd *reader) use(k depKind, name string) {

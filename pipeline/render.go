@@ -80,7 +80,7 @@ func switchFlows(rd *reader, name string) []Flow {
 	if sw == nil {
 		return nil
 	}
-	flows := []Flow{l2Flood(sw.Key)}
+	flows := append([]Flow{l2Flood(sw.Key)}, dnsLookup(rd, sw)...)
 	if rd.stateful(name) {
 		flows = append(flows, statefulSwitchFlows(sw.Key)...)
 	}
@@ -95,7 +95,7 @@ func portUnit(rd *reader, name string, tun uint32) (output, error) {
 	if p == nil || err != nil {
 		return output{}, err
 	}
-	out := output{flows: append(l2Unicast(p), responder(p)...), local: p.local(), dp: p.dp}
+	out := output{flows: append(append(l2Unicast(p), responder(p)...), dhcpFlows(rd, p)...), local: p.local(), dp: p.dp}
 	if p.unknown && p.enabled() && !p.vnf {
 		out.flows = append(out.flows, l2Unknown(p.dp))
 	}

@@ -281,6 +281,12 @@ func (r *Renderer) markModel(c *topology.Changes) {
 		r.mark(unitID{unitClassifier, name})
 	}
 	r.markACLs(c)
+	for name := range c.DHCPOptions {
+		r.changed(dep{kind: depDHCP, name: name})
+	}
+	for name := range c.DNSRecords {
+		r.changed(dep{kind: depDNS, name: dnsSwitch(name)})
+	}
 }
 
 // markChanged marks the ports whose value differs between the old and

@@ -290,6 +290,7 @@ func (a *Agent) onWholeModel(m *topology.Model) {
 		}
 		a.ix, a.rejected, a.renderer, a.dirty, a.boundStale = ix, nil, nil, true, true
 		a.modelErr = nil
+		a.pktins.setDNS(ix)
 		return
 	}
 	a.rejected = nil
@@ -318,6 +319,9 @@ func (a *Agent) onChanges(ch *topology.Changes) {
 	}
 	a.rejected, a.modelErr, a.dirty = nil, nil, true
 	a.boundStale = a.boundStale || len(ch.Ports) > 0
+	if len(ch.DNSRecords) > 0 || len(ch.Switches) > 0 {
+		a.pktins.setDNS(a.ix)
+	}
 	if a.changedAt.IsZero() {
 		a.changedAt = time.Now()
 	}

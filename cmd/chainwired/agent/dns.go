@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"net"
 	"strings"
+
+	"github.com/chainwire/chainwire/topology"
 )
 
 // DNS answers for the records of a switch (dns-add), as ovn-controller's
@@ -31,6 +33,29 @@ type dnsRecords struct {
 
 func newDNSRecords() *dnsRecords {
 	return &dnsRecords{addrs: map[string][]net.IP{}, ptrs: map[string]string{}}
+}
+
+// setDNS gives the packet-in handlers the model's DNS records by
+// datapath (rebuilt whole: it changes only when records or switches do).
+func (p *packetIns) setDNS(ix *topology.Index) {
+	out := map[uint32]*dnsRecords{}
+	for _, sw := range ix.Model().Switches {
+		for _, rec := range ix.DNSRecordsOf(sw.Name) {
+			r := out[sw.Key]
+			if r == nil {
+				r = newDNSRecords()
+				out[sw.Key] = r
+			}
+			var addrs []net.IP
+			for _, a := range rec.Addresses {
+				if ip := net.ParseIP(a); ip != nil {
+					addrs = append(addrs, ip)
+				}
+			}
+			r.add(rec.Hostname, addrs)
+		}
+	}
+	p.dns.Store(&out)
 }
 
 func (r *dnsRecords) add(host string, addrs []net.IP) {
@@ -135,7 +160,7 @@ func dnsName(b []byte, off int) (string, int, error) {
 
 func encodeName(name string) []byte {
 	var b []byte
-	for _, l := range strings.Split(name, ".") {
+	for _, l := range strings.Split(strings.TrimSuffix(name, "."), ".") {
 		b = append(append(b, byte(len(l))), l...)
 	}
 	return append(b, 0)
