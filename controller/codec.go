@@ -266,7 +266,7 @@ const (
 )
 
 // controllerAction encodes NXAST_CONTROLLER2 with the properties OVS
-// itself writes for it, in its order (userdata, pause), so that a
+// itself writes for it, in its order (userdata, pause, meter), so that a
 // read-back compares equal.
 func controllerAction(a pipeline.Controller) rawAction {
 	b := make([]byte, 16)
@@ -278,6 +278,9 @@ func controllerAction(a pipeline.Controller) rawAction {
 	}
 	if a.Pause {
 		b = appendProp(b, nxac2ptPause, nil)
+	}
+	if a.Meter != 0 {
+		b = appendProp(b, nxac2ptMeterID, be.AppendUint32(nil, a.Meter))
 	}
 	be.PutUint16(b[2:], uint16(len(b)))
 	return b

@@ -104,8 +104,9 @@ func TestReconcileAppliesAndReadsBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ch.Added != len(desired.Flows) || ch.GroupsAdded != len(desired.Groups) || ch.MetersAdded != 1 || commits(sw) != 1 {
-		t.Fatalf("changes %v in %d commits, want %d flows, %d groups and a meter in 1", ch, commits(sw), len(desired.Flows), len(desired.Groups))
+	if ch.Added != len(desired.Flows) || ch.GroupsAdded != len(desired.Groups) || ch.MetersAdded != len(desired.Meters) || commits(sw) != 1 {
+		t.Fatalf("changes %v in %d commits, want %d flows, %d groups and %d meters in 1", ch, commits(sw), len(desired.Flows),
+			len(desired.Groups), len(desired.Meters))
 	}
 	if got := sw.Flows(); len(got) != len(desired.Flows) {
 		t.Fatalf("switch has %d flows, want %d", len(got), len(desired.Flows))
@@ -120,7 +121,7 @@ func TestReconcileAppliesAndReadsBack(t *testing.T) {
 	if ops, _ := r2.Plan(); len(ops) != 0 {
 		t.Fatalf("after read-back %d changes remain, first: %s", len(ops), ops[0])
 	}
-	if _, _, err := r2.Apply(ctx(t), cn, desired); err != nil || commits(sw) != 1 || meterMods(sw) != 1 {
+	if _, _, err := r2.Apply(ctx(t), cn, desired); err != nil || commits(sw) != 1 || meterMods(sw) != len(desired.Meters) {
 		t.Fatalf("an unchanged state was sent again (commits %d, meter mods %d, err %v)", commits(sw), meterMods(sw), err)
 	}
 }
@@ -135,8 +136,8 @@ func meterMods(sw *fakeswitch.Switch) int {
 // one of ours with a form chainwire never makes is rewritten.
 func TestMetersAroundBundles(t *testing.T) {
 	cn, sw := connect(t)
-	foreign := pipeline.Meter{ID: 7, Kbps: 5}
-	odd := pipeline.Meter{ID: sample(t).Meters[0].ID, Kbps: 1}
+	foreign := pipeline.Meter{ID: 7, Rate: 5}
+	odd := pipeline.Meter{ID: sample(t).Meters[0].ID, Rate: 1}
 	if err := cn.MeterMods(ctx(t), []controller.MeterOp{{Cmd: controller.Add, Meter: foreign}}); err != nil {
 		t.Fatal(err)
 	}
@@ -149,21 +150,22 @@ func TestMetersAroundBundles(t *testing.T) {
 	if _, _, err := r.Apply(ctx(t), cn, desired); err != nil {
 		t.Fatal(err)
 	}
-	if got := sw.Meters(); len(got) != 2 || !got[want.ID].Same(want) || !got[7].Same(foreign) {
-		t.Fatalf("switch has meters %v, want ours %v and the foreign one", got, want)
+	if got := sw.Meters(); len(got) != 3 || !got[want.ID].Same(want) || !got[7].Same(foreign) ||
+		!got[pipeline.ControllerMeterID].Same(desired.Meters[1]) {
+		t.Fatalf("switch has meters %v, want ours (QoS %v, the controller's) and the foreign one", got, want)
 	}
 	flows := len(sw.Flows())
 
 	// Another rate: one modify, no bundle.
 	faster := *desired
-	faster.Meters = []pipeline.Meter{want}
-	faster.Meters[0].Kbps = 2000
+	faster.Meters = append([]pipeline.Meter(nil), desired.Meters...)
+	faster.Meters[0].Rate = 2000
 	before := commits(sw)
 	ch, _, err := r.Apply(ctx(t), cn, &faster)
 	if err != nil || ch.MetersModified != 1 || ch.Total() != 1 || commits(sw) != before {
 		t.Fatalf("rate change: %v (err %v), %d bundles", ch, err, commits(sw)-before)
 	}
-	if got := sw.Meters()[want.ID]; got.Kbps != 2000 || len(sw.Flows()) != flows {
+	if got := sw.Meters()[want.ID]; got.Rate != 2000 || len(sw.Flows()) != flows {
 		t.Fatalf("after the rate change the switch has %v and %d flows (had %d)", got, len(sw.Flows()), flows)
 	}
 
@@ -187,13 +189,13 @@ func TestMetersAroundBundles(t *testing.T) {
 			none.Flows = append(none.Flows, f)
 		}
 	}
-	none.Groups = desired.Groups
+	none.Groups, none.Meters = desired.Groups, desired.Meters[1:]
 	ch, _, err = r2.Apply(ctx(t), cn, &none)
 	if err != nil || ch.MetersDeleted != 1 || ch.Deleted == 0 {
 		t.Fatalf("removal: %v (err %v)", ch, err)
 	}
-	if got := sw.Meters(); len(got) != 1 || !got[7].Same(foreign) {
-		t.Fatalf("after removal the switch has meters %v, want only the foreign one", got)
+	if got := sw.Meters(); len(got) != 2 || !got[7].Same(foreign) || !got[pipeline.ControllerMeterID].Same(desired.Meters[1]) {
+		t.Fatalf("after removal the switch has meters %v, want the controller's and the foreign one", got)
 	}
 	if len(sw.Flows()) != len(none.Flows) {
 		t.Fatalf("after removal the switch has %d flows, want %d", len(sw.Flows()), len(none.Flows))
@@ -207,7 +209,7 @@ func TestRefusedMeterLeavesFlowsOut(t *testing.T) {
 	desired := sample(t)
 	id := desired.Meters[0].ID
 	// Someone else holds the ID already, with another rate: our add fails.
-	if err := cn.MeterMods(ctx(t), []controller.MeterOp{{Cmd: controller.Add, Meter: pipeline.Meter{ID: id, Kbps: 1}}}); err != nil {
+	if err := cn.MeterMods(ctx(t), []controller.MeterOp{{Cmd: controller.Add, Meter: pipeline.Meter{ID: id, Rate: 1}}}); err != nil {
 		t.Fatal(err)
 	}
 	r := controller.NewReconciler()

@@ -283,6 +283,11 @@ func decodeController2(props []byte) (pipeline.Action, error) {
 			c.Userdata = append([]byte(nil), value...)
 		case nxac2ptPause:
 			c.Pause = true
+		case nxac2ptMeterID:
+			if len(value) != 4 {
+				return nil, fmt.Errorf("controller action's meter of %d bytes", len(value))
+			}
+			c.Meter = be.Uint32(value)
 		default:
 			return nil, fmt.Errorf("controller action with property %d", typ)
 		}

@@ -54,7 +54,7 @@ func (e *MeterError) Refused(id uint32) bool {
 const (
 	meterModFixed = 16 // header, command, flags, meter_id
 	meterBandLen  = 16 // type, len, rate, burst_size, pad
-	meterFlags    = openflow13.OFPMF13_KBPS | openflow13.OFPMF13_STATS
+	meterFlags    = openflow13.OFPMF13_STATS // and KBPS or PKTPS, and BURST
 )
 
 // encodeMeterMod builds an OFPT_METER_MOD with one drop band.
@@ -66,16 +66,19 @@ func encodeMeterMod(op MeterOp, xid uint32) []byte {
 	be.PutUint16(b[8:], map[Command]uint16{Add: openflow13.OFPMC_ADD, Modify: openflow13.OFPMC_MODIFY, Delete: openflow13.OFPMC_DELETE}[op.Cmd])
 	be.PutUint32(b[12:], m.ID)
 	if op.Cmd != Delete {
-		flags := uint16(meterFlags)
-		if m.BurstKb > 0 {
+		flags := uint16(meterFlags | openflow13.OFPMF13_KBPS)
+		if m.Pktps {
+			flags = meterFlags | openflow13.OFPMF13_PKTPS
+		}
+		if m.Burst > 0 {
 			flags |= openflow13.OFPMF13_BURST
 		}
 		be.PutUint16(b[10:], flags)
 		band := make([]byte, meterBandLen)
 		be.PutUint16(band, openflow13.OFPMBT13_DROP)
 		be.PutUint16(band[2:], meterBandLen)
-		be.PutUint32(band[4:], m.Kbps)
-		be.PutUint32(band[8:], m.BurstKb)
+		be.PutUint32(band[4:], m.Rate)
+		be.PutUint32(band[8:], m.Burst)
 		b = append(b, band...)
 	}
 	be.PutUint16(b[2:], uint16(len(b)))
@@ -150,15 +153,17 @@ func decodeMeterConfig(b []byte) ([]installedMeter, error) {
 		flags := be.Uint16(e[2:])
 		im := installedMeter{meter: pipeline.Meter{ID: be.Uint32(e[4:])}}
 		bands := e[8:]
+		unit := flags &^ uint16(openflow13.OFPMF13_BURST|meterFlags)
 		switch {
-		case flags&^uint16(openflow13.OFPMF13_BURST) != meterFlags:
+		case flags&meterFlags != meterFlags || unit != openflow13.OFPMF13_KBPS && unit != openflow13.OFPMF13_PKTPS:
 			im.decodeErr = fmt.Errorf("meter %d has flags 0x%x", im.meter.ID, flags)
 		case len(bands) != meterBandLen || be.Uint16(bands) != openflow13.OFPMBT13_DROP:
 			im.decodeErr = fmt.Errorf("meter %d is not one drop band", im.meter.ID)
 		default:
-			im.meter.Kbps = be.Uint32(bands[4:])
+			im.meter.Pktps = unit == openflow13.OFPMF13_PKTPS
+			im.meter.Rate = be.Uint32(bands[4:])
 			if flags&openflow13.OFPMF13_BURST != 0 {
-				im.meter.BurstKb = be.Uint32(bands[8:])
+				im.meter.Burst = be.Uint32(bands[8:])
 			}
 		}
 		out = append(out, im)

@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	binDir = dir
-	build := exec.Command("go", "build", "-o", dir, "../cmd/chainwired", "../cmd/chainctl")
+	build := exec.Command("go", "build", "-o", dir, "../cmd/chainwired", "../cmd/chainctl", "../cmd/chainwire-lab")
 	build.Stdout, build.Stderr = os.Stdout, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e: build:", err)
@@ -45,7 +45,7 @@ func prerequisites() string {
 	if os.Geteuid() != 0 {
 		return "needs root (network namespaces)"
 	}
-	for _, tool := range []string{"ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl", "ip", "ethtool", "ping", "tcpdump"} {
+	for _, tool := range []string{"ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl", "ip", "ethtool", "ping", "tcpdump", "iperf3", "arping", "dhclient", "dig"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return tool + " is not installed"
 		}

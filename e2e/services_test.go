@@ -4,11 +4,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/chainwire/chainwire/e2e/lab"
+	"github.com/chainwire/chainwire/pipeline"
 )
 
 // dhcpLab: two VMs on hv1 with no address, c1 (port c1, 10.0.0.11 and
@@ -183,4 +186,78 @@ func TestDNSLookups(t *testing.T) {
 			t.Errorf("dig %v = %q, want %q", c.args, got, c.want)
 		}
 	}
+}
+
+var bandDrops = regexp.MustCompile(`0: packet_count:(\d+)`)
+
+// A VM's flood of DHCPDISCOVERs (10,000/s for 4 s) meets the controller
+// meter: the datapath drops what exceeds the packet-in rate (the meter's
+// band counts it), chainwired answers the rest, model changes made during
+// the flood are programmed, the agent's memory stays bounded, and the VM
+// is answered normally once the flood stops.
+func TestDHCPFloodIsContained(t *testing.T) {
+	l := dhcpLab(t)
+	id, err := l.Chainctl("dhcp-options-create", "10.0.0.0/24", "server_id=10.0.0.254", "server_mac=02:00:00:00:00:fe", "lease_time=3600")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chainctl(t, l, "--wait", "lsp-set-dhcpv4-options", "c1", strings.TrimSpace(id))
+	pid := l.AgentPID("hv1")
+	rss0 := rssKB(t, pid)
+	flood := l.Command("c1", filepath.Join(binDir, "chainwire-lab"), "dhcp-flood", "eth0", "10000", "4")
+	var out, errs strings.Builder
+	flood.Stdout, flood.Stderr = &out, &errs
+	if err := flood.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if flood.ProcessState == nil {
+			flood.Process.Kill()
+			flood.Wait()
+		}
+	})
+	for i := 0; i < 5; i++ { // each waits until hv1 has programmed it
+		chainctl(t, l, "--wait", "lsp-set-addresses", "c2", fmt.Sprintf("02:00:00:00:00:12 10.0.0.%d", 100+i))
+	}
+	if err := flood.Wait(); err != nil {
+		t.Fatalf("flood: %v: %s%s", err, out.String(), errs.String())
+	}
+	var sent int
+	fmt.Sscanf(out.String(), "sent %d", &sent)
+	stats, err := l.Ofctl("hv1", "meter-stats", "br-int", fmt.Sprintf("meter=%d", pipeline.ControllerMeterID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := bandDrops.FindStringSubmatch(stats)
+	if m == nil {
+		t.Fatalf("no band statistics in:\n%s", stats)
+	}
+	dropped, _ := strconv.Atoi(m[1])
+	t.Logf("%d DISCOVERs sent, %d dropped by the controller meter", sent, dropped)
+	if sent < 30000 || dropped < sent/2 {
+		t.Errorf("%d DISCOVERs sent, %d dropped by the meter: want 30000 sent and most dropped", sent, dropped)
+	}
+	if grown := rssKB(t, pid) - rss0; grown > 20<<10 {
+		t.Errorf("chainwired's memory grew by %d kB during the flood", grown)
+	}
+	rtt, err := l.Exec("c1", filepath.Join(binDir, "chainwire-lab"), "dhcp-rtt", "eth0", "10")
+	if err != nil || !strings.HasPrefix(rtt, "answered 10 ") {
+		t.Errorf("after the flood: %q %v", rtt, err)
+	}
+}
+
+func rssKB(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 1 && f[0] == "VmRSS:" {
+			kb, _ := strconv.Atoi(f[1])
+			return kb
+		}
+	}
+	t.Fatal("no VmRSS")
+	return 0
 }

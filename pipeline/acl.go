@@ -174,7 +174,7 @@ func aclFlows(acl *topology.ACL, dp uint32, match *expr.Expr, stateful bool) []F
 	case topology.ACLDrop:
 		verdict = nil
 	case topology.ACLReject:
-		verdict = []Action{Controller{Userdata: []byte{OpReject}}}
+		verdict = []Action{toChainwired(false, OpReject)}
 	}
 	// logged puts the copy for the log first (the name is at most 63
 	// bytes: the userdata stays small).
@@ -183,7 +183,7 @@ func aclFlows(acl *topology.ACL, dp uint32, match *expr.Expr, stateful bool) []F
 			return acts
 		}
 		ud := append([]byte{OpLogACL, verdictCode[v]}, acl.Name...)
-		return append([]Action{Controller{Userdata: ud}}, acts...)
+		return append([]Action{toChainwired(false, ud...)}, acts...)
 	}
 	var out []Flow
 	add := func(s Stage, p uint16, alt int, m Match, acts []Action) {

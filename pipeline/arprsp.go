@@ -93,7 +93,7 @@ func ndAnswer(p *portView, mac net.HardwareAddr, ip net.IP) []Flow {
 		{Stage: InARPRsp, Priority: prioRspDAD, Cookie: cookie, Match: ns.WithBytes(FieldIPv6Src, net.IPv6unspecified, nil),
 			Actions: []Action{next(InARPRsp)}},
 		{Stage: InARPRsp, Priority: prioRspAnsw, Cookie: cookie, Match: ns.WithMasked(LogFlags, 0, FlagFromVNF),
-			Actions: []Action{Controller{Userdata: userdata}}},
+			Actions: []Action{toChainwired(false, userdata...)}},
 	}
 }
 

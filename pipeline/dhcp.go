@@ -85,7 +85,7 @@ func dhcpv4Flows(p *portView, o *topology.DHCPOptions) []Flow {
 		Actions: arpReply(serverMAC, server)}}
 	for _, dst := range []net.IP{server, ipv4Broadcast} {
 		out = append(out, Flow{Stage: InDHCPOptions, Priority: prioDHCP, Cookie: cookie,
-			Match: base.WithBytes(FieldIPv4Dst, dst, nil), Actions: []Action{Controller{Userdata: ud.Bytes()}}})
+			Match: base.WithBytes(FieldIPv4Dst, dst, nil), Actions: []Action{toChainwired(false, ud.Bytes()...)}})
 	}
 	return out
 }
@@ -116,7 +116,7 @@ func dhcpv6Flows(p *portView, o *topology.DHCPOptions) []Flow {
 		Match: dpMatch(p.dp).With(LogInport, uint64(p.key)).WithMAC(FieldEthSrc, mac).With(FieldEthType, ethIPv6).
 			WithBytes(FieldIPv6Dst, ipv6AllDHCP.To16(), nil).With(FieldIPProto, protoUDP).
 			With(FieldUDPSrc, 546).With(FieldUDPDst, 547),
-		Actions: []Action{Controller{Userdata: ud.Bytes()}}}}
+		Actions: []Action{toChainwired(false, ud.Bytes()...)}}}
 }
 
 // dnsLookup pauses a switch's DNS queries for chainwired while the
@@ -131,7 +131,7 @@ func dnsLookup(rd *reader, sw *topology.Switch) []Flow {
 		out = append(out, Flow{Stage: InDNSLookup, Priority: prioDHCP, Cookie: SwitchCookie(FeatureDHCP, sw.Key),
 			Match: mergeMatch(dpMatch(sw.Key), ip).With(FieldIPProto, protoUDP).With(FieldUDPDst, 53).
 				WithMasked(LogFlags, 0, FlagFromVNF),
-			Actions: []Action{Controller{Pause: true, Userdata: []byte{OpDNS}}, next(InDNSLookup)}})
+			Actions: []Action{toChainwired(true, OpDNS), next(InDNSLookup)}})
 	}
 	return out
 }

@@ -412,7 +412,7 @@ func ActionsEqual(a, b []Action) bool {
 			}
 		case Controller:
 			y, ok := b[i].(Controller)
-			if !ok || x.Pause != y.Pause || !bytes.Equal(x.Userdata, y.Userdata) {
+			if !ok || x.Pause != y.Pause || x.Meter != y.Meter || !bytes.Equal(x.Userdata, y.Userdata) {
 				return false
 			}
 		case Ct:

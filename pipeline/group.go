@@ -72,6 +72,7 @@ func (a ToGroup) format(bool) string { return fmt.Sprintf("group:%d", a.ID) }
 type Controller struct {
 	Pause    bool
 	Userdata []byte
+	Meter    uint32 // the meter packets pass on their way (0: none)
 }
 
 func (a Controller) format(bool) string {
@@ -85,6 +86,9 @@ func (a Controller) format(bool) string {
 	}
 	if a.Pause {
 		parts = append(parts, "pause")
+	}
+	if a.Meter != 0 {
+		parts = append(parts, fmt.Sprintf("meter_id=%d", a.Meter))
 	}
 	return "controller(" + strings.Join(parts, ",") + ")"
 }

@@ -6,28 +6,33 @@ import (
 )
 
 // Meter is one OpenFlow 1.3 meter with a single drop band: packets above
-// Kbps (with bursts of up to BurstKb, 0: the switch's default) are
-// dropped. Name says which object it serves.
+// Rate kbit/s (or packets/s, with Pktps) are dropped, in bursts of up to
+// Burst kbit (packets; 0: the switch's default). Name says which object
+// it serves.
 type Meter struct {
-	Name    string
-	ID      uint32
-	Kbps    uint32
-	BurstKb uint32
+	Name  string
+	ID    uint32
+	Pktps bool
+	Rate  uint32
+	Burst uint32
 }
 
 // String prints the meter as ovs-ofctl dump-meters does.
 func (m Meter) String() string {
 	flags, burst := "kbps", ""
-	if m.BurstKb > 0 {
-		flags, burst = "kbps burst", fmt.Sprintf(" burst_size=%d", m.BurstKb)
+	if m.Pktps {
+		flags = "pktps"
 	}
-	return fmt.Sprintf("meter=%d %s bands=type=drop rate=%d%s", m.ID, flags, m.Kbps, burst)
+	if m.Burst > 0 {
+		flags, burst = flags+" burst", fmt.Sprintf(" burst_size=%d", m.Burst)
+	}
+	return fmt.Sprintf("meter=%d %s bands=type=drop rate=%d%s", m.ID, flags, m.Rate, burst)
 }
 
 // Same reports whether two meters limit alike (names aside: a read-back
 // knows none).
 func (m Meter) Same(o Meter) bool {
-	return m.ID == o.ID && m.Kbps == o.Kbps && m.BurstKb == o.BurstKb
+	return m.ID == o.ID && m.Pktps == o.Pktps && m.Rate == o.Rate && m.Burst == o.Burst
 }
 
 // SetMeter passes the packet through a meter before the flow's actions
@@ -44,6 +49,31 @@ func IsOurMeter(id uint32) bool { return id&groupMarkerMask == groupMarker }
 // qosMeterID is the meter of a QoS rule: its key (unique, 1..65535) is
 // the ID, so a restarted agent finds the meter where it left it.
 func qosMeterID(key uint32) uint32 { return groupMarker | key }
+
+// ControllerMeterID is the meter every packet sent to chainwired passes
+// (but the flood continuations, which are the pipeline's own): OVN's
+// control plane protection. It drops what exceeds the agent's packet-in
+// rate in the datapath, before it costs ovs-vswitchd or the session
+// anything.
+const ControllerMeterID = groupMarker | 1<<16
+
+// DefaultPacketInRate is the controller meter's rate when Env gives none.
+const DefaultPacketInRate = 2000
+
+// controllerMeter is the meter of the controller path: rate packets/s,
+// bursts of a second's worth.
+func controllerMeter(rate int) Meter {
+	if rate <= 0 {
+		rate = DefaultPacketInRate
+	}
+	return Meter{Name: "controller", ID: ControllerMeterID, Pktps: true, Rate: uint32(rate), Burst: uint32(rate)}
+}
+
+// toChainwired sends the packet (paused or a copy) to chainwired through
+// the controller meter.
+func toChainwired(pause bool, userdata ...byte) Controller {
+	return Controller{Pause: pause, Userdata: userdata, Meter: ControllerMeterID}
+}
 
 // meterSlot is what the renderer holds for one meter ID: the meter each
 // unit that wants it renders. Validation makes IDs unique; an update may

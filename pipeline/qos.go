@@ -44,7 +44,7 @@ func qosUnit(rd *reader, name string) (output, error) {
 	var out output
 	var acts []Action
 	if q.Rate > 0 {
-		m := Meter{Name: "qos:" + q.Name, ID: qosMeterID(q.Key), Kbps: q.Rate, BurstKb: q.Burst}
+		m := Meter{Name: "qos:" + q.Name, ID: qosMeterID(q.Key), Rate: q.Rate, Burst: q.Burst}
 		out.meters = []Meter{m}
 		acts = append(acts, SetMeter{ID: m.ID})
 	}

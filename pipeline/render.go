@@ -20,6 +20,9 @@ type Input struct {
 	TunnelOFPort uint32
 	// Zones is each local port's conntrack zone (none: 0).
 	Zones map[string]uint16
+	// PacketInRate is the controller meter's rate, packets/s (0:
+	// DefaultPacketInRate).
+	PacketInRate int
 }
 
 // Priorities shared by several flow families.
@@ -46,7 +49,7 @@ func Render(in Input) (*Tables, error) {
 		return nil, err
 	}
 	_, t, err := NewRenderer(ix, Env{Chassis: in.Chassis, OFPorts: in.OFPorts, Bindings: in.Bindings,
-		TunnelOFPort: in.TunnelOFPort, Zones: in.Zones})
+		TunnelOFPort: in.TunnelOFPort, Zones: in.Zones, PacketInRate: in.PacketInRate})
 	if err != nil {
 		return nil, err
 	}

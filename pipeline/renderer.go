@@ -63,6 +63,9 @@ type Env struct {
 	// Zones is the conntrack zone of each local port (the agent keeps
 	// them across restarts); 0 for none yet.
 	Zones map[string]uint16
+	// PacketInRate is the controller meter's rate, packets/s (0:
+	// DefaultPacketInRate).
+	PacketInRate int
 }
 
 // unit is one object's part of the desired state.
@@ -134,7 +137,7 @@ func NewRenderer(ix *topology.Index, env Env) (*Renderer, *Tables, error) {
 		slots: map[string]*slot{}, groups: map[string]*groupSlot{}, meters: map[uint32]meterSlot{}, floods: map[floodKey]*flood{},
 		localPorts: map[uint32]int{}, pairPorts: map[string][2]string{},
 		groupIDs: map[string]uint32{}, usedIDs: map[uint32]bool{}, aclPlaces: map[string]aclPlace{}, related: map[string]int{}}
-	r.env = Env{Chassis: env.Chassis, TunnelOFPort: env.TunnelOFPort,
+	r.env = Env{Chassis: env.Chassis, TunnelOFPort: env.TunnelOFPort, PacketInRate: env.PacketInRate,
 		OFPorts: copyMap(env.OFPorts), Bindings: copyMap(env.Bindings), Zones: copyMap(env.Zones)}
 	r.begin()
 	m := ix.Model()
@@ -364,6 +367,7 @@ func (r *Renderer) render(u *unit) error {
 	switch u.id.kind {
 	case unitGlobal:
 		out.flows = globalFlows(r.env.TunnelOFPort)
+		out.meters = []Meter{controllerMeter(r.env.PacketInRate)}
 	case unitSwitch:
 		out.flows = switchFlows(rd, u.id.name)
 	case unitPort:

@@ -258,9 +258,9 @@ func (r *report) nbChainAdds(l *lab.Lab, store *nbdb.Store, committed map[uint64
 	}
 	nb.addOwn = own
 	fmt.Printf("  %d chain adds: commit acknowledged to bundle answered median %s, p99 %s (the commit itself: median %s, p99 %s; the agent's reconciliation: median %s, p99 %s); %d flow-mods for a chain of %d flows; agent CPU %s per add\n",
-		benchChains, medianDur(nb.add).Round(10*time.Microsecond), percentile(nb.add, 0.99).Round(10*time.Microsecond),
-		medianDur(nb.commit).Round(10*time.Microsecond), percentile(nb.commit, 0.99).Round(10*time.Microsecond),
-		medianDur(nb.took).Round(10*time.Microsecond), percentile(nb.took, 0.99).Round(10*time.Microsecond),
+		benchChains, medianDur(nb.add).Round(10*time.Microsecond), lab.Percentile(nb.add, 0.99).Round(10*time.Microsecond),
+		medianDur(nb.commit).Round(10*time.Microsecond), lab.Percentile(nb.commit, 0.99).Round(10*time.Microsecond),
+		medianDur(nb.took).Round(10*time.Microsecond), lab.Percentile(nb.took, 0.99).Round(10*time.Microsecond),
 		nb.addMods, nb.addOwn, nb.addCPU.Round(10*time.Microsecond))
 	return nil
 }
@@ -269,6 +269,7 @@ type bundleAt struct {
 	at   time.Time
 	mods int
 	took time.Duration // the agent's reconciliation, bundle included
+	lag  time.Duration // from the change's arrival at the agent
 }
 
 // bundleTimes reads, from the agent's log, when each generation's bundle
@@ -299,7 +300,11 @@ func bundleTimes(logPath string) (map[uint64]bundleAt, error) {
 			mods += k
 		}
 		took, _ := time.ParseDuration(u[4])
-		out[gen] = bundleAt{at, mods, took}
+		var lag time.Duration
+		if m := lagField.FindStringSubmatch(line); m != nil {
+			lag, _ = time.ParseDuration(m[1])
+		}
+		out[gen] = bundleAt{at, mods, took, lag}
 	}
 	return out, sc.Err()
 }
@@ -342,7 +347,7 @@ func (r *report) nbWaits(l *lab.Lab) error {
 	}
 	nb.waitCPU = (cpuTime(pid) - cpu0) / time.Duration(len(nb.wait))
 	fmt.Printf("  chainctl --wait lsp-add: median %s, p99 %s; agent CPU %s per add\n", medianDur(nb.wait).Round(100*time.Microsecond),
-		percentile(nb.wait, 0.99).Round(100*time.Microsecond), nb.waitCPU.Round(100*time.Microsecond))
+		lab.Percentile(nb.wait, 0.99).Round(100*time.Microsecond), nb.waitCPU.Round(100*time.Microsecond))
 	return nil
 }
 
@@ -483,7 +488,7 @@ func (r *report) nbACLs(l *lab.Lab, store *nbdb.Store) error {
 	}
 	acl.flows = after - before
 	fmt.Printf("  %d ACLs: %d flows on hv1, live %s after their commit; one ACL changed: live after median %s, p99 %s, %d flow-mods\n",
-		benchACLs, acl.flows, roundDur(acl.load), roundDur(medianDur(acl.change)), roundDur(percentile(acl.change, 0.99)), acl.changeMods)
+		benchACLs, acl.flows, roundDur(acl.load), roundDur(medianDur(acl.change)), roundDur(lab.Percentile(acl.change, 0.99)), acl.changeMods)
 	return nil
 }
 
@@ -588,15 +593,4 @@ func rssOf(pid int) int {
 		}
 	}
 	return 0
-}
-
-// percentile is the p-th quantile (nearest rank).
-func percentile(v []time.Duration, p float64) time.Duration {
-	if len(v) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), v...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := int(p*float64(len(s))+0.5) - 1
-	return s[max(0, min(i, len(s)-1))]
 }

@@ -471,7 +471,7 @@ func (o *ovnLab) waits(ov *ovnReport, n int) error {
 	}
 	ov.controllerCPU, ov.northdCPU, ov.nbCPU, ov.sbCPU = d[0], d[1], d[2], d[3]
 	fmt.Printf("  ovn-nbctl --wait=hv lsp-add: median %s, p99 %s (ovn-northd %s, ovn-controller %s, as --print-wait-time reports; hv1 reported after %s); CPU per add: ovn-controller %s, ovn-northd %s, NB %s, SB %s\n",
-		medianDur(ov.wait).Round(100*time.Microsecond), percentile(ov.wait, 0.99).Round(100*time.Microsecond),
+		medianDur(ov.wait).Round(100*time.Microsecond), lab.Percentile(ov.wait, 0.99).Round(100*time.Microsecond),
 		medianDur(ov.waitNorthd), medianDur(ov.waitHV), medianDur(ov.reported).Round(100*time.Microsecond),
 		ov.controllerCPU.Round(100*time.Microsecond), ov.northdCPU.Round(100*time.Microsecond),
 		ov.nbCPU.Round(100*time.Microsecond), ov.sbCPU.Round(100*time.Microsecond))
@@ -784,7 +784,7 @@ func (r *report) ovnMarkdown(b *strings.Builder) {
 	dur("cold start (emptied br-int) to synced", medianDur0(n.cold), medianDur0(ov.cold))
 	dur("restart (flows in place) to synced", medianDur0(n.restart), medianDur0(ov.restart))
 	dur("port add `--wait`, median", medianDur0(n.wait), medianDur0(ov.wait))
-	dur("port add `--wait`, p99", percentile(n.wait, 0.99), percentile(ov.wait, 0.99))
+	dur("port add `--wait`, p99", lab.Percentile(n.wait, 0.99), lab.Percentile(ov.wait, 0.99))
 	dur("agent CPU per port add (chainwired / ovn-controller)", n.waitCPU, ov.controllerCPU)
 	mem("agent RSS", "chainwired", n.agentKB, "ovn-controller", ov.controllerKB)
 	mem("database side RSS", "ovsdb-server", n.serverKB, "NB + SB + ovn-northd", ov.nbKB+ov.sbKB+ov.northdKB)

@@ -17,6 +17,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"time"
 
 	"github.com/chainwire/chainwire/e2e/lab"
 	"github.com/chainwire/chainwire/geneve"
@@ -32,7 +34,7 @@ func main() {
 }
 
 func usage() error {
-	return errors.New("usage: chainwire-lab up -f LAB.yaml | exec MEMBER -- CMD... | env | down | demo | decode FILE.pcap | bench  [--name NAME] [--base DIR]")
+	return errors.New("usage: chainwire-lab up -f LAB.yaml | exec MEMBER -- CMD... | env | down | demo | decode FILE.pcap | bench | dhcp-flood IFACE RATE SECONDS | dhcp-rtt IFACE N  [--name NAME] [--base DIR]")
 }
 
 func run(args []string) error {
@@ -47,7 +49,7 @@ func run(args []string) error {
 	inputsFile := fs.String("inputs", "", "bench: output of go test -bench for the input-cost benchmarks to include")
 	out := fs.String("out", "", "bench: write the report here")
 	runs := fs.Int("runs", 5, "bench: runs per measurement (the median is reported)")
-	only := fs.String("only", "", "bench: run only these sections (comma-separated: programming, nb, ovn, dataplane)")
+	only := fs.String("only", "", "bench: run only these sections (comma-separated: programming, nb, ovn, dataplane, packetin)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -117,8 +119,41 @@ func run(args []string) error {
 			return usage()
 		}
 		return decode(fs.Arg(0))
+	case "dhcp-flood", "dhcp-rtt":
+		return dhcpLoad(args[0], fs.Args())
 	}
 	return usage()
+}
+
+// dhcpLoad runs inside a VM's namespace: dhcp-flood IFACE RATE SECONDS
+// sends DHCPDISCOVERs at RATE per second; dhcp-rtt IFACE N times N
+// DISCOVERs to their OFFERs and prints "answered N p50 µs p99 µs".
+func dhcpLoad(cmd string, args []string) error {
+	if len(args) != 2 && len(args) != 3 {
+		return usage()
+	}
+	n, err := strconv.Atoi(args[1])
+	if err != nil {
+		return err
+	}
+	if cmd == "dhcp-rtt" {
+		rtts, err := lab.DHCPRoundTrips(args[0], n)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("answered %d p50 %d p99 %d\n", len(rtts), lab.Percentile(rtts, 0.5).Microseconds(), lab.Percentile(rtts, 0.99).Microseconds())
+		return nil
+	}
+	if len(args) != 3 {
+		return usage()
+	}
+	secs, err := strconv.Atoi(args[2])
+	if err != nil {
+		return err
+	}
+	sent, err := lab.DHCPFlood(args[0], n, time.Duration(secs)*time.Second)
+	fmt.Printf("sent %d\n", sent)
+	return err
 }
 
 // decode prints OVN's metadata of every Geneve frame in a pcap file.

@@ -224,6 +224,9 @@ func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, d
 				return err
 			}
 		case pipeline.Controller:
+			if a.Meter != 0 && !s.meters[a.Meter] {
+				return fmt.Errorf("sim: %s uses meter %d, which the tables lack", stageName(t), a.Meter)
+			}
 			if len(a.Userdata) > 0 && a.Userdata[0] != pipeline.OpContinue {
 				// To chainwired (a log, a reject, a question it answers);
 				// the actions go on: after a copy at once, after a pause

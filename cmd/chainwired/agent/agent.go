@@ -526,7 +526,7 @@ func (a *Agent) reconcile(ctx context.Context) {
 // render brings the reconciler's desired state up to date: the changes
 // since the last render, or everything when there is no renderer yet.
 func (a *Agent) render() error {
-	env := pipeline.Env{Chassis: a.cfg.Chassis, OFPorts: a.bind.Ports, Bindings: a.remoteBind, TunnelOFPort: a.bind.Tunnel,
+	env := pipeline.Env{Chassis: a.cfg.Chassis, PacketInRate: a.cfg.PacketInRate, OFPorts: a.bind.Ports, Bindings: a.remoteBind, TunnelOFPort: a.bind.Tunnel,
 		Zones: a.zones.byPort}
 	if a.renderer == nil {
 		r, tables, err := pipeline.NewRenderer(a.ix, env)
