@@ -52,8 +52,8 @@ func (e *MeterError) Refused(id uint32) bool {
 
 // OpenFlow 1.3 meter mod layout.
 const (
-	meterModFixed = 16 // header, command, flags, meter_id
-	meterBandLen  = 16 // type, len, rate, burst_size, pad
+	meterModFixed = 16                       // header, command, flags, meter_id
+	meterBandLen  = 16                       // type, len, rate, burst_size, pad
 	meterFlags    = openflow13.OFPMF13_STATS // and KBPS or PKTPS, and BURST
 )
 
