@@ -250,7 +250,7 @@ func TestQoSRateMeter(t *testing.T) {
 	}
 	within("UDP after the rate change", udp, 4000, 0.9)
 	chainctl(t, l, "--wait", "qos-del", "SW0")
-	if m := meters("hv1"); strings.Contains(m, "type=drop") {
+	if m := meters("hv1"); strings.Contains(m, fmt.Sprintf("meter=%d ", 0xc7<<24|1)) {
 		t.Errorf("the meter outlived its rule:\n%s", m)
 	}
 	if f := flowsOf(t, l, "hv1", "ls_in_qos_mark"); strings.Contains(f, "meter:") {

@@ -35,9 +35,28 @@ func newPacketIns(rate int, log *logrus.Entry) *packetIns {
 
 func (p *packetIns) dropped() uint64 { return p.drops.Load() }
 
-// serve handles one session's packet-ins with a token bucket of rate per
-// second (burst: one second's worth).
+// packetInWorkers answer packet-ins side by side (building a DHCP
+// answer or resuming a DNS query is independent of the others);
+// packetInQueue bounds what waits for them.
+const (
+	packetInWorkers = 2
+	packetInQueue   = 64
+)
+
+// serve takes one session's packet-ins with a token bucket of rate per
+// second (burst: one second's worth) and hands them to the workers; what
+// exceeds the rate, or finds the workers' queue full, is dropped and
+// counted.
 func (p *packetIns) serve(ctx context.Context, cn *controller.Conn) {
+	work := make(chan controller.PacketIn, packetInQueue)
+	defer close(work)
+	for range packetInWorkers {
+		go func() {
+			for pi := range work {
+				p.handle(cn, pi)
+			}
+		}()
+	}
 	tokens := float64(p.rate)
 	last := time.Now()
 	for {
@@ -57,7 +76,11 @@ func (p *packetIns) serve(ctx context.Context, cn *controller.Conn) {
 			continue
 		}
 		tokens--
-		p.handle(cn, pi)
+		select {
+		case work <- pi:
+		default:
+			p.drops.Add(1)
+		}
 	}
 }
 
