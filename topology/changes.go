@@ -18,6 +18,7 @@ type Changes struct {
 	QoS            map[string]*QoS
 	DHCPOptions    map[string]*DHCPOptions
 	DNSRecords     map[string]*DNSRecord
+	LoadBalancers  map[string]*LoadBalancer
 }
 
 // Len is the number of objects changed.

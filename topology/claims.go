@@ -3,6 +3,7 @@ package topology
 import (
 	"encoding/binary"
 	"net"
+	"net/netip"
 	"slices"
 )
 
@@ -38,6 +39,8 @@ const (
 	qosSlotRule       // one QoS rule per switch, direction, priority and match
 	portInGroupRule   // the port groups of a port
 	matchRefRule      // the ACLs and QoS rules whose match names an object
+	lbKeyRule         // load balancer keys are unique
+	lbVIPRule         // the load balancers with a VIP at an address (ports may not have it)
 )
 
 // Each claim has one constructor, used to claim and to look the claim up.
@@ -76,6 +79,14 @@ func qosSlotClaim(q *QoS) claim {
 	return claim{rule: qosSlotRule, scope: q.Switch, value: q.Direction + " " + q.Match, num: uint64(q.Priority)}
 }
 func portInGroupClaim(port string) claim { return claim{rule: portInGroupRule, value: port} }
+func lbKeyClaim(key uint32) claim        { return claim{rule: lbKeyRule, num: uint64(key)} }
+
+// lbVIPClaim is keyed as ipClaim is: an IPv4 address in its IPv4-mapped
+// form, so that a port's address finds it.
+func lbVIPClaim(ip netip.Addr) claim {
+	b := ip.As16()
+	return claim{rule: lbVIPRule, value: string(b[:])}
+}
 
 // matchRefClaim is held by the rules of kind user (ACL, QoS) whose match
 // names the object.

@@ -2,6 +2,7 @@ package topology_test
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -10,8 +11,10 @@ import (
 )
 
 // The generator's policy objects (ACLs, port groups, address sets, QoS
-// rules, DHCP options and the ports that use them, DNS records), made only by a gen with policy set, so that the models of the
-// other kinds' tests (and the seed's oracle) stay as they were.
+// rules, DHCP options and the ports that use them, DNS records, load
+// balancers and the switches that use them), made only by a gen with
+// policy set, so that the models of the other kinds' tests (and the
+// seed's oracle) stay as they were.
 
 var (
 	pgPool   = names("pg", 4)
@@ -21,6 +24,13 @@ var (
 	addrPool = []string{"10.0.0.1", "10.0.0.0/24", "10.0.0.1/32", "10.5.0.0/16", "fd00::1", "fd00::/64", "02:00:00:00:00:01"}
 	dhcpPool = names("dhcp", 3)
 	hostPool = []string{"vm1", "vm2", "db.example.org"}
+	lbPool   = names("lb", 3)
+	// vipPool holds VIPs with their backends, some at ports' addresses
+	// (ipPool's, and carefulModel's 10.1.0.N); badVIPs break a rule each.
+	vipPool = [][2]string{{"10.0.0.1:80", "10.0.0.5:8080,10.0.0.6:8080"}, {"10.0.0.9:80", "10.0.0.5:80"}, {"10.1.0.1", "10.0.0.5"},
+		{"10.0.0.9", "10.0.0.6,10.0.0.5"}, {"fd00::1", "fd00::5"}, {"[fd00::9]:53", "[fd00::5]:53"}}
+	badVIPs = [][2]string{{"10.0.0.300:80", "10.0.0.5:80"}, {"10.0.0.9:80", "10.0.0.5"}, {"fd00::9", "10.0.0.5"},
+		{"[fd00::9]:0", "[fd00::5]:53"}, {"10.0.0.8", ""}, {"[fd00:0::9]:53", "[fd00::6]:53"}}
 )
 
 func pgNames(m *topology.Model) []string {
@@ -40,6 +50,9 @@ func dhcpNames(m *topology.Model) []string {
 }
 func dnsNames(m *topology.Model) []string {
 	return nameList(m.DNSRecords, func(r topology.DNSRecord) string { return r.Name })
+}
+func lbNames(m *topology.Model) []string {
+	return nameList(m.LoadBalancers, func(lb topology.LoadBalancer) string { return lb.Name })
 }
 
 // policyMatch is a match naming ports (mostly of switch sw), groups, sets
@@ -198,6 +211,40 @@ func (g *gen) useDHCP(m *topology.Model, p *topology.Port) {
 	}
 }
 
+// loadBalancer has a few VIPs of the pool, now and then a bad one, a
+// bad protocol or key.
+func (g *gen) loadBalancer(m *topology.Model, name string) topology.LoadBalancer {
+	lb := topology.LoadBalancer{Name: name, Key: uint32(1 + g.r.IntN(4)), Protocol: pick(g, []string{topology.LBTCP, topology.LBUDP}),
+		VIPs: map[string]string{}}
+	if k, err := m.FreeLBKey(); err == nil && g.chance(0.7) {
+		lb.Key = k
+	}
+	for range g.r.IntN(4) {
+		v := pick(g, vipPool)
+		lb.VIPs[v[0]] = v[1]
+	}
+	switch {
+	case g.chance(0.05):
+		v := pick(g, badVIPs)
+		lb.VIPs[v[0]] = v[1]
+	case g.chance(0.02):
+		lb.Protocol = "sctp"
+	case g.chance(0.02):
+		lb.Key = pick(g, []uint32{0, topology.MaxLBKey + 1})
+	}
+	return lb
+}
+
+// useLBs changes the load balancers a switch uses: one more (maybe one
+// that does not exist, or one it has), one less, or another.
+func (g *gen) useLBs(m *topology.Model, s *topology.Switch) {
+	names := lbNames(m)
+	if len(names) == 0 || g.chance(0.1) {
+		names = lbPool
+	}
+	s.LoadBalancers = g.editList(s.LoadBalancers, names)
+}
+
 // carelessPolicy adds policy objects built as carelessModel builds the
 // others.
 func (g *gen) carelessPolicy(m *topology.Model) {
@@ -223,6 +270,14 @@ func (g *gen) carelessPolicy(m *topology.Model) {
 	}
 	for range g.r.IntN(3) {
 		m.DNSRecords = append(m.DNSRecords, g.dnsRecord(m))
+	}
+	for _, n := range lbPool[:g.r.IntN(len(lbPool)+1)] {
+		m.LoadBalancers = append(m.LoadBalancers, g.loadBalancer(m, n))
+	}
+	for i := range m.Switches {
+		for range g.r.IntN(3) {
+			g.useLBs(m, &m.Switches[i])
+		}
 	}
 }
 
@@ -261,11 +316,24 @@ func (g *gen) carefulPolicy(m *topology.Model) {
 		m.DNSRecords = append(m.DNSRecords, topology.DNSRecord{Name: topology.DNSRecordName(sw, hostPool[i%len(hostPool)]),
 			Switch: sw, Hostname: hostPool[i%len(hostPool)], Addresses: []string{"10.0.0.1", "fd00::1"}})
 	}
+	// Load balancers with VIPs no careful port has, on some switches.
+	for i, n := range lbPool[:g.r.IntN(len(lbPool)+1)] {
+		m.LoadBalancers = append(m.LoadBalancers, topology.LoadBalancer{Name: n, Key: uint32(i + 1), Protocol: topology.LBUDP,
+			VIPs: map[string]string{vipPool[1][0]: vipPool[1][1], vipPool[5][0]: vipPool[5][1]}})
+		for j := range m.Switches {
+			if g.chance(0.5) {
+				m.Switches[j].LoadBalancers = append(m.Switches[j].LoadBalancers, n)
+			}
+		}
+	}
 }
 
 // putPolicy adds or replaces one policy object.
 func (g *gen) putPolicy(m *topology.Model, c *topology.Changes) {
-	switch g.r.IntN(6) {
+	switch g.r.IntN(7) {
+	case 6:
+		o := g.loadBalancer(m, g.name(lbPool))
+		set(&c.LoadBalancers, o.Name, &o)
 	case 4:
 		o := g.dhcpOptions(g.name(dhcpPool))
 		set(&c.DHCPOptions, o.Name, &o)
@@ -291,7 +359,25 @@ func (g *gen) putPolicy(m *topology.Model, c *topology.Changes) {
 // other objects' matches fail (a set gains an IPv6 address, a group a
 // port of another switch).
 func (g *gen) editPolicy(m *topology.Model, c *topology.Changes) {
-	switch g.r.IntN(7) {
+	switch g.r.IntN(9) {
+	case 7:
+		if len(m.LoadBalancers) > 0 { // a VIP at a port's address fails the switches that use it
+			o := pick(g, m.LoadBalancers)
+			o.VIPs = maps.Clone(o.VIPs)
+			v := pick(g, vipPool)
+			if _, ok := o.VIPs[v[0]]; ok {
+				delete(o.VIPs, v[0])
+			} else {
+				o.VIPs[v[0]] = v[1]
+			}
+			set(&c.LoadBalancers, o.Name, &o)
+		}
+	case 8:
+		if len(m.Switches) > 0 {
+			o := pick(g, m.Switches)
+			g.useLBs(m, &o)
+			set(&c.Switches, o.Name, &o)
+		}
 	case 4:
 		if len(m.Ports) > 0 {
 			o := pick(g, m.Ports)
@@ -355,7 +441,9 @@ func (g *gen) editPolicy(m *topology.Model, c *topology.Changes) {
 
 // removePolicy deletes a policy object, often one something uses.
 func (g *gen) removePolicy(m *topology.Model, c *topology.Changes) {
-	switch g.r.IntN(6) {
+	switch g.r.IntN(7) {
+	case 6:
+		set(&c.LoadBalancers, g.ref(lbNames(m), lbPool), nil)
 	case 4:
 		set(&c.DHCPOptions, g.ref(dhcpNames(m), dhcpPool), nil)
 	case 5:
@@ -408,7 +496,8 @@ func policyDump(ix *topology.Index, n string) []string {
 		joined(ix.QoSOf(n), qosName), joined(ix.ACLsNaming(port), aclName), joined(ix.ACLsNaming(pg), aclName),
 		joined(ix.ACLsNaming(as), aclName), joined(ix.QoSNaming(port), qosName), joined(ix.QoSNaming(pg), qosName),
 		joined(ix.QoSNaming(as), qosName),
-		objJSON(ix.DHCPOption(n)), objJSON(ix.DNSRecord(n)), joined(ix.DNSRecordsOf(n), dnsName), joined(ix.PortsUsingDHCPOptions(n), portName)}
+		objJSON(ix.DHCPOption(n)), objJSON(ix.DNSRecord(n)), joined(ix.DNSRecordsOf(n), dnsName), joined(ix.PortsUsingDHCPOptions(n), portName),
+		objJSON(ix.LoadBalancer(n)), strings.Join(ix.SwitchesUsingLB(n), ",")}
 }
 
 func dnsName(r *topology.DNSRecord) string { return r.Name }
@@ -471,5 +560,12 @@ func policyDumpModel(m *topology.Model, n string) []string {
 			users = append(users, p.Name)
 		}
 	}
-	return append(out, objJSON(m.DHCPOption(n)), objJSON(m.DNSRecord(n)), strings.Join(records, ","), strings.Join(users, ","))
+	var lbUsers []string
+	for _, sw := range m.Switches {
+		if slices.Contains(sw.LoadBalancers, n) {
+			lbUsers = append(lbUsers, sw.Name)
+		}
+	}
+	return append(out, objJSON(m.DHCPOption(n)), objJSON(m.DNSRecord(n)), strings.Join(records, ","), strings.Join(users, ","),
+		objJSON(m.LoadBalancer(n)), strings.Join(lbUsers, ","))
 }

@@ -15,7 +15,8 @@ type gen struct {
 	r *rand.Rand
 	n int // a counter for fresh names
 	// policy: models and changes have ACLs, port groups, address sets,
-	// QoS rules, DHCP options and DNS records too (gen_policy_test.go).
+	// QoS rules, DHCP options, DNS records and load balancers too
+	// (gen_policy_test.go).
 	policy bool
 }
 
@@ -405,6 +406,7 @@ func (g *gen) shuffle(m *topology.Model) {
 	shuffle(g, m.QoS)
 	shuffle(g, m.DHCPOptions)
 	shuffle(g, m.DNSRecords)
+	shuffle(g, m.LoadBalancers)
 }
 
 func shuffle[T any](g *gen, list []T) {
@@ -791,6 +793,7 @@ func applyTo(m *topology.Model, c *topology.Changes) *topology.Model {
 		QoS:            applyList(m.QoS, c.QoS, func(o topology.QoS) string { return o.Name }),
 		DHCPOptions:    applyList(m.DHCPOptions, c.DHCPOptions, func(o topology.DHCPOptions) string { return o.Name }),
 		DNSRecords:     applyList(m.DNSRecords, c.DNSRecords, func(o topology.DNSRecord) string { return o.Name }),
+		LoadBalancers:  applyList(m.LoadBalancers, c.LoadBalancers, func(o topology.LoadBalancer) string { return o.Name }),
 	}
 	out.Normalize()
 	return out

@@ -11,20 +11,21 @@ import "slices"
 // pointer keeps showing the object as it was). An Index is not safe for
 // concurrent use.
 type Index struct {
-	gen         uint64
-	chassis     map[string]*Chassis
-	switches    map[string]*Switch
-	ports       map[string]*Port
-	pairs       map[string]*PortPair
-	groups      map[string]*PortPairGroup
-	chains      map[string]*PortChain
-	classifiers map[string]*Classifier
-	acls        map[string]*ACL
-	portGroups  map[string]*PortGroup
-	addressSets map[string]*AddressSet
-	qos         map[string]*QoS
-	dhcpOptions map[string]*DHCPOptions
-	dnsRecords  map[string]*DNSRecord
+	gen           uint64
+	chassis       map[string]*Chassis
+	switches      map[string]*Switch
+	ports         map[string]*Port
+	pairs         map[string]*PortPair
+	groups        map[string]*PortPairGroup
+	chains        map[string]*PortChain
+	classifiers   map[string]*Classifier
+	acls          map[string]*ACL
+	portGroups    map[string]*PortGroup
+	addressSets   map[string]*AddressSet
+	qos           map[string]*QoS
+	dhcpOptions   map[string]*DHCPOptions
+	dnsRecords    map[string]*DNSRecord
+	loadBalancers map[string]*LoadBalancer
 
 	// claims: the first holder of each claimed value, the one a rule
 	// keeps (later ones are refused naming it, which is the order
@@ -352,4 +353,15 @@ func (ix *Index) PortsUsingDHCPOptions(name string) []*Port {
 // names share the switch's prefix).
 func (ix *Index) DNSRecordsOf(sw string) []*DNSRecord {
 	return referring(ix, ix.dnsRecords, Ref{KindSwitch, sw}, KindDNSRecord)
+}
+
+// LoadBalancer returns the named load balancer, or nil.
+func (ix *Index) LoadBalancer(name string) *LoadBalancer { return ix.loadBalancers[name] }
+
+// SwitchesUsingLB returns the names of the switches that use a load
+// balancer, sorted: what to render again when it changes.
+func (ix *Index) SwitchesUsingLB(name string) []string {
+	var out []string
+	ix.eachReferrer(Ref{KindLoadBalancer, name}, KindSwitch, func(r Ref) { out = append(out, r.Name) })
+	return out
 }

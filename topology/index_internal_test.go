@@ -82,7 +82,7 @@ func TestEqualAndCloneSeeEveryField(t *testing.T) {
 		checkFields(t, chassisKind), checkFields(t, switchKind), checkFields(t, portKind), checkFields(t, pairKind),
 		checkFields(t, groupKind), checkFields(t, chainKind), checkFields(t, classifierKind),
 		checkFields(t, aclKind), checkFields(t, portGroupKind), checkFields(t, addressSetKind), checkFields(t, qosKind),
-		checkFields(t, dhcpOptionsKind), checkFields(t, dnsRecordKind),
+		checkFields(t, dhcpOptionsKind), checkFields(t, dnsRecordKind), checkFields(t, loadBalancerKind),
 	}
 	if len(checked) != int(numKinds) {
 		t.Errorf("%d kinds checked, %d exist", len(checked), numKinds)

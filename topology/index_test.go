@@ -28,7 +28,10 @@ func canon(m *topology.Model) string {
 	for i := range c.AddressSets {
 		c.AddressSets[i].Addresses = nilIfEmpty(c.AddressSets[i].Addresses)
 	}
-	c.DHCPOptions, c.DNSRecords = nilIfEmpty(c.DHCPOptions), nilIfEmpty(c.DNSRecords)
+	c.DHCPOptions, c.DNSRecords, c.LoadBalancers = nilIfEmpty(c.DHCPOptions), nilIfEmpty(c.DNSRecords), nilIfEmpty(c.LoadBalancers)
+	for i := range c.Switches {
+		c.Switches[i].LoadBalancers = nilIfEmpty(c.Switches[i].LoadBalancers)
+	}
 	for i := range c.PortPairGroups {
 		c.PortPairGroups[i].Pairs = nilIfEmpty(c.PortPairGroups[i].Pairs)
 	}
@@ -52,7 +55,7 @@ func nilIfEmpty[T any](list []T) []T {
 func universe(ms ...*topology.Model) []string {
 	var out []string
 	for _, pool := range [][]string{chassisPool, switchPool, portPool, pairPool, groupPool, chainPool, clsPool, pgPool, asPool, aclPool, qosPool,
-		dhcpPool} {
+		dhcpPool, lbPool} {
 		out = append(out, pool...)
 	}
 	for _, m := range ms {
@@ -89,6 +92,10 @@ func universe(ms ...*topology.Model) []string {
 		for _, r := range m.DNSRecords {
 			out = append(out, r.Name, r.Switch)
 		}
+		for _, s := range m.Switches {
+			out = append(out, s.LoadBalancers...)
+		}
+		out = append(out, lbNames(m)...)
 		out = append(append(out, chassisNames(m)...), switchNames(m)...)
 	}
 	out = slices.DeleteFunc(out, func(s string) bool { return s == "" }) // no port requests chassis ""
@@ -329,7 +336,7 @@ func TestIndexOfRandomModels(t *testing.T) {
 func hasDuplicates(m *topology.Model) bool {
 	for _, list := range [][]string{chassisNames(m), switchNames(m), portNames(m), pairNames(m), groupNames(m), chainNames(m),
 		nameList(m.Classifiers, func(c topology.Classifier) string { return c.Name }), aclNames(m), pgNames(m), asNames(m), qosNames(m),
-		dhcpNames(m), dnsNames(m)} {
+		dhcpNames(m), dnsNames(m), lbNames(m)} {
 		slices.Sort(list)
 		if len(slices.Compact(list)) != len(list) {
 			return true

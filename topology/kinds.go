@@ -26,6 +26,7 @@ const (
 	KindQoS
 	KindDHCPOptions
 	KindDNSRecord
+	KindLoadBalancer
 	numKinds
 )
 
@@ -113,6 +114,7 @@ var kinds = [numKinds]kindOps{
 	KindQoS:           qosKind,
 	KindDHCPOptions:   dhcpOptionsKind,
 	KindDNSRecord:     dnsRecordKind,
+	KindLoadBalancer:  loadBalancerKind,
 }
 
 var chassisKind = &kind[Chassis]{id: KindChassis, name: "chassis",
@@ -132,8 +134,15 @@ var switchKind = &kind[Switch]{id: KindSwitch, name: "switch",
 	model:   func(m *Model) *[]Switch { return &m.Switches },
 	changes: func(c *Changes) *map[string]*Switch { return &c.Switches },
 	objects: func(ix *Index) *map[string]*Switch { return &ix.switches },
-	equal:   same[Switch], clone: copyOf[Switch],
-	refs:   func(*Switch, func(Kind, string)) {},
+	equal: func(a, b *Switch) bool {
+		return a.Name == b.Name && a.Key == b.Key && slices.Equal(a.LoadBalancers, b.LoadBalancers)
+	},
+	clone: func(s Switch) Switch { s.LoadBalancers = slices.Clone(s.LoadBalancers); return s },
+	refs: func(s *Switch, ref func(Kind, string)) {
+		for _, lb := range s.LoadBalancers {
+			ref(KindLoadBalancer, lb)
+		}
+	},
 	claims: func(s *Switch, claim func(claim)) { claim(switchKeyClaim(s.Key)) },
 }
 

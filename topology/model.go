@@ -1,8 +1,8 @@
 // Package topology is the logical model (chassis, switches, ports,
 // service chains, ACLs, port groups, address sets, QoS rules, DHCP
-// options, DNS records), its validation and tunnel-key allocation, the
-// stores that keep it, and Index: the model validated and indexed, kept
-// so by Apply at the cost of each change.
+// options, DNS records, load balancers), its validation and tunnel-key
+// allocation, the stores that keep it, and Index: the model validated
+// and indexed, kept so by Apply at the cost of each change.
 package topology
 
 import "sort"
@@ -31,6 +31,7 @@ type Model struct {
 	QoS            []QoS           `json:"qos,omitempty"`
 	DHCPOptions    []DHCPOptions   `json:"dhcp_options,omitempty"`
 	DNSRecords     []DNSRecord     `json:"dns_records,omitempty"`
+	LoadBalancers  []LoadBalancer  `json:"load_balancers,omitempty"`
 }
 
 // Chassis is a hypervisor that carries tunnels.
@@ -42,8 +43,9 @@ type Chassis struct {
 
 // Switch is a logical switch; Key is its datapath tunnel key (the VNI).
 type Switch struct {
-	Name string `json:"name"`
-	Key  uint32 `json:"tunnel_key"`
+	Name          string   `json:"name"`
+	Key           uint32   `json:"tunnel_key"`
+	LoadBalancers []string `json:"load_balancers,omitempty"` // names, sorted by Normalize
 }
 
 // Port is a logical switch port.
@@ -86,6 +88,7 @@ func (s AddressSet) objName() string    { return s.Name }
 func (q QoS) objName() string           { return q.Name }
 func (o DHCPOptions) objName() string   { return o.Name }
 func (r DNSRecord) objName() string     { return r.Name }
+func (lb LoadBalancer) objName() string { return lb.Name }
 
 // find returns the object of a list with that name, or nil.
 func find[T named](list []T, name string) *T {
@@ -106,6 +109,9 @@ func sortByName[T named](list []T) {
 func (m *Model) Normalize() {
 	sortByName(m.Chassis)
 	sortByName(m.Switches)
+	for i := range m.Switches {
+		sort.Strings(m.Switches[i].LoadBalancers)
+	}
 	sortByName(m.Ports)
 	for i := range m.Ports {
 		// Sets, as in OVN (and in the OVSDB store): their order means nothing.
@@ -133,6 +139,7 @@ func (m *Model) Normalize() {
 		sort.Strings(r.Addresses)
 	}
 	sortByName(m.DNSRecords)
+	sortByName(m.LoadBalancers)
 }
 
 // Switch, Port and ChassisByName return the named object, or nil.

@@ -65,6 +65,9 @@ var rules = []rule{
 	ruleFor(dhcpOptionsKind, checkDHCPOptions),
 	ruleFor(portKind, checkPortDHCP),
 	ruleFor(dnsRecordKind, checkDNSRecord),
+	ruleFor(loadBalancerKind, checkLoadBalancer),
+	ruleFor(switchKind, checkSwitchLBs),
+	ruleFor(portKind, checkPortVIPs),
 }
 
 func ruleFor[T named](k *kind[T], check func(v *validation, o *T) error) rule {

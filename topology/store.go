@@ -29,7 +29,8 @@ type Store interface {
 
 // Scope is the part of a model a change reads: the named switches with
 // the ports on them, the named ports (with their switches), and every
-// chassis and DHCP options set (what a port names). A store holding a
+// chassis, DHCP options set and load balancer (what a port or a switch
+// names). A store holding a
 // large model reads only that part for such a change; the change must
 // then touch nothing else (see ScopedStore).
 type Scope struct {

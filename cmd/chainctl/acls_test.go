@@ -269,7 +269,8 @@ func TestHelpListsPolicyVerbs(t *testing.T) {
 		"dhcp-options-create CIDR [KEY=VALUE...]", "dhcp-options-set-options ID KEY=VALUE...", "dhcp-options-get-options ID",
 		"dhcp-options-del ID", "dhcp-options-list", "lsp-set-dhcpv4-options PORT [ID]", "lsp-set-dhcpv6-options PORT [ID]",
 		"lsp-get-dhcpv4-options PORT", "lsp-get-dhcpv6-options PORT", "dns-add SWITCH HOSTNAME ADDR...", "dns-del SWITCH HOSTNAME",
-		"dns-list SWITCH"} {
+		"dns-list SWITCH", "lb-add LB VIP[:PORT] IP[:PORT],... [tcp|udp] [--may-exist]", "lb-del LB [VIP] [--if-exists]", "lb-list [LB]",
+		"ls-lb-add SWITCH LB [--may-exist]", "ls-lb-del SWITCH [LB] [--if-exists]", "ls-lb-list SWITCH"} {
 		if !strings.Contains(out, v) {
 			t.Errorf("help lacks %q", v)
 		}

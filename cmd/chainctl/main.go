@@ -52,7 +52,7 @@ type command struct {
 var (
 	boolFlags     = map[string]bool{"wait": true, "no-leader-only": true}
 	verbFlagNames = map[string]bool{"tunnel-key": true, "weight": true, "priority": true, "name": true}
-	verbBoolFlags = map[string]bool{"log": true}
+	verbBoolFlags = map[string]bool{"log": true, "may-exist": true, "if-exists": true}
 )
 
 func parseArgs(argv []string) (*opts, error) {

@@ -80,6 +80,9 @@ func show(c *call, m *topology.Model, store topology.Store) error {
 		}
 		printACLs(c, m, topology.Ref{Kind: topology.KindSwitch, Name: sw.Name})
 		printQoS(c, m, sw.Name)
+		for _, lb := range lbsOf(m, &sw) {
+			fmt.Fprintf(c.out, "    load balancer %s (key %d)\n", lb.Name, lb.Key)
+		}
 		for _, r := range dnsOf(m, sw.Name) {
 			fmt.Fprintf(c.out, "    dns %s: %s\n", r.Hostname, strings.Join(r.Addresses, " "))
 		}
@@ -93,6 +96,12 @@ func show(c *call, m *topology.Model, store topology.Store) error {
 	}
 	for _, s := range m.AddressSets {
 		fmt.Fprintf(c.out, "address set %s\n    addresses: %s\n", s.Name, quoteList(s.Addresses))
+	}
+	for _, lb := range m.LoadBalancers {
+		fmt.Fprintf(c.out, "load balancer %s (key %d): %s\n", lb.Name, lb.Key, lb.Protocol)
+		for _, vip := range slices.Sorted(maps.Keys(lb.VIPs)) {
+			fmt.Fprintf(c.out, "    vip %s: %s\n", vip, lb.VIPs[vip])
+		}
 	}
 	for _, o := range byCIDR(m) {
 		fmt.Fprintf(c.out, "dhcp options %s\n", dhcpLabel(&o))

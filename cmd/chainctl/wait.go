@@ -46,6 +46,7 @@ func changedSwitches(before, after *topology.Model) map[string]bool {
 	})
 	policySwitches(changed, before, after)
 	serviceSwitches(changed, before, after)
+	lbSwitches(changed, before, after)
 	// A chassis whose IP changed: every switch with a port on it.
 	chassisChanged := map[string]bool{}
 	mark(chassisChanged, before.Chassis, after.Chassis, func(c topology.Chassis) (string, string) { return c.Name, c.Name })
@@ -142,6 +143,22 @@ func serviceSwitches(changed map[string]bool, before, after *topology.Model) {
 		for _, p := range m.Ports {
 			if options[p.DHCPv4Options] || options[p.DHCPv6Options] {
 				changed[p.Switch] = true
+			}
+		}
+	}
+}
+
+// lbSwitches adds the switches that use a changed load balancer (a
+// switch's own list is its switch's change).
+func lbSwitches(changed map[string]bool, before, after *topology.Model) {
+	lbs := changedNames(before.LoadBalancers, after.LoadBalancers, func(lb topology.LoadBalancer) string { return lb.Name })
+	if len(lbs) == 0 {
+		return
+	}
+	for _, m := range [2]*topology.Model{before, after} {
+		for _, s := range m.Switches {
+			if slices.ContainsFunc(s.LoadBalancers, func(lb string) bool { return lbs[lb] }) {
+				changed[s.Name] = true
 			}
 		}
 	}

@@ -23,7 +23,7 @@ func diffOps(cli client.Client, st *state, ch *topology.Changes) ([]ovsdb.Operat
 	}, func(uuid string) model.Model { return &chassisRow{UUID: uuid} })
 	diffKind(d, st.uuids[tSwitch], ch.Switches, func(v *topology.Switch, uuid string) (model.Model, []any) {
 		r := switchRowOf(*v, uuid)
-		return r, []any{&r.TunnelKey}
+		return r, []any{&r.TunnelKey, &r.LoadBalancers}
 	}, func(uuid string) model.Model { return &switchRow{UUID: uuid} })
 	diffKind(d, st.uuids[tPort], ch.Ports, func(v *topology.Port, uuid string) (model.Model, []any) {
 		r := portRowOf(*v, uuid)
@@ -69,6 +69,10 @@ func diffOps(cli client.Client, st *state, ch *topology.Changes) ([]ovsdb.Operat
 		r := dnsRecordRowOf(*v, uuid)
 		return r, []any{&r.Switch, &r.Hostname, &r.Addresses}
 	}, func(uuid string) model.Model { return &dnsRecordRow{UUID: uuid} })
+	diffKind(d, st.uuids[tLB], ch.LoadBalancers, func(v *topology.LoadBalancer, uuid string) (model.Model, []any) {
+		r := loadBalancerRowOf(*v, uuid)
+		return r, []any{&r.Key, &r.Protocol, &r.VIPs}
+	}, func(uuid string) model.Model { return &loadBalancerRow{UUID: uuid} })
 	return d.ops, d.err
 }
 

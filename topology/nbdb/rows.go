@@ -45,9 +45,10 @@ type bindingRow struct {
 }
 
 type switchRow struct {
-	UUID      string `ovsdb:"_uuid"`
-	Name      string `ovsdb:"name"`
-	TunnelKey int    `ovsdb:"tunnel_key"`
+	UUID          string   `ovsdb:"_uuid"`
+	Name          string   `ovsdb:"name"`
+	TunnelKey     int      `ovsdb:"tunnel_key"`
+	LoadBalancers []string `ovsdb:"load_balancer"`
 }
 
 type portRow struct {
@@ -152,6 +153,14 @@ type dnsRecordRow struct {
 	Addresses []string `ovsdb:"addresses"`
 }
 
+type loadBalancerRow struct {
+	UUID     string            `ovsdb:"_uuid"`
+	Name     string            `ovsdb:"name"`
+	Key      int               `ovsdb:"key"`
+	Protocol string            `ovsdb:"protocol"`
+	VIPs     map[string]string `ovsdb:"vips"`
+}
+
 // Table names.
 const (
 	tGlobal     = "NB_Global"
@@ -169,6 +178,7 @@ const (
 	tQoS        = "QoS"
 	tDHCP       = "DHCP_Options"
 	tDNS        = "DNS_Record"
+	tLB         = "Load_Balancer"
 )
 
 // dbName is the database's name in the schema.
@@ -179,7 +189,7 @@ func dbModel() (model.ClientDBModel, error) {
 		tGlobal: &nbGlobal{}, tChassis: &chassisRow{}, tBinding: &bindingRow{}, tSwitch: &switchRow{},
 		tPort: &portRow{}, tPair: &pairRow{}, tGroup: &groupRow{}, tChain: &chainRow{}, tClassifier: &classifierRow{},
 		tACL: &aclRow{}, tPortGroup: &portGroupRow{}, tAddressSet: &addressSetRow{}, tQoS: &qosRow{},
-		tDHCP: &dhcpOptionsRow{}, tDNS: &dnsRecordRow{},
+		tDHCP: &dhcpOptionsRow{}, tDNS: &dnsRecordRow{}, tLB: &loadBalancerRow{},
 	})
 }
 
@@ -221,11 +231,11 @@ func chassisModelRow(c topology.Chassis, r chassisRow) *chassisRow {
 }
 
 func switchOf(r *switchRow) topology.Switch {
-	return topology.Switch{Name: r.Name, Key: uint32(r.TunnelKey)}
+	return topology.Switch{Name: r.Name, Key: uint32(r.TunnelKey), LoadBalancers: sortedSet(r.LoadBalancers)}
 }
 
 func switchRowOf(s topology.Switch, uuid string) *switchRow {
-	return &switchRow{UUID: uuid, Name: s.Name, TunnelKey: int(s.Key)}
+	return &switchRow{UUID: uuid, Name: s.Name, TunnelKey: int(s.Key), LoadBalancers: s.LoadBalancers}
 }
 
 func portOf(r *portRow) topology.Port {
@@ -356,4 +366,12 @@ func dnsRecordOf(r *dnsRecordRow) topology.DNSRecord {
 
 func dnsRecordRowOf(d topology.DNSRecord, uuid string) *dnsRecordRow {
 	return &dnsRecordRow{UUID: uuid, Name: d.Name, Switch: d.Switch, Hostname: d.Hostname, Addresses: d.Addresses}
+}
+
+func loadBalancerOf(r *loadBalancerRow) topology.LoadBalancer {
+	return topology.LoadBalancer{Name: r.Name, Key: uint32(r.Key), Protocol: r.Protocol, VIPs: stringMap(r.VIPs)}
+}
+
+func loadBalancerRowOf(lb topology.LoadBalancer, uuid string) *loadBalancerRow {
+	return &loadBalancerRow{UUID: uuid, Name: lb.Name, Key: int(lb.Key), Protocol: lb.Protocol, VIPs: lb.VIPs}
 }

@@ -219,7 +219,7 @@ func newState() *state {
 }
 
 var readTables = []string{tGlobal, tChassis, tBinding, tSwitch, tPort, tPair, tGroup, tChain, tClassifier,
-	tACL, tPortGroup, tAddressSet, tQoS, tDHCP, tDNS}
+	tACL, tPortGroup, tAddressSet, tQoS, tDHCP, tDNS, tLB}
 
 // read selects every table in one transaction.
 func (s *Store) read(ctx context.Context) (*state, error) {
@@ -256,7 +256,8 @@ func scopePortColumns(placement bool) []string {
 }
 
 // readScope reads the scope's part of the model in one transaction: the
-// global row, every chassis and DHCP options set, the named switches and
+// global row, every chassis, DHCP options set and load balancer, the
+// named switches and
 // their ports, the named ports whole. The switches of the named ports
 // are looked up first (and again if one moved in between).
 func (s *Store) readScope(ctx context.Context, sc topology.Scope) (*state, error) {
@@ -300,11 +301,11 @@ func (s *Store) readScope(ctx context.Context, sc topology.Scope) (*state, error
 }
 
 func (s *Store) readParts(ctx context.Context, switches, ports []string, placement bool) (*state, error) {
-	// Every chassis and DHCP options set: what a port may name (few
-	// beside the ports).
+	// Every chassis, DHCP options set and load balancer: what a port or
+	// a switch may name (few beside the ports).
 	ops := []ovsdb.Operation{{Op: ovsdb.OperationSelect, Table: tGlobal}, {Op: ovsdb.OperationSelect, Table: tChassis},
-		{Op: ovsdb.OperationSelect, Table: tDHCP}}
-	const whole = 3 // the tables read whole, first
+		{Op: ovsdb.OperationSelect, Table: tDHCP}, {Op: ovsdb.OperationSelect, Table: tLB}}
+	const whole = 4 // the tables read whole, first
 	for _, sw := range switches {
 		ops = append(ops, selectWhere(tSwitch, "name", sw), selectWhere(tPort, "switch", sw, scopePortColumns(placement)...))
 	}
@@ -324,7 +325,7 @@ func (s *Store) readParts(ctx context.Context, switches, ports []string, placeme
 		}
 		return nil
 	}
-	if err := errors.Join(add(tGlobal, res[0]), add(tChassis, res[1]), add(tDHCP, res[2])); err != nil {
+	if err := errors.Join(add(tGlobal, res[0]), add(tChassis, res[1]), add(tDHCP, res[2]), add(tLB, res[3])); err != nil {
 		return nil, err
 	}
 	named := res[whole+2*len(switches):]
@@ -460,6 +461,12 @@ func (st *state) add(table string, row json.RawMessage) error {
 		if r, err = decodeRow[dnsRecordRow](row, ""); err == nil {
 			uuids[r.Name] = r.UUID
 			m.DNSRecords = append(m.DNSRecords, dnsRecordOf(r))
+		}
+	case tLB:
+		var r *loadBalancerRow
+		if r, err = decodeRow[loadBalancerRow](row, ""); err == nil {
+			uuids[r.Name] = r.UUID
+			m.LoadBalancers = append(m.LoadBalancers, loadBalancerOf(r))
 		}
 	}
 	return err

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -183,9 +184,9 @@ func TestWatchBindingsReportsChanges(t *testing.T) {
 }
 
 // olderSchema writes the installed schema as an older version was: of
-// that version, without the tables and Logical_Switch_Port columns it
+// that version, without the tables and columns ("TABLE.COLUMN") it
 // lacked.
-func olderSchema(t *testing.T, version string, tables, portColumns []string) string {
+func olderSchema(t *testing.T, version string, tables, columns []string) string {
 	t.Helper()
 	var sch map[string]any
 	if err := json.Unmarshal(deploy.NBSchema, &sch); err != nil {
@@ -196,9 +197,9 @@ func olderSchema(t *testing.T, version string, tables, portColumns []string) str
 	for _, table := range tables {
 		delete(all, table)
 	}
-	cols := all["Logical_Switch_Port"].(map[string]any)["columns"].(map[string]any)
-	for _, c := range portColumns {
-		delete(cols, c)
+	for _, tc := range columns {
+		table, column, _ := strings.Cut(tc, ".")
+		delete(all[table].(map[string]any)["columns"].(map[string]any), column)
 	}
 	old, _ := json.Marshal(sch)
 	path := filepath.Join(t.TempDir(), version+".ovsschema")
@@ -208,10 +209,13 @@ func olderSchema(t *testing.T, version string, tables, portColumns []string) str
 	return path
 }
 
-// What each version added: 1.1.0 the switch policy, 1.2.0 DHCP and DNS.
+// What each version added: 1.1.0 the switch policy, 1.2.0 DHCP and DNS,
+// 1.3.0 load balancers.
 var (
-	tables110, tables120 = []string{"ACL", "Port_Group", "Address_Set", "QoS"}, []string{"DHCP_Options", "DNS_Record"}
-	portColumns120       = []string{"dhcpv4_options", "dhcpv6_options"}
+	tables110, tables120, tables130 = []string{"ACL", "Port_Group", "Address_Set", "QoS"}, []string{"DHCP_Options", "DNS_Record"},
+		[]string{"Load_Balancer"}
+	columns120 = []string{"Logical_Switch_Port.dhcpv4_options", "Logical_Switch_Port.dhcpv6_options"}
+	columns130 = []string{"Logical_Switch.load_balancer"}
 )
 
 // upgrade runs a database of an older schema with rows inserted by
@@ -235,7 +239,7 @@ func upgrade(t *testing.T, oldSchema, version, transact string) *nbdb.Store {
 // A 1.0.0 database (the tables before the switch policy) converts to the
 // installed schema in place: its rows stay, and the policy tables work.
 func TestUpgradeFrom100(t *testing.T) {
-	old := olderSchema(t, "1.0.0", append(tables110, tables120...), portColumns120)
+	old := olderSchema(t, "1.0.0", slices.Concat(tables110, tables120, tables130), slices.Concat(columns120, columns130))
 	s := upgrade(t, old, "1.0.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
 		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
 	m, err := s.Update(func(m *topology.Model) error {
@@ -253,7 +257,7 @@ func TestUpgradeFrom100(t *testing.T) {
 // A 1.1.0 database (before DHCP and DNS) converts likewise: its ports
 // come back with no DHCP options, and can be given some.
 func TestUpgradeFrom110(t *testing.T) {
-	old := olderSchema(t, "1.1.0", tables120, portColumns120)
+	old := olderSchema(t, "1.1.0", slices.Concat(tables120, tables130), slices.Concat(columns120, columns130))
 	s := upgrade(t, old, "1.1.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
 		{"op": "insert", "table": "Logical_Switch_Port", "row": {"name": "p1", "switch": "sw0", "tunnel_key": 1}},
 		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
@@ -271,6 +275,30 @@ func TestUpgradeFrom110(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m.Generation != 2 || m.Port("p1").DHCPv4Options != "d4" || m.DNSRecord("sw0/p1") == nil {
+		t.Fatalf("after the upgrade: %s", topology.Encode(m))
+	}
+}
+
+// A 1.2.0 database (before load balancers) converts likewise: its
+// switches come back with none, and can be given some.
+func TestUpgradeFrom120(t *testing.T) {
+	old := olderSchema(t, "1.2.0", tables130, columns130)
+	s := upgrade(t, old, "1.2.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
+		{"op": "insert", "table": "Logical_Switch_Port", "row": {"name": "p1", "switch": "sw0", "tunnel_key": 1, "dhcpv4_options": ""}},
+		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
+	if m, err := s.Snapshot(); err != nil || m.Switch("sw0") == nil || m.Switch("sw0").LoadBalancers != nil || m.Port("p1") == nil {
+		t.Fatalf("after the upgrade: %v %+v", err, m)
+	}
+	m, err := s.Update(func(m *topology.Model) error {
+		m.LoadBalancers = append(m.LoadBalancers, topology.LoadBalancer{Name: "lb", Key: 1, Protocol: "tcp",
+			VIPs: map[string]string{"10.0.0.100:80": "10.0.0.1:80"}})
+		m.Switch("sw0").LoadBalancers = []string{"lb"}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Generation != 2 || m.LoadBalancer("lb") == nil || !slices.Equal(m.Switch("sw0").LoadBalancers, []string{"lb"}) {
 		t.Fatalf("after the upgrade: %s", topology.Encode(m))
 	}
 }
@@ -378,5 +406,38 @@ func TestUpdateInReadsDHCPOptions(t *testing.T) {
 	}
 	if m, _ := s.Snapshot(); m.Port("p1").IsEnabled() || m.Port("p1").DHCPv6Options != "d6" {
 		t.Fatalf("after the scoped update: %+v", m.Port("p1"))
+	}
+}
+
+// A scoped change of a port on a switch with load balancers validates
+// its addresses against their VIPs: the scope holds every load balancer.
+func TestUpdateInReadsLoadBalancers(t *testing.T) {
+	s := open1(t, server(t))
+	if _, err := s.Update(func(m *topology.Model) error {
+		m.Switches = []topology.Switch{{Name: "sw0", Key: 1, LoadBalancers: []string{"lb"}}}
+		m.LoadBalancers = []topology.LoadBalancer{{Name: "lb", Key: 1, Protocol: "udp", VIPs: map[string]string{"10.0.0.53": "10.0.0.1"}}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sc := topology.Scope{Switches: []string{"sw0"}, Ports: []string{"p1"}}
+	_, err := s.UpdateIn(sc, func(m *topology.Model) error {
+		if m.LoadBalancer("lb") == nil {
+			return fmt.Errorf("the scope lacks the load balancer: %+v", m)
+		}
+		m.Ports = append(m.Ports, topology.Port{Name: "p1", Switch: "sw0", Key: 1, Addresses: []string{"02:00:00:00:00:01 10.0.0.53"}})
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), `port "p1": address 10.0.0.53 is a VIP of load balancer "lb" on switch "sw0"`) {
+		t.Fatalf("a port at a VIP: %v", err)
+	}
+	if _, err := s.UpdateIn(sc, func(m *topology.Model) error {
+		m.Ports = append(m.Ports, topology.Port{Name: "p1", Switch: "sw0", Key: 1, Addresses: []string{"02:00:00:00:00:01 10.0.0.1"}})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := s.Snapshot(); m.Generation != 2 || m.Port("p1") == nil {
+		t.Fatalf("after the scoped update: %s", topology.Encode(m))
 	}
 }

@@ -15,7 +15,7 @@ import (
 var modelSpec = monitorSpec{
 	tGlobal: {"generation"}, tChassis: {"name", "encap_type", "encap_ip"},
 	tSwitch: nil, tPort: nil, tPair: nil, tGroup: nil, tChain: nil, tClassifier: nil,
-	tACL: nil, tPortGroup: nil, tAddressSet: nil, tQoS: nil, tDHCP: nil, tDNS: nil,
+	tACL: nil, tPortGroup: nil, tAddressSet: nil, tQoS: nil, tDHCP: nil, tDNS: nil, tLB: nil,
 }
 
 // Watch reports the model: the whole of it after each (re)connect, the
@@ -86,20 +86,21 @@ func (s *Store) Watch(ctx context.Context, fn func(topology.Event)) {
 // model is made of after a reconnect, and what tells the name of a
 // deleted row.
 type mirror struct {
-	gen         uint64
-	chassis     map[string]topology.Chassis
-	switches    map[string]topology.Switch
-	ports       map[string]topology.Port
-	pairs       map[string]topology.PortPair
-	groups      map[string]topology.PortPairGroup
-	chains      map[string]topology.PortChain
-	classifiers map[string]topology.Classifier
-	acls        map[string]topology.ACL
-	portGroups  map[string]topology.PortGroup
-	addressSets map[string]topology.AddressSet
-	qos         map[string]topology.QoS
-	dhcpOptions map[string]topology.DHCPOptions
-	dnsRecords  map[string]topology.DNSRecord
+	gen           uint64
+	chassis       map[string]topology.Chassis
+	switches      map[string]topology.Switch
+	ports         map[string]topology.Port
+	pairs         map[string]topology.PortPair
+	groups        map[string]topology.PortPairGroup
+	chains        map[string]topology.PortChain
+	classifiers   map[string]topology.Classifier
+	acls          map[string]topology.ACL
+	portGroups    map[string]topology.PortGroup
+	addressSets   map[string]topology.AddressSet
+	qos           map[string]topology.QoS
+	dhcpOptions   map[string]topology.DHCPOptions
+	dnsRecords    map[string]topology.DNSRecord
+	loadBalancers map[string]topology.LoadBalancer
 }
 
 func newMirror() *mirror {
@@ -107,7 +108,8 @@ func newMirror() *mirror {
 		ports: map[string]topology.Port{}, pairs: map[string]topology.PortPair{}, groups: map[string]topology.PortPairGroup{},
 		chains: map[string]topology.PortChain{}, classifiers: map[string]topology.Classifier{},
 		acls: map[string]topology.ACL{}, portGroups: map[string]topology.PortGroup{}, addressSets: map[string]topology.AddressSet{},
-		qos: map[string]topology.QoS{}, dhcpOptions: map[string]topology.DHCPOptions{}, dnsRecords: map[string]topology.DNSRecord{}}
+		qos: map[string]topology.QoS{}, dhcpOptions: map[string]topology.DHCPOptions{}, dnsRecords: map[string]topology.DNSRecord{},
+		loadBalancers: map[string]topology.LoadBalancer{}}
 }
 
 // apply takes in one update and returns the objects it changed. An
@@ -178,6 +180,8 @@ func (m *mirror) row(ru rowUpdate, ch *topology.Changes, set bool, undo *[]func(
 		return mirrorRow(ru, set, undo, m.dhcpOptions, &ch.DHCPOptions, dhcpOptionsOf, func(v topology.DHCPOptions) string { return v.Name })
 	case tDNS:
 		return mirrorRow(ru, set, undo, m.dnsRecords, &ch.DNSRecords, dnsRecordOf, func(v topology.DNSRecord) string { return v.Name })
+	case tLB:
+		return mirrorRow(ru, set, undo, m.loadBalancers, &ch.LoadBalancers, loadBalancerOf, func(v topology.LoadBalancer) string { return v.Name })
 	}
 	return nil
 }
@@ -269,6 +273,9 @@ func (m *mirror) model() *topology.Model {
 	}
 	for _, v := range m.dnsRecords {
 		out.DNSRecords = append(out.DNSRecords, v)
+	}
+	for _, v := range m.loadBalancers {
+		out.LoadBalancers = append(out.LoadBalancers, v)
 	}
 	out.Normalize()
 	return out

@@ -53,9 +53,10 @@ type (
 		Chassis     string   `json:"chassis"`
 	}
 	switchWire struct {
-		UUID      wireUUID `json:"_uuid"`
-		Name      string   `json:"name"`
-		TunnelKey int      `json:"tunnel_key"`
+		UUID          wireUUID `json:"_uuid"`
+		Name          string   `json:"name"`
+		TunnelKey     int      `json:"tunnel_key"`
+		LoadBalancers wireStrs `json:"load_balancer"`
 	}
 	portWire struct {
 		UUID          wireUUID    `json:"_uuid"`
@@ -148,6 +149,13 @@ type (
 		Hostname  string   `json:"hostname"`
 		Addresses wireStrs `json:"addresses"`
 	}
+	loadBalancerWire struct {
+		UUID     wireUUID   `json:"_uuid"`
+		Name     string     `json:"name"`
+		Key      int        `json:"key"`
+		Protocol string     `json:"protocol"`
+		VIPs     wireStrMap `json:"vips"`
+	}
 )
 
 // decodeRow decodes one row; uuid, if given, is its UUID (a monitor's
@@ -177,7 +185,7 @@ func decodeRow[R any](raw json.RawMessage, uuid string) (*R, error) {
 	case *switchRow:
 		var w switchWire
 		if err = json.Unmarshal(raw, &w); err == nil {
-			*p = switchRow{UUID: string(w.UUID), Name: w.Name, TunnelKey: w.TunnelKey}
+			*p = switchRow{UUID: string(w.UUID), Name: w.Name, TunnelKey: w.TunnelKey, LoadBalancers: w.LoadBalancers}
 		}
 	case *portRow:
 		var w portWire
@@ -239,6 +247,11 @@ func decodeRow[R any](raw json.RawMessage, uuid string) (*R, error) {
 		if err = json.Unmarshal(raw, &w); err == nil {
 			*p = dnsRecordRow{UUID: string(w.UUID), Name: w.Name, Switch: w.Switch, Hostname: w.Hostname, Addresses: w.Addresses}
 		}
+	case *loadBalancerRow:
+		var w loadBalancerWire
+		if err = json.Unmarshal(raw, &w); err == nil {
+			*p = loadBalancerRow{UUID: string(w.UUID), Name: w.Name, Key: w.Key, Protocol: w.Protocol, VIPs: w.VIPs}
+		}
 	default:
 		return nil, fmt.Errorf("no wire form for %T", p)
 	}
@@ -282,6 +295,8 @@ func setUUID(row any, uuid string) {
 	case *dhcpOptionsRow:
 		r.UUID = uuid
 	case *dnsRecordRow:
+		r.UUID = uuid
+	case *loadBalancerRow:
 		r.UUID = uuid
 	}
 }

@@ -101,3 +101,22 @@ func TestWireServicesRows(t *testing.T) {
 		t.Errorf("port row %+v, %v", p, err)
 	}
 }
+
+// Load balancers and the switches' lists of them decode too.
+func TestWireLoadBalancerRows(t *testing.T) {
+	lb, err := decodeRow[loadBalancerRow]([]byte(`{"_uuid":["uuid","u1"],"name":"web","key":7,"protocol":"udp",
+		"vips":["map",[["10.0.0.100:80","10.0.0.1:80,10.0.0.2:80"],["[fd00::100]:53","[fd00::1]:53"]]]}`), "")
+	if err != nil || fmt.Sprintf("%+v", *lb) != `{UUID:u1 Name:web Key:7 Protocol:udp VIPs:map[10.0.0.100:80:10.0.0.1:80,10.0.0.2:80 [fd00::100]:53:[fd00::1]:53]}` {
+		t.Errorf("load balancer row %+v, %v", lb, err)
+	}
+	for _, c := range []struct{ json, want string }{
+		{`{"name":"sw","tunnel_key":1,"load_balancer":"web"}`, "[web]"},
+		{`{"name":"sw","tunnel_key":1,"load_balancer":["set",["web","dns"]]}`, "[web dns]"},
+		{`{"name":"sw","tunnel_key":1,"load_balancer":["set",[]]}`, "[]"},
+		{`{"name":"sw","tunnel_key":1}`, "[]"}, // a 1.2.0 row
+	} {
+		if s, err := decodeRow[switchRow]([]byte(c.json), ""); err != nil || fmt.Sprint(s.LoadBalancers) != c.want {
+			t.Errorf("%s: switch row %+v, %v; want load balancers %s", c.json, s, err, c.want)
+		}
+	}
+}

@@ -35,6 +35,9 @@ func Run(t *testing.T, open func(t *testing.T) topology.Store) {
 		{"ServicesRoundTrip", servicesRoundTrip},
 		{"RefusedServicesChangeNothing", refusedServices},
 		{"WatchSeesServicesChanges", watchSeesServices},
+		{"LoadBalancersRoundTrip", lbRoundTrip},
+		{"RefusedLoadBalancersChangeNothing", refusedLBs},
+		{"WatchSeesLoadBalancerChanges", watchSeesLBs},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -526,6 +529,105 @@ func watchSeesServices(t *testing.T, s topology.Store) {
 		return nil
 	})
 	if got := fmt.Sprint(want(3)); got != `[DHCP options "`+dhcpv6ID+`" DNS record "sw0/vm1"]` {
+		t.Errorf("changes named %s", got)
+	}
+}
+
+// loadBalancers adds to the sample a TCP load balancer with a VIP and
+// port over two backends, and a UDP one with an IPv6 IP-only VIP, both
+// on sw0.
+func loadBalancers(m *topology.Model) error {
+	sample(m)
+	m.LoadBalancers = append(m.LoadBalancers,
+		topology.LoadBalancer{Name: "web", Key: 1, Protocol: "tcp", VIPs: map[string]string{"10.0.0.100:80": "10.0.0.1:8080,10.0.0.2:8080"}},
+		topology.LoadBalancer{Name: "dns", Key: 65535, Protocol: "udp", VIPs: map[string]string{"fd00::53": "fd00::1,fd00::2"}})
+	m.Switch("sw0").LoadBalancers = []string{"web", "dns"}
+	return nil
+}
+
+// Load balancers and the switches' lists come back as written, after
+// adds, edits and deletes.
+func lbRoundTrip(t *testing.T, s topology.Store) {
+	if _, err := s.Update(loadBalancers); err != nil {
+		t.Fatal(err)
+	}
+	want := &topology.Model{Generation: 1}
+	loadBalancers(want)
+	snapshotIs(t, s, want)
+	edit := func(m *topology.Model) error {
+		web := m.LoadBalancer("web")
+		web.Protocol, web.Key = "udp", 2
+		web.VIPs = map[string]string{"[fd00::100]:53": "[fd00::1]:53", "10.0.0.100:53": "10.0.0.2:53"}
+		m.Switch("sw0").LoadBalancers = []string{"web"}
+		return nil
+	}
+	if _, err := s.Update(edit); err != nil {
+		t.Fatal(err)
+	}
+	want.Generation = 2
+	edit(want)
+	snapshotIs(t, s, want)
+	del := func(m *topology.Model) error {
+		m.Switch("sw0").LoadBalancers = nil
+		m.LoadBalancers = slices.DeleteFunc(m.LoadBalancers, func(lb topology.LoadBalancer) bool { return lb.Name == "web" })
+		return nil
+	}
+	if _, err := s.Update(del); err != nil {
+		t.Fatal(err)
+	}
+	want.Generation = 3
+	del(want)
+	snapshotIs(t, s, want)
+}
+
+// A refused change of the load balancers leaves the model as it was.
+func refusedLBs(t *testing.T, s topology.Store) {
+	if _, err := s.Update(loadBalancers); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Snapshot()
+	for _, bad := range []struct {
+		what string
+		edit func(m *topology.Model)
+	}{
+		{"a load balancer a switch uses deleted", func(m *topology.Model) { m.LoadBalancers = nil }},
+		{"a switch using no such load balancer", func(m *topology.Model) { m.Switch("sw0").LoadBalancers = []string{"nope"} }},
+		{"a duplicate key", func(m *topology.Model) { m.LoadBalancer("dns").Key = 1 }},
+		{"a backend without a port", func(m *topology.Model) { m.LoadBalancer("web").VIPs["10.0.0.100:80"] = "10.0.0.1" }},
+		{"a VIP at a port's address", func(m *topology.Model) { m.LoadBalancer("web").VIPs["10.0.0.1:80"] = "10.0.0.2:80" }},
+		{"a port at a VIP", func(m *topology.Model) { m.Port("v1").Addresses = []string{"02:00:00:00:00:0a fd00::53"} }},
+	} {
+		if _, err := s.Update(func(m *topology.Model) error { bad.edit(m); return nil }); err == nil {
+			t.Errorf("%s: the update succeeded", bad.what)
+		}
+		if after, _ := s.Snapshot(); !reflect.DeepEqual(before, after) {
+			t.Fatalf("%s: a refused update changed the model:\n%s\n%s", bad.what, topology.Encode(before), topology.Encode(after))
+		}
+	}
+}
+
+// Watch reports changes of load balancers as changes.
+func watchSeesLBs(t *testing.T, s topology.Store) {
+	want := follow(t, s)
+	want(0)
+	s.Update(sample)
+	want(1)
+	if _, err := s.Update(func(m *topology.Model) error {
+		p := &topology.Model{}
+		loadBalancers(p)
+		m.Switches, m.LoadBalancers = p.Switches, p.LoadBalancers
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(want(2)); got != `[switch "sw0" load balancer "dns" load balancer "web"]` {
+		t.Errorf("changes named %s", got)
+	}
+	s.Update(func(m *topology.Model) error {
+		m.LoadBalancer("web").VIPs["10.0.0.100:443"] = "10.0.0.1:443"
+		return nil
+	})
+	if got := fmt.Sprint(want(3)); got != `[load balancer "web"]` {
 		t.Errorf("changes named %s", got)
 	}
 }
