@@ -304,18 +304,26 @@ const (
 	nxActionCtFixed = 24
 )
 
-// ctAction encodes ct(): flags, the zone as a 16-bit range of a
-// register, the recirculation table, and the nested exec actions.
+// ctAction encodes ct(): flags, the zone (a constant, or a register's
+// low 16 bits), the recirculation table, and the nested nat and exec
+// actions.
 func ctAction(a pipeline.Ct) rawAction {
 	b := make([]byte, nxActionCtFixed)
 	if a.Commit {
 		be.PutUint16(b[10:], nxCtFlagCommit)
 	}
-	be.PutUint32(b[12:], nxmHeader32(a.ZoneReg))
-	be.PutUint16(b[16:], 0<<6|15) // bits 0..15
+	if a.Zone != 0 {
+		be.PutUint16(b[16:], a.Zone) // zone_src 0: an immediate zone
+	} else {
+		be.PutUint32(b[12:], nxmHeader32(a.ZoneReg))
+		be.PutUint16(b[16:], 0<<6|15) // bits 0..15
+	}
 	b[18] = nxCtRecircNone
 	if a.Recirc {
 		b[18] = a.Table.Table()
+	}
+	if a.NAT != nil {
+		b = append(b, natAction(*a.NAT)...)
 	}
 	nested, _ := encodeActions(a.Exec)
 	for _, x := range nested {
@@ -326,6 +334,42 @@ func ctAction(a pipeline.Ct) rawAction {
 		b = append(b, raw...)
 	}
 	return nxAction(nxastCt, b[10:])
+}
+
+// NXAST_NAT (nx_action_nat), nested in ct.
+const (
+	nxastNat        = 36
+	nxNatFlagSrc    = 1 << 0
+	nxNatFlagDst    = 1 << 1
+	nxNatRangeIPv4  = 1 << 0 // the minimum only: one address
+	nxNatRangeIPv6  = 1 << 2
+	nxNatRangeProto = 1 << 4
+)
+
+// natAction encodes nat, or nat(src|dst=IP[:PORT]) as OVS does: the
+// minimum of each range only.
+func natAction(n pipeline.NAT) rawAction {
+	body := make([]byte, 6) // pad, flags, range_present
+	if n.IP != nil {
+		flags, present := uint16(nxNatFlagDst), uint16(0)
+		if n.Src {
+			flags = nxNatFlagSrc
+		}
+		var addrs []byte
+		if v4 := n.IP.To4(); v4 != nil {
+			present, addrs = nxNatRangeIPv4, v4
+		} else {
+			present, addrs = nxNatRangeIPv6, n.IP.To16()
+		}
+		body = append(body, addrs...)
+		if n.Port != 0 {
+			present |= nxNatRangeProto
+			body = be.AppendUint16(body, n.Port)
+		}
+		be.PutUint16(body[2:], flags)
+		be.PutUint16(body[4:], present)
+	}
+	return nxAction(nxastNat, body)
 }
 
 // nxAction frames a Nicira action: header, vendor, subtype, body (padded

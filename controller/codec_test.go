@@ -1,6 +1,7 @@
 package controller
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -96,7 +97,23 @@ func TestEncoderAgreesWithOVS(t *testing.T) {
 				WithMasked(pipeline.FieldCtLabel, 1, 1).With(pipeline.FieldEthType, 0x0800),
 			Actions: []pipeline.Action{pipeline.Ct{Commit: true, ZoneReg: pipeline.LogCtZone,
 				Exec: []pipeline.Action{pipeline.Load{Dst: pipeline.FieldCtLabel, Bits: 1, Value: 1}}},
-				pipeline.Goto{Stage: pipeline.InARPRsp}}})
+				pipeline.Goto{Stage: pipeline.InARPRsp}}},
+		pipeline.Flow{Stage: pipeline.InStateful, Priority: 120, Cookie: pipeline.CookieMarker,
+			Match: pipeline.Match{}.With(pipeline.FieldEthType, 0x0800),
+			Actions: []pipeline.Action{pipeline.Ct{Commit: true, ZoneReg: pipeline.LogCtZone, Recirc: true, Table: pipeline.InChain,
+				NAT:  &pipeline.NAT{IP: net.ParseIP("10.0.0.3").To4(), Port: 80},
+				Exec: []pipeline.Action{pipeline.Load{Dst: pipeline.FieldCtLabel, Bits: 1, Value: 0}}}}},
+		pipeline.Flow{Stage: pipeline.InStateful, Priority: 110, Cookie: pipeline.CookieMarker,
+			Match:   pipeline.Match{}.With(pipeline.FieldEthType, 0x86dd),
+			Actions: []pipeline.Action{pipeline.Ct{Commit: true, ZoneReg: pipeline.LogCtZone, Recirc: true, Table: pipeline.InChain,
+				NAT: &pipeline.NAT{IP: net.ParseIP("fd00::3"), Port: 8080}}}},
+		pipeline.Flow{Stage: pipeline.InStateful, Priority: 101, Cookie: pipeline.CookieMarker,
+			Match:   pipeline.Match{}.With(pipeline.FieldEthType, 0x0800),
+			Actions: []pipeline.Action{pipeline.Ct{ZoneReg: pipeline.LogCtZone, Recirc: true, Table: pipeline.InChain, NAT: &pipeline.NAT{}}}},
+		pipeline.Flow{Stage: pipeline.InStateful, Priority: 99, Cookie: pipeline.CookieMarker,
+			Match:   pipeline.Match{}.With(pipeline.FieldEthType, 0x0800),
+			Actions: []pipeline.Action{pipeline.Ct{Commit: true, ZoneReg: pipeline.LogCtZone, Recirc: true, Table: pipeline.InChain,
+				NAT: &pipeline.NAT{Src: true, IP: net.ParseIP("10.0.0.100").To4()}}}})
 	var buf []byte
 	for _, m := range tables.Meters {
 		buf = append(buf, encodeMeterMod(MeterOp{Cmd: Add, Meter: m}, 0)...)

@@ -53,7 +53,10 @@ func sample(t *testing.T) *pipeline.Tables {
 		},
 		QoS: []topology.QoS{{Name: "q1", Key: 1, Switch: "sw0", Direction: "from-lport", Priority: 10,
 			Match: `inport == "p1"`, Rate: 1000, Burst: 100}},
+		LoadBalancers: []topology.LoadBalancer{{Name: "web", Key: 1, Protocol: "tcp",
+			VIPs: map[string]string{"10.0.0.100:80": "10.0.0.1:8080,10.0.0.5:8080", "[fd00::100]:80": "[fd00::1]:80"}}},
 	}
+	m.Switches[0].LoadBalancers = []string{"web"}
 	tables, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1",
 		OFPorts: map[string]uint32{"p1": 1, "p2": 2}, TunnelOFPort: 10})
 	if err != nil {

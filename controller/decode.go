@@ -3,6 +3,7 @@ package controller
 import (
 	"fmt"
 	"math/bits"
+	"net"
 	"slices"
 
 	"github.com/chainwire/chainwire/pipeline"
@@ -250,6 +251,8 @@ func decodeNXAction(subtype uint16, a []byte) (pipeline.Action, error) {
 		return pipeline.Multipath{Links: be.Uint16(a[18:]) + 1, Dst: f, Ofs: uint8(ofsNbits >> 6), Bits: uint8(ofsNbits&0x3f) + 1}, nil
 	case nxastCt:
 		return decodeCt(a)
+	case nxastNat:
+		return decodeNat(a)
 	case openflow13.NXAST_CONJUNCTION:
 		if a[11] < 2 || a[10] >= a[11] {
 			return nil, fmt.Errorf("conjunction clause %d of %d", a[10]+1, a[11])
@@ -486,7 +489,7 @@ func parseError(b []byte) *OFError {
 }
 
 // decodeCt reads nx_action_conntrack: only the forms chainwire writes (a
-// zone from a register's low 16 bits, no ALG, no NAT).
+// constant zone or one from a register's low 16 bits, no ALG).
 func decodeCt(a []byte) (pipeline.Action, error) {
 	if len(a) < nxActionCtFixed {
 		return nil, fmt.Errorf("ct action of %d bytes, want at least %d", len(a), nxActionCtFixed)
@@ -495,14 +498,21 @@ func decodeCt(a []byte) (pipeline.Action, error) {
 	if flags&^nxCtFlagCommit != 0 || be.Uint16(a[20:]) != 0 {
 		return nil, fmt.Errorf("ct with flags 0x%x or an ALG is not chainwire's", flags)
 	}
-	zone, err := fieldFromNXM(be.Uint32(a[12:]))
-	if err != nil {
-		return nil, fmt.Errorf("ct zone: %w", err)
+	ct := pipeline.Ct{Commit: flags&nxCtFlagCommit != 0}
+	if src := be.Uint32(a[12:]); src == 0 {
+		if ct.Zone = be.Uint16(a[16:]); ct.Zone == 0 {
+			return nil, fmt.Errorf("ct in zone 0 is not chainwire's")
+		}
+	} else {
+		zone, err := fieldFromNXM(src)
+		if err != nil {
+			return nil, fmt.Errorf("ct zone: %w", err)
+		}
+		if be.Uint16(a[16:]) != 15 {
+			return nil, fmt.Errorf("ct zone from %s bits other than 0..15", zone)
+		}
+		ct.ZoneReg = zone
 	}
-	if be.Uint16(a[16:]) != 15 {
-		return nil, fmt.Errorf("ct zone from %s bits other than 0..15", zone)
-	}
-	ct := pipeline.Ct{Commit: flags&nxCtFlagCommit != 0, ZoneReg: zone}
 	if t := a[18]; t != nxCtRecircNone {
 		s, ok := pipeline.StageOfTable(t)
 		if !ok {
@@ -510,11 +520,47 @@ func decodeCt(a []byte) (pipeline.Action, error) {
 		}
 		ct.Recirc, ct.Table = true, s
 	}
-	if ct.Exec, err = decodeActions(a[nxActionCtFixed:]); err != nil {
+	nested, err := decodeActions(a[nxActionCtFixed:])
+	if err != nil {
 		return nil, fmt.Errorf("ct exec: %w", err)
 	}
-	if len(ct.Exec) == 0 {
-		ct.Exec = nil
+	for _, x := range nested {
+		if n, ok := x.(pipeline.NAT); ok {
+			if ct.NAT != nil {
+				return nil, fmt.Errorf("ct with two nat actions")
+			}
+			ct.NAT = &n
+			continue
+		}
+		ct.Exec = append(ct.Exec, x)
 	}
 	return ct, nil
+}
+
+// decodeNat reads a nat chainwire writes: none, or one address of either
+// family and at most one port, of the source or the destination.
+func decodeNat(a []byte) (pipeline.Action, error) {
+	flags, present := be.Uint16(a[12:]), be.Uint16(a[14:])
+	b := a[16:]
+	var n pipeline.NAT
+	switch {
+	case flags == 0 && present == 0:
+		return n, nil
+	case flags != nxNatFlagSrc && flags != nxNatFlagDst:
+		return nil, fmt.Errorf("nat with flags 0x%x", flags)
+	case present&^nxNatRangeProto == nxNatRangeIPv4 && len(b) >= 4:
+		n.IP, b = net.IP(cloneBytes(b[:4])), b[4:]
+	case present&^nxNatRangeProto == nxNatRangeIPv6 && len(b) >= 16:
+		n.IP, b = net.IP(cloneBytes(b[:16])), b[16:]
+	default:
+		return nil, fmt.Errorf("nat with ranges 0x%x", present)
+	}
+	if present&nxNatRangeProto != 0 {
+		if len(b) < 2 {
+			return nil, fmt.Errorf("truncated nat port")
+		}
+		n.Port = be.Uint16(b)
+	}
+	n.Src = flags == nxNatFlagSrc
+	return n, nil
 }

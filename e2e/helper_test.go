@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -111,6 +112,65 @@ func helper(role string, args []string) error {
 			time.Sleep(100 * time.Millisecond)
 		}
 		return nil
+	case "echoserver": // ADDR -: echo every connection; a line "conn" as each comes
+		l, err := net.Listen("tcp", args[0])
+		if err != nil {
+			return err
+		}
+		fmt.Println("listening")
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return err
+			}
+			fmt.Println("conn")
+			go func() {
+				io.Copy(c, c)
+				c.Close()
+			}()
+		}
+	case "echoclients": // ADDR N: N connections one after the other, each 4 KB echoed back intact
+		n, _ := strconv.Atoi(args[1])
+		for i := 0; i < n; i++ {
+			if err := echoOnce(args[0], i); err != nil {
+				return fmt.Errorf("connection %d: %w", i+1, err)
+			}
+		}
+		fmt.Printf("ok %d\n", n)
+		return nil
+	case "udpecho": // ADDR -: send every datagram back
+		c, err := net.ListenPacket("udp", args[0])
+		if err != nil {
+			return err
+		}
+		fmt.Println("listening")
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := c.ReadFrom(buf)
+			if err != nil {
+				return err
+			}
+			c.WriteTo(buf[:n], from)
+		}
+	case "udpask": // ADDR N: N datagrams, each answered by the same from ADDR
+		n, _ := strconv.Atoi(args[1])
+		c, err := net.Dial("udp", args[0])
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		buf := make([]byte, 64)
+		for i := 0; i < n; i++ {
+			msg := fmt.Sprintf("ask %d", i)
+			c.Write([]byte(msg))
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			m, err := c.Read(buf) // a connected socket takes only ADDR's answers
+			if err != nil || string(buf[:m]) != msg {
+				return fmt.Errorf("datagram %d: %q %v", i+1, buf[:m], err)
+			}
+		}
+		fmt.Printf("ok %d\n", n)
+		return nil
 	case "resolver": // ADDR IP: a DNS server on ADDR:53 answering every A query with IP
 		return resolve(args[0], net.ParseIP(args[1]).To4())
 	case "frame": // IFACE HEX: send one raw Ethernet frame out of IFACE
@@ -154,12 +214,19 @@ func helper(role string, args []string) error {
 // fails unless they arrive byte-identical.
 func tcpTransfer(t *testing.T, l *lab.Lab, from, to, toIP string, size int) {
 	t.Helper()
+	addr := net.JoinHostPort(toIP, "5001")
+	tcpTransferVia(t, l, from, to, addr, addr, size)
+}
+
+// tcpTransferVia is tcpTransfer to a receiver on listen, sent to dial (a
+// VIP in front of it, say).
+func tcpTransferVia(t *testing.T, l *lab.Lab, from, to, listen, dial string, size int) {
+	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := net.JoinHostPort(toIP, "5001")
-	sink := l.Command(to, self, addr, "-")
+	sink := l.Command(to, self, listen, "-")
 	sink.Env = append(os.Environ(), "CW_E2E_HELPER=sink")
 	out, err := sink.StdoutPipe()
 	if err != nil {
@@ -176,7 +243,7 @@ func tcpTransfer(t *testing.T, l *lab.Lab, from, to, toIP string, size int) {
 	if line, err := rd.ReadString('\n'); err != nil || strings.TrimSpace(line) != "listening" {
 		t.Fatalf("receiver in %s did not start: %q %v", to, line, err)
 	}
-	send := l.Command(from, self, addr, strconv.Itoa(size))
+	send := l.Command(from, self, dial, strconv.Itoa(size))
 	send.Env = append(os.Environ(), "CW_E2E_HELPER=send")
 	sent, err := send.CombinedOutput()
 	if err != nil {
@@ -224,6 +291,29 @@ func serve(t *testing.T, l *lab.Lab, member, role string, args ...string) *exec.
 		t.Fatalf("%s helper in %s did not start: %q %v", role, member, line, err)
 	}
 	return cmd
+}
+
+// echoOnce sends 4 KB (a pattern of i) and wants them back.
+func echoOnce(addr string, i int) error {
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	out := bytes.Repeat([]byte{byte(i), byte(i >> 8), 'x', 'y'}, 1024)
+	if _, err := c.Write(out); err != nil {
+		return err
+	}
+	c.(*net.TCPConn).CloseWrite()
+	back, err := io.ReadAll(c)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(back, out) {
+		return fmt.Errorf("%d bytes came back, not the 4096 sent", len(back))
+	}
+	return nil
 }
 
 // resolve answers every DNS query of one question on addr:53: an A query

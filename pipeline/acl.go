@@ -82,6 +82,11 @@ func stagesOf(direction string) aclStages {
 	return ingressACL
 }
 
+func afterTrack(s Stage) Stage {
+	n, _ := s.Next()
+	return n
+}
+
 // conntrackFlows are the chassis-wide halves: tracking what pre_acl
 // marked, in the zone of reg13, and committing what acl chose to commit.
 func conntrackFlows() []Flow {
@@ -91,8 +96,10 @@ func conntrackFlows() []Flow {
 		for _, ip := range ipFamilies { // OVS's prerequisite of ct()
 			out = append(out,
 				Flow{Stage: st.track, Priority: prioACLTrack, Cookie: cookie,
-					Match:   ip.WithMasked(ACLBits, ACLTrack, ACLTrack),
-					Actions: []Action{Ct{ZoneReg: LogCtZone, Recirc: true, Table: st.acl}}},
+					Match: ip.WithMasked(ACLBits, ACLTrack, ACLTrack),
+					// Back to the stage after pre_stateful: egress has
+					// ls_out_lb before its ACLs.
+					Actions: []Action{Ct{ZoneReg: LogCtZone, Recirc: true, Table: afterTrack(st.track)}}},
 				Flow{Stage: st.stateful, Priority: prioACLTrack, Cookie: cookie,
 					Match: ip.WithMasked(ACLBits, ACLCommit, ACLCommit),
 					Actions: []Action{Ct{Commit: true, ZoneReg: LogCtZone,

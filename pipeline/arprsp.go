@@ -46,8 +46,8 @@ func responder(p *portView) []Flow {
 	return out
 }
 
-func arpRequestFor(p *portView, ip net.IP) Match {
-	return dpMatch(p.dp).With(FieldEthType, ethARP).With(FieldARPOp, 1).WithBytes(FieldARPTPA, ip, nil)
+func arpRequest(dp uint32, ip net.IP) Match {
+	return dpMatch(dp).With(FieldEthType, ethARP).With(FieldARPOp, 1).WithBytes(FieldARPTPA, ip.To4(), nil)
 }
 
 // arpAnswer turns a broadcast request for ip into mac's reply, back out
@@ -55,7 +55,7 @@ func arpRequestFor(p *portView, ip net.IP) Match {
 // outputs to the in_port otherwise).
 func arpAnswer(p *portView, mac net.HardwareAddr, ip net.IP) []Flow {
 	cookie := PortCookie(FeatureARPRsp, p.dp, p.key)
-	req := arpRequestFor(p, ip)
+	req := arpRequest(p.dp, ip)
 	return []Flow{
 		{Stage: InARPRsp, Priority: prioRspOwn, Cookie: cookie, Match: req.With(LogInport, uint64(p.key)),
 			Actions: []Action{next(InARPRsp)}},
@@ -85,16 +85,25 @@ func arpReply(mac net.HardwareAddr, ip net.IP) []Action {
 // with mac.
 func ndAnswer(p *portView, mac net.HardwareAddr, ip net.IP) []Flow {
 	cookie := PortCookie(FeatureARPRsp, p.dp, p.key)
-	ns := ndMatch(dpMatch(p.dp).With(FieldEthType, ethIPv6), icmp6NS).WithBytes(FieldNDTarget, ip.To16(), nil)
-	userdata := append(append([]byte{OpNDAdvert}, mac...), ip.To16()...)
+	ns := solicitation(p.dp, ip)
 	return []Flow{
 		{Stage: InARPRsp, Priority: prioRspOwn, Cookie: cookie, Match: ns.With(LogInport, uint64(p.key)),
 			Actions: []Action{next(InARPRsp)}},
 		{Stage: InARPRsp, Priority: prioRspDAD, Cookie: cookie, Match: ns.WithBytes(FieldIPv6Src, net.IPv6unspecified, nil),
 			Actions: []Action{next(InARPRsp)}},
-		{Stage: InARPRsp, Priority: prioRspAnsw, Cookie: cookie, Match: ns.WithMasked(LogFlags, 0, FlagFromVNF),
-			Actions: []Action{toChainwired(false, userdata...)}},
+		ndAnswerFlow(p.dp, cookie, mac, ip),
 	}
+}
+
+func solicitation(dp uint32, ip net.IP) Match {
+	return ndMatch(dpMatch(dp).With(FieldEthType, ethIPv6), icmp6NS).WithBytes(FieldNDTarget, ip.To16(), nil)
+}
+
+// ndAnswerFlow asks chainwired to answer a solicitation for ip with mac.
+func ndAnswerFlow(dp uint32, cookie uint64, mac net.HardwareAddr, ip net.IP) Flow {
+	userdata := append(append([]byte{OpNDAdvert}, mac...), ip.To16()...)
+	return Flow{Stage: InARPRsp, Priority: prioRspAnsw, Cookie: cookie, Match: solicitation(dp, ip).WithMasked(LogFlags, 0, FlagFromVNF),
+		Actions: []Action{toChainwired(false, userdata...)}}
 }
 
 // ReplyToInportActions inject chainwired's answer to a packet that came in

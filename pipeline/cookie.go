@@ -34,6 +34,7 @@ const (
 	FeatureQoS      Feature = 8  // qos_mark
 	FeatureARPRsp   Feature = 9  // arp_rsp: ARP and ND answers
 	FeatureDHCP     Feature = 10 // dhcp_options, dns_lookup
+	FeatureLB       Feature = 11 // pre_lb, lb, stateful of load balancers
 )
 
 // Kind is the kind of object a flow belongs to.
@@ -49,6 +50,8 @@ const (
 	KindACL Kind = 4
 	// KindQoS: id = the QoS rule's key.
 	KindQoS Kind = 5
+	// KindLB: id = the load balancer's key << 24 | switch key.
+	KindLB Kind = 6
 )
 
 // MakeCookie builds a cookie for a feature and an object.
@@ -74,7 +77,7 @@ func DescribeCookie(c uint64) string {
 	}
 	f, k, id := Feature(c>>48&0xff), Kind(c>>40&0xff), c&(1<<40-1)
 	names := map[Feature]string{FeatureBase: "base", FeaturePhysical: "physical",
-		FeaturePortSec: "port-security", FeatureL2: "l2", FeatureTunnel: "tunnel", FeatureChain: "chain", FeatureACL: "acl", FeatureQoS: "qos", FeatureARPRsp: "arp-responder", FeatureDHCP: "dhcp-dns"}
+		FeaturePortSec: "port-security", FeatureL2: "l2", FeatureTunnel: "tunnel", FeatureChain: "chain", FeatureACL: "acl", FeatureQoS: "qos", FeatureARPRsp: "arp-responder", FeatureDHCP: "dhcp-dns", FeatureLB: "lb"}
 	switch k {
 	case KindSwitch:
 		return fmt.Sprintf("%s of switch key %d", names[f], id)
@@ -86,6 +89,8 @@ func DescribeCookie(c uint64) string {
 		return fmt.Sprintf("%s of ACL key %d", names[f], id)
 	case KindQoS:
 		return fmt.Sprintf("%s of QoS rule key %d", names[f], id)
+	case KindLB:
+		return fmt.Sprintf("%s of load balancer key %d on switch key %d", names[f], id>>24, id&0xffffff)
 	}
 	return names[f]
 }

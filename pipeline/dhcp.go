@@ -81,7 +81,7 @@ func dhcpv4Flows(p *portView, o *topology.DHCPOptions) []Flow {
 		With(FieldIPProto, protoUDP).With(FieldUDPSrc, 68).With(FieldUDPDst, 67)
 	cookie := PortCookie(FeatureDHCP, p.dp, p.key)
 	out := []Flow{{Stage: InARPRsp, Priority: prioRspAnsw, Cookie: cookie,
-		Match:   arpRequestFor(p, server).With(LogInport, uint64(p.key)).WithMasked(LogFlags, 0, FlagFromVNF),
+		Match:   arpRequest(p.dp, server).With(LogInport, uint64(p.key)).WithMasked(LogFlags, 0, FlagFromVNF),
 		Actions: arpReply(serverMAC, server)}}
 	for _, dst := range []net.IP{server, ipv4Broadcast} {
 		out = append(out, Flow{Stage: InDHCPOptions, Priority: prioDHCP, Cookie: cookie,

@@ -417,8 +417,8 @@ func ActionsEqual(a, b []Action) bool {
 			}
 		case Ct:
 			y, ok := b[i].(Ct)
-			if !ok || x.Commit != y.Commit || x.ZoneReg != y.ZoneReg || x.Recirc != y.Recirc ||
-				x.Recirc && x.Table != y.Table || !ActionsEqual(x.Exec, y.Exec) {
+			if !ok || x.Commit != y.Commit || x.ZoneReg != y.ZoneReg || x.Zone != y.Zone || x.Recirc != y.Recirc ||
+				x.Recirc && x.Table != y.Table || !x.NAT.Equal(y.NAT) || !ActionsEqual(x.Exec, y.Exec) {
 				return false
 			}
 		default:

@@ -143,7 +143,7 @@ func (mu *mutator) pick(n int) int { return mu.rnd.Intn(n) }
 // model changes m in place, one random edit.
 func (mu *mutator) model(m *topology.Model) string {
 	mu.n++
-	switch mu.pick(16) {
+	switch mu.pick(17) {
 	case 0: // a new port, maybe bound nowhere by request
 		sw := m.Switches[mu.pick(len(m.Switches))]
 		key := uint32(0)
@@ -270,6 +270,8 @@ func (mu *mutator) model(m *topology.Model) string {
 		return mu.qos(m)
 	case 14: // DHCP options and DNS records
 		return mu.services(m)
+	case 15: // load balancers: VIPs change, switches take them or leave them
+		return mu.loadBalancers(m)
 	case 12: // a pair's weight or a pair goes
 		if len(m.PortPairs) == 0 {
 			return "nothing"
@@ -375,6 +377,33 @@ func (mu *mutator) services(m *topology.Model) string {
 		name := m.DNSRecords[i].Name
 		m.DNSRecords = append(m.DNSRecords[:i], m.DNSRecords[i+1:]...)
 		return "delete dns record " + name
+	}
+}
+
+// loadBalancers edits load balancer lb1's VIPs and the switches that
+// have it.
+func (mu *mutator) loadBalancers(m *topology.Model) string {
+	if len(m.LoadBalancers) == 0 {
+		m.LoadBalancers = []topology.LoadBalancer{{Name: "lb1", Key: 1, Protocol: topology.LBTCP,
+			VIPs: map[string]string{"10.200.0.1:80": "10.0.0.1:80"}}}
+	}
+	lb := &m.LoadBalancers[0]
+	switch mu.pick(3) {
+	case 0:
+		vips := map[string]string{}
+		for i := 0; i <= mu.pick(3); i++ {
+			vips[fmt.Sprintf("10.200.0.%d:%d", 1+mu.pick(3), 80+mu.pick(2))] = fmt.Sprintf("10.0.0.%d:80,10.0.1.%d:80", 1+mu.pick(9), 1+mu.pick(9))
+		}
+		lb.VIPs = vips
+		return fmt.Sprintf("lb1 VIPs %v", vips)
+	default:
+		sw := &m.Switches[mu.pick(len(m.Switches))]
+		if len(sw.LoadBalancers) > 0 {
+			sw.LoadBalancers = nil
+		} else {
+			sw.LoadBalancers = []string{"lb1"}
+		}
+		return fmt.Sprintf("switch %s load balancers %v", sw.Name, sw.LoadBalancers)
 	}
 }
 

@@ -21,6 +21,7 @@ const (
 	ethIPv6 = 0x86dd
 	ethARP  = 0x0806
 
+	protoTCP    = 6
 	protoUDP    = 17
 	protoICMPv6 = 58
 

@@ -84,6 +84,9 @@ func switchFlows(rd *reader, name string) []Flow {
 		return nil
 	}
 	flows := append([]Flow{l2Flood(sw.Key)}, dnsLookup(rd, sw)...)
+	if len(sw.LoadBalancers) > 0 {
+		flows = append(flows, lbSwitchFlows(sw.Key)...)
+	}
 	if rd.stateful(name) {
 		flows = append(flows, statefulSwitchFlows(sw.Key)...)
 	}
@@ -99,6 +102,9 @@ func portUnit(rd *reader, name string, tun uint32) (output, error) {
 		return output{}, err
 	}
 	out := output{flows: append(append(l2Unicast(p), responder(p)...), dhcpFlows(rd, p)...), local: p.local(), dp: p.dp}
+	if sw := rd.sw(p.p.Switch); sw != nil && len(sw.LoadBalancers) > 0 {
+		out.flows = append(out.flows, lbBackend(p)...)
+	}
 	if p.unknown && p.enabled() && !p.vnf {
 		out.flows = append(out.flows, l2Unknown(p.dp))
 	}

@@ -73,6 +73,7 @@ type unit struct {
 	id     unitID
 	flows  []keyedFlow // sorted by key
 	joins  map[memberKey]membership
+	groups []string // names
 	meters []Meter
 	deps   []dep
 	local  uint32 // a local port: its switch key + 1
@@ -93,6 +94,7 @@ const (
 	unitFlood
 	unitACL
 	unitQoS
+	unitLB
 )
 
 // Units render in phases: classifiers read what ports decide (whether a
@@ -118,6 +120,7 @@ type memberKey struct {
 // output is what a unit renders.
 type output struct {
 	flows  []Flow
+	groups []Group
 	meters []Meter
 	joins  []membership
 	local  bool // a port bound on this chassis
@@ -160,6 +163,9 @@ func NewRenderer(ix *topology.Index, env Env) (*Renderer, *Tables, error) {
 	}
 	for _, q := range m.QoS {
 		r.mark(unitID{unitQoS, q.Name})
+	}
+	for _, lb := range m.LoadBalancers {
+		r.mark(unitID{unitLB, lb.Name})
 	}
 	if err := r.run(); err != nil {
 		return nil, nil, err
@@ -290,6 +296,16 @@ func (r *Renderer) markModel(c *topology.Changes) {
 	for name := range c.DNSRecords {
 		r.changed(dep{kind: depDNS, name: dnsSwitch(name)})
 	}
+	for name := range c.LoadBalancers {
+		r.mark(unitID{unitLB, name})
+	}
+	for _, sw := range c.Switches {
+		if sw != nil { // a load balancer it takes on (the ones it leaves read it)
+			for _, lb := range sw.LoadBalancers {
+				r.mark(unitID{unitLB, lb})
+			}
+		}
+	}
 }
 
 // markChanged marks the ports whose value differs between the old and
@@ -378,6 +394,8 @@ func (r *Renderer) render(u *unit) error {
 		out.flows, err = aclUnit(rd, u.id.name)
 	case unitQoS:
 		out, err = qosUnit(rd, u.id.name)
+	case unitLB:
+		out, err = lbUnit(rd, u.id.name)
 	}
 	if err != nil {
 		return err
@@ -386,10 +404,13 @@ func (r *Renderer) render(u *unit) error {
 	r.setJoins(u, out.joins)
 	r.setLocal(u, out)
 	r.setMeters(u, out.meters)
+	if err := r.setUnitGroups(u, out.groups); err != nil {
+		return err
+	}
 	if err := r.setFlows(u, out.flows); err != nil {
 		return err
 	}
-	if len(u.flows) == 0 && len(u.joins) == 0 && len(u.meters) == 0 && len(u.deps) == 0 {
+	if len(u.flows) == 0 && len(u.joins) == 0 && len(u.meters) == 0 && len(u.groups) == 0 && len(u.deps) == 0 {
 		delete(r.units, u.id)
 	}
 	return nil
@@ -505,6 +526,35 @@ func (r *Renderer) setGroup(u *unit, g Group) error {
 	}
 	r.touchGroup(g.Name)
 	r.groups[g.Name] = &groupSlot{group: g, owner: u}
+	return nil
+}
+
+// setUnitGroups replaces the groups a unit renders itself (floods keep
+// theirs apart, see flood.go).
+func (r *Renderer) setUnitGroups(u *unit, groups []Group) error {
+	next := make(map[string]bool, len(groups))
+	for _, g := range groups {
+		next[g.Name] = true
+	}
+	for _, name := range u.groups {
+		if !next[name] {
+			r.dropGroup(u, name)
+		}
+	}
+	u.groups = u.groups[:0]
+	for _, g := range groups {
+		if s := r.groups[g.Name]; s != nil && s.owner == u && s.group.Type == g.Type && s.group.Format(false) == g.Format(false) {
+			u.groups = append(u.groups, g.Name)
+			continue
+		}
+		if err := r.setGroup(u, g); err != nil {
+			return err
+		}
+		u.groups = append(u.groups, g.Name)
+	}
+	if len(u.groups) == 0 {
+		u.groups = nil
+	}
 	return nil
 }
 

@@ -10,9 +10,11 @@ import (
 // connections by their addresses and ports in the direction they were
 // committed. A packet of a committed connection is est (and rpl in the
 // reply direction); any other is new, except a TCP segment without SYN,
-// which is inv. Related traffic (ICMP errors) and NAT are not modelled.
-// Connections live as long as the Switch: a test sends a request, then
-// its reply.
+// which is inv. NAT of one address (and port) is modelled: a commit with
+// nat(dst) or nat(src) files the connection under its translated reply
+// too, and ct with nat translates a packet of either direction. Related
+// traffic (ICMP errors) is not. Connections live as long as the Switch: a
+// test sends a request, then its reply.
 type conntrack struct {
 	conns map[connKey]*conn
 }
@@ -20,6 +22,9 @@ type conntrack struct {
 type conn struct {
 	mark  uint32
 	label uint64 // ct_label's low 64 bits
+	// orig: the connection's committed direction; to: its DNAT target.
+	orig connKey
+	to   *pipeline.NAT
 }
 
 // connKey is a connection in one zone, in its committed direction.
@@ -61,6 +66,9 @@ func (ct *conntrack) track(a pipeline.Ct, p Packet) error {
 		return fmt.Errorf("sim: ct on a non-IP packet (eth type 0x%x)", et)
 	}
 	zone := uint16(p.Get(a.ZoneReg))
+	if a.Zone != 0 {
+		zone = a.Zone
+	}
 	fwd, rev := tuple(p, zone)
 	state := uint64(pipeline.CtTrk)
 	c, reply := ct.conns[fwd], false
@@ -68,6 +76,9 @@ func (ct *conntrack) track(a pipeline.Ct, p Packet) error {
 		if c = ct.conns[rev]; c != nil {
 			reply = true
 		}
+	}
+	if c != nil && c.orig != fwd && !reply {
+		reply = true // found under its translated reply
 	}
 	switch {
 	case c != nil:
@@ -82,8 +93,11 @@ func (ct *conntrack) track(a pipeline.Ct, p Packet) error {
 	}
 	if a.Commit && state&pipeline.CtInv == 0 {
 		if c == nil {
-			c = &conn{}
+			c = &conn{orig: fwd}
 			ct.conns[fwd] = c
+			if err := ct.fileTranslated(c, a.NAT); err != nil {
+				return err
+			}
 		}
 		for _, x := range a.Exec {
 			l, ok := x.(pipeline.Load)
@@ -94,6 +108,9 @@ func (ct *conntrack) track(a pipeline.Ct, p Packet) error {
 				return err
 			}
 		}
+	}
+	if a.NAT != nil && c != nil && c.to != nil {
+		translate(p, c, reply)
 	}
 	p.Set(pipeline.FieldCtState, state).Set(pipeline.FieldCtZone, uint64(zone))
 	if c != nil {
@@ -118,4 +135,62 @@ func commitLoad(c *conn, l pipeline.Load) error {
 		return fmt.Errorf("sim: ct exec loads %s", pipeline.ActionsString([]pipeline.Action{l}, false))
 	}
 	return nil
+}
+
+// fileTranslated sets a new connection's NAT and files it under the
+// reply of its translated tuple.
+func (ct *conntrack) fileTranslated(c *conn, n *pipeline.NAT) error {
+	if n == nil || n.IP == nil {
+		return nil
+	}
+	c.to = n
+	k := c.orig
+	addr, port := &k.dst, &k.dp
+	if n.Src {
+		addr, port = &k.src, &k.sp
+	}
+	*addr = string(ipBytes(n.IP, k.ethType))
+	if n.Port != 0 {
+		*port = uint64(n.Port)
+	}
+	ct.conns[connKey{k.zone, k.ethType, k.proto, k.dst, k.src, k.dp, k.sp}] = c
+	return nil
+}
+
+func ipBytes(ip []byte, ethType uint64) []byte {
+	if ethType == 0x0800 {
+		return ip[len(ip)-4:]
+	}
+	return ip
+}
+
+// translate applies a connection's translation: to the target in its
+// direction, back to the original address in the reply's.
+func translate(p Packet, c *conn, reply bool) {
+	src, dst := pipeline.FieldIPv4Src, pipeline.FieldIPv4Dst
+	if c.orig.ethType == 0x86dd {
+		src, dst = pipeline.FieldIPv6Src, pipeline.FieldIPv6Dst
+	}
+	sport, dport := pipeline.FieldTCPSrc, pipeline.FieldTCPDst
+	if c.orig.proto == 17 {
+		sport, dport = pipeline.FieldUDPSrc, pipeline.FieldUDPDst
+	}
+	// The translated side: the destination of DNAT, the source of SNAT,
+	// in the original direction; the other end in replies.
+	addr, port, was, wasPort := dst, dport, c.orig.dst, c.orig.dp
+	if c.to.Src {
+		addr, port, was, wasPort = src, sport, c.orig.src, c.orig.sp
+	}
+	if reply {
+		addr, port = map[pipeline.Field]pipeline.Field{dst: src, src: dst}[addr], map[pipeline.Field]pipeline.Field{dport: sport, sport: dport}[port]
+		p[addr] = []byte(was)
+		if c.to.Port != 0 {
+			p.Set(port, wasPort)
+		}
+		return
+	}
+	p[addr] = ipBytes(c.to.IP, c.orig.ethType)
+	if c.to.Port != 0 {
+		p.Set(port, uint64(c.to.Port))
+	}
 }

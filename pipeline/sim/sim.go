@@ -280,8 +280,22 @@ func (s *Switch) group(id uint32, p Packet, r *Result, depth int) error {
 	if !ok {
 		return fmt.Errorf("sim: group %d does not exist", id)
 	}
-	if g.Type != pipeline.GroupAll {
-		return fmt.Errorf("sim: group %d is of type %s, which the simulator does not run", id, g.Type)
+	if g.Type == pipeline.GroupSelect {
+		// One bucket, by weight, from the symmetric hash of the packet
+		// (OVS's default select method hashes L2-L4 too).
+		total := 0
+		for _, b := range g.Buckets {
+			total += int(b.Weight)
+		}
+		if total == 0 {
+			return nil // no live bucket: OVS drops
+		}
+		h := int(symmetricHash(p) % uint64(total))
+		for _, b := range g.Buckets {
+			if h -= int(b.Weight); h < 0 {
+				return s.actions(b.Actions, 0xff, p.clone(), r, depth)
+			}
+		}
 	}
 	for _, b := range g.Buckets {
 		if err := s.actions(b.Actions, 0xff, p.clone(), r, depth); err != nil {

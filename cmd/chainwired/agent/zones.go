@@ -3,6 +3,8 @@ package agent
 import (
 	"maps"
 	"slices"
+
+	"github.com/chainwire/chainwire/pipeline"
 )
 
 // Conntrack zones: one per local logical port, as ovn-controller gives
@@ -11,8 +13,9 @@ import (
 // reads the zones back from the bridge at start and writes every change
 // there (br-int external_ids ct-zone-PORT, OVN's place for them).
 
-// MaxZone is the largest zone; zone 0 is OVS's default and never given.
-const MaxZone = 65535
+// MaxZone is the largest zone a port gets (the one above is the load
+// balancers' hairpin zone); zone 0 is OVS's default and never given.
+const MaxZone = pipeline.HairpinZone - 1
 
 // zones is the allocation.
 type zones struct {
@@ -22,11 +25,12 @@ type zones struct {
 }
 
 // newZones starts from the saved allocation; a zone claimed twice goes to
-// the first port by name and the other gets a new one.
+// the first port by name and the other gets a new one, as does a zone
+// above MaxZone.
 func newZones(saved map[string]uint16) *zones {
 	z := &zones{byPort: map[string]uint16{}, used: map[uint16]bool{}, next: 1}
 	for _, p := range slices.Sorted(maps.Keys(saved)) {
-		if n := saved[p]; n != 0 && !z.used[n] {
+		if n := saved[p]; n != 0 && n <= MaxZone && !z.used[n] {
 			z.byPort[p], z.used[n] = n, true
 		}
 	}
