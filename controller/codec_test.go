@@ -104,14 +104,14 @@ func TestEncoderAgreesWithOVS(t *testing.T) {
 				NAT:  &pipeline.NAT{IP: net.ParseIP("10.0.0.3").To4(), Port: 80},
 				Exec: []pipeline.Action{pipeline.Load{Dst: pipeline.FieldCtLabel, Bits: 1, Value: 0}}}}},
 		pipeline.Flow{Stage: pipeline.InStateful, Priority: 110, Cookie: pipeline.CookieMarker,
-			Match:   pipeline.Match{}.With(pipeline.FieldEthType, 0x86dd),
+			Match: pipeline.Match{}.With(pipeline.FieldEthType, 0x86dd),
 			Actions: []pipeline.Action{pipeline.Ct{Commit: true, ZoneReg: pipeline.LogCtZone, Recirc: true, Table: pipeline.InChain,
 				NAT: &pipeline.NAT{IP: net.ParseIP("fd00::3"), Port: 8080}}}},
 		pipeline.Flow{Stage: pipeline.InStateful, Priority: 101, Cookie: pipeline.CookieMarker,
 			Match:   pipeline.Match{}.With(pipeline.FieldEthType, 0x0800),
 			Actions: []pipeline.Action{pipeline.Ct{ZoneReg: pipeline.LogCtZone, Recirc: true, Table: pipeline.InChain, NAT: &pipeline.NAT{}}}},
 		pipeline.Flow{Stage: pipeline.InStateful, Priority: 99, Cookie: pipeline.CookieMarker,
-			Match:   pipeline.Match{}.With(pipeline.FieldEthType, 0x0800),
+			Match: pipeline.Match{}.With(pipeline.FieldEthType, 0x0800),
 			Actions: []pipeline.Action{pipeline.Ct{Commit: true, ZoneReg: pipeline.LogCtZone, Recirc: true, Table: pipeline.InChain,
 				NAT: &pipeline.NAT{Src: true, IP: net.ParseIP("10.0.0.100").To4()}}}})
 	var buf []byte

@@ -73,6 +73,8 @@ type report struct {
 	incr     []incrRow
 	rss      []rssRow
 	dp       []dpRow
+	lbDirect []float64 // connections per second to a backend
+	lbVIP    []float64 // the same through its VIP
 	nb       *nbReport
 	ovn      *ovnReport
 	pktin    *pktinReport
@@ -638,6 +640,9 @@ func (r *report) dataPlane() error {
 	if _, err := l.Chainctl("--wait", "acl-del", "sw0"); err != nil {
 		return err
 	}
+	if err := r.lbSetup(l); err != nil {
+		return err
+	}
 	if _, err := l.Chainctl("--wait", "lsp-chain-classifier", "sw0", "pc", "p2", "entry-lport", "bi-directional", "pcc", ""); err != nil {
 		return err
 	}
@@ -808,6 +813,14 @@ func (r *report) markdown() string {
 		w("of IPv4; every packet of both directions goes through conntrack (`ct()` and a recirculation) in its")
 		w("port's zone.")
 	}
+	if len(r.lbVIP) > 0 {
+		w("")
+		w("Load balancer connection setup: vm1 opens %d connections one after the other (each echoes a byte and", lbConns)
+		w("closes) to vm2 directly, and to a VIP (`lb-add`, in the switch's subnet) whose one backend is vm2: %.0f/s", median(r.lbDirect))
+		w("direct, %.0f/s through the VIP (%.2f of it): every connection through the VIP is a conntrack DNAT", median(r.lbVIP),
+			median(r.lbVIP)/median(r.lbDirect))
+		w("commit in vm1's zone, a select group, and conntrack at both ends.")
+	}
 	w("")
 	w("%s", dataPlaneNote)
 	w("")
@@ -909,3 +922,51 @@ const dataPlaneNote = "Reading these ratios: TCP over the userspace datapath's A
 	"the OpenFlow pipeline costs nothing per packet. What (a) does per packet that (b) does not is match\n" +
 	"the Geneve option on receive (`tun_metadata0`, OVN's ingress/egress keys); its cost is not\n" +
 	"isolated here. (c) adds two OVS passes and a Linux bridge per direction."
+
+const lbConns = 500
+
+// lbSetup measures connection setup from vm1 to vm2 directly and through
+// a VIP in front of it, then removes the load balancer.
+func (r *report) lbSetup(l *lab.Lab) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	echo := l.Command("vm2", self, "tcp-echo", "10.0.0.2:7000")
+	if err := echo.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		echo.Process.Kill()
+		echo.Wait()
+	}()
+	if _, err := l.Chainctl("lb-add", "bench", "10.0.0.100:80", "10.0.0.2:7000", "--", "--wait", "ls-lb-add", "sw0", "bench"); err != nil {
+		return err
+	}
+	rate := func(addr string) (float64, error) {
+		var out string
+		err := lab.Eventually(10*time.Second, func() error { // the echo server may still be starting
+			var err error
+			out, err = l.Exec("vm1", self, "tcp-conns", addr, strconv.Itoa(lbConns))
+			return err
+		})
+		if err != nil {
+			return 0, err
+		}
+		return strconv.ParseFloat(strings.TrimSpace(out), 64)
+	}
+	for i := 0; i < r.runs; i++ {
+		d, err := rate("10.0.0.2:7000")
+		if err != nil {
+			return err
+		}
+		v, err := rate("10.0.0.100:80")
+		if err != nil {
+			return err
+		}
+		r.lbDirect, r.lbVIP = append(r.lbDirect, d), append(r.lbVIP, v)
+	}
+	fmt.Printf("  connection setup: %.0f/s direct, %.0f/s through a VIP\n", median(r.lbDirect), median(r.lbVIP))
+	_, err = l.Chainctl("ls-lb-del", "sw0", "bench", "--", "--wait", "lb-del", "bench")
+	return err
+}

@@ -34,7 +34,7 @@ func main() {
 }
 
 func usage() error {
-	return errors.New("usage: chainwire-lab up -f LAB.yaml | exec MEMBER -- CMD... | env | down | demo | decode FILE.pcap | bench | dhcp-flood IFACE RATE SECONDS | dhcp-rtt IFACE N  [--name NAME] [--base DIR]")
+	return errors.New("usage: chainwire-lab up -f LAB.yaml | exec MEMBER -- CMD... | env | down | demo | decode FILE.pcap | bench | dhcp-flood IFACE RATE SECONDS | dhcp-rtt IFACE N | tcp-echo ADDR | tcp-conns ADDR N  [--name NAME] [--base DIR]")
 }
 
 func run(args []string) error {
@@ -121,6 +121,24 @@ func run(args []string) error {
 		return decode(fs.Arg(0))
 	case "dhcp-flood", "dhcp-rtt":
 		return dhcpLoad(args[0], fs.Args())
+	case "tcp-echo": // ADDR
+		if fs.NArg() != 1 {
+			return usage()
+		}
+		return lab.TCPEcho(fs.Arg(0))
+	case "tcp-conns": // ADDR N: prints connections per second
+		if fs.NArg() != 2 {
+			return usage()
+		}
+		n, err := strconv.Atoi(fs.Arg(1))
+		if err != nil {
+			return err
+		}
+		rate, err := lab.TCPConnRate(fs.Arg(0), n)
+		if err == nil {
+			fmt.Printf("%.0f\n", rate)
+		}
+		return err
 	}
 	return usage()
 }

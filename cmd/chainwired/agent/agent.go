@@ -616,7 +616,7 @@ func (a *Agent) publish(heartbeat bool) {
 func (a *Agent) status() topology.Status {
 	warnings := append(append([]string(nil), a.bind.Warnings...), a.conflicts...)
 	if n := a.pktins.dropped(); n > 0 {
-		warnings = append(warnings, fmt.Sprintf("%d packet-ins dropped (over %d/s)", n, a.cfg.PacketInRate))
+		warnings = append(warnings, fmt.Sprintf("%d packet-ins dropped (over %d/s), %d handled", n, a.cfg.PacketInRate, a.pktins.handled.Load()))
 	}
 	sort.Strings(warnings)
 	errs := a.lastErr
