@@ -139,19 +139,7 @@ func helper(role string, args []string) error {
 		fmt.Printf("ok %d\n", n)
 		return nil
 	case "udpecho": // ADDR -: send every datagram back
-		c, err := net.ListenPacket("udp", args[0])
-		if err != nil {
-			return err
-		}
-		fmt.Println("listening")
-		buf := make([]byte, 1500)
-		for {
-			n, from, err := c.ReadFrom(buf)
-			if err != nil {
-				return err
-			}
-			c.WriteTo(buf[:n], from)
-		}
+		return serveUDP(args[0], func(d []byte) []byte { return d })
 	case "udpask": // ADDR N: N datagrams, each answered by the same from ADDR
 		n, _ := strconv.Atoi(args[1])
 		c, err := net.Dial("udp", args[0])
@@ -320,7 +308,29 @@ func echoOnce(addr string, i int) error {
 // with an A record of ip, any other with no answer (a stand-in for a real resolver: it proves a query reached
 // it, unchanged).
 func resolve(addr string, ip net.IP) error {
-	c, err := net.ListenPacket("udp", net.JoinHostPort(addr, "53"))
+	return serveUDP(net.JoinHostPort(addr, "53"), func(q []byte) []byte {
+		end := 12
+		for end < len(q) && q[end] != 0 {
+			end += int(q[end]) + 1
+		}
+		if len(q) < 12 || end+5 > len(q) {
+			return nil
+		}
+		r := append([]byte{}, q[:end+5]...)
+		r[2], r[3] = 0x81, 0x80 // response, recursion desired and available
+		r[6], r[7], r[8], r[9], r[10], r[11] = 0, 0, 0, 0, 0, 0
+		if q[end+1] == 0 && q[end+2] == 1 { // type A: the one answer
+			r[7] = 1
+			r = append(append(r, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4), ip...)
+		}
+		return r
+	})
+}
+
+// serveUDP answers each datagram on addr with what answer makes of it
+// (nil: nothing).
+func serveUDP(addr string, answer func([]byte) []byte) error {
+	c, err := net.ListenPacket("udp", addr)
 	if err != nil {
 		return err
 	}
@@ -331,22 +341,9 @@ func resolve(addr string, ip net.IP) error {
 		if err != nil {
 			return err
 		}
-		q := buf[:n]
-		end := 12
-		for end < n && q[end] != 0 {
-			end += int(q[end]) + 1
+		if r := answer(buf[:n]); r != nil {
+			c.WriteTo(r, from)
 		}
-		if n < 12 || end+5 > n {
-			continue
-		}
-		r := append([]byte{}, q[:end+5]...)
-		r[2], r[3] = 0x81, 0x80 // response, recursion desired and available
-		r[6], r[7], r[8], r[9], r[10], r[11] = 0, 0, 0, 0, 0, 0
-		if q[end+1] == 0 && q[end+2] == 1 { // type A: the one answer
-			r[7] = 1
-			r = append(append(r, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4), ip...)
-		}
-		c.WriteTo(r, from)
 	}
 }
 

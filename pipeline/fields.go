@@ -86,8 +86,9 @@ const (
 //	reg9        service chains: [8..31] the chain hop whose load-balanced
 //	            group is being chosen, [0..5] the connection's bucket
 //	            (symmetric hash); set and matched within ls_in_chain.
-//	reg0        ACL bits: [0] track the packet (pre_acl -> pre_stateful),
-//	            [1] commit its connection (acl -> stateful), as OVN's.
+//	reg0        ACL bits: [0] track the packet (pre_acl, pre_lb ->
+//	            pre_stateful), [1] commit its connection (acl ->
+//	            stateful), [2] translate it (lb -> stateful), as OVN's.
 //	reg10       logical flags (bit layout below).
 //	reg13       [0..15] the conntrack zone of the port a pipeline works
 //	            for: the inport's in ingress, the outport's in egress.
@@ -108,8 +109,9 @@ const (
 
 // Bits of ACLBits.
 const (
-	ACLTrack  = 1 << 0
-	ACLCommit = 1 << 1
+	ACLTrack  = 1 << 0 // through conntrack in pre_stateful
+	ACLCommit = 1 << 1 // commit in stateful
+	LBNAT     = 1 << 2 // a load-balanced connection: ct(nat) in stateful
 )
 
 // Bits of LogFlags.

@@ -43,9 +43,6 @@ import (
 // out of the ports' zones.
 const HairpinZone = 65535
 
-// ACLBits' bit: apply the connection's NAT.
-const lbNAT = 1 << 2
-
 const (
 	prioLBPort    = 120 // stateful: a VIP with a port
 	prioLBIP      = 110 // stateful: an IP-only VIP
@@ -116,7 +113,7 @@ func lbSwitchFlows(dp uint32) []Flow {
 			out = append(out,
 				Flow{Stage: st.lb, Priority: prioLBState, Cookie: cookie, Match: mergeMatch(base, est),
 					Actions: []Action{Load{Dst: ACLBits, Ofs: 2, Bits: 1, Value: 1}, next(st.lb)}},
-				Flow{Stage: st.stateful, Priority: prioLBNAT, Cookie: cookie, Match: base.WithMasked(ACLBits, lbNAT, lbNAT), Actions: nat})
+				Flow{Stage: st.stateful, Priority: prioLBNAT, Cookie: cookie, Match: base.WithMasked(ACLBits, LBNAT, LBNAT), Actions: nat})
 		}
 	}
 	return out
@@ -230,7 +227,7 @@ func vipAddressFlows(dp uint32, addr netip.Addr) []Flow {
 		{Stage: InPreLB, Priority: prioLBTrack, Cookie: cookie, Match: toVIP,
 			Actions: []Action{Load{Dst: ACLBits, Bits: 1, Value: 1}, next(InPreLB)}},
 		{Stage: OutPortSecIP, Priority: prioLBRestore, Cookie: cookie,
-			Match: dpMatch(dp).With(FieldEthType, ethOf(addr)).WithBytes(ipSrc(addr), vip, nil).WithMasked(ACLBits, lbNAT, lbNAT),
+			Match: dpMatch(dp).With(FieldEthType, ethOf(addr)).WithBytes(ipSrc(addr), vip, nil).WithMasked(ACLBits, LBNAT, LBNAT),
 			Actions: []Action{Load{Dst: FieldEthSrc, Value: macValue(mac)}, Load{Dst: ACLBits, Ofs: 2, Bits: 1, Value: 0},
 				Resubmit{OutPortSecIP}}},
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -260,6 +261,16 @@ func TestPolicyTransactions(t *testing.T) {
 	mustCtl(t, db, "pg-set-ports", "web", "p1", "--", "lsp-del", "p3")
 }
 
+// -h and --help print the help too, wherever they stand.
+func TestHelpFlags(t *testing.T) {
+	help := mustCtl(t, "unused", "help")
+	for _, args := range [][]string{{"-h"}, {"--help"}, {"lsp-add", "--help"}} {
+		if got := mustCtl(t, "unused", args...); got != help {
+			t.Errorf("chainctl %v printed %q, not the help", args, got)
+		}
+	}
+}
+
 func TestHelpListsPolicyVerbs(t *testing.T) {
 	out := mustCtl(t, "unused", "help")
 	for _, v := range []string{"acl-add SWITCH|PG from-lport|to-lport PRIORITY MATCH allow|allow-related|allow-stateless|drop|reject [--name=N] [--log]",
@@ -308,5 +319,24 @@ func TestPolicyChangedSwitches(t *testing.T) {
 		if strings.Join(got, " ") != c.want {
 			t.Errorf("changed switches %v, want %s", got, c.want)
 		}
+	}
+}
+
+// The bash completion offers every verb and is valid bash.
+func TestBashCompletion(t *testing.T) {
+	out := mustCtl(t, "unused", "completion", "bash")
+	for name := range verbs {
+		if !strings.Contains(out, " "+name+" ") && !strings.Contains(out, "\""+name+" ") {
+			t.Errorf("completion lacks %s", name)
+		}
+	}
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Fatal("bash is needed to check the completion script")
+	}
+	cmd := exec.Command(bash, "-n")
+	cmd.Stdin = strings.NewReader(out)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("bash -n: %v\n%s", err, b)
 	}
 }

@@ -75,6 +75,9 @@ func parseArgs(argv []string) (*opts, error) {
 			cur.args = append(cur.args, a)
 			continue
 		}
+		if a == "-h" || a == "--help" { // the help verb, wherever it stands
+			return &opts{cmds: []command{{args: []string{"help"}}}}, nil
+		}
 		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		if name == "o" {
 			name = "output"
@@ -158,9 +161,12 @@ func run(argv []string, out, errOut io.Writer) error {
 		return err
 	}
 	o.errOut = errOut
-	if o.cmds[0].args[0] == "help" {
+	switch first := o.cmds[0].args; {
+	case first[0] == "help":
 		printHelp(out)
 		return nil
+	case first[0] == "completion" && len(first) == 2:
+		return printCompletion(out, first[1])
 	}
 	calls := make([]*call, len(o.cmds))
 	for i, cmd := range o.cmds {
@@ -321,6 +327,7 @@ func printHelp(out io.Writer) {
 	fmt.Fprintln(out, "  --db: a model file, or OVSDB remotes unix:PATH, tcp:IP:PORT, ssl:IP:PORT (comma-separated cluster members)")
 	fmt.Fprintln(out, "  OVSDB only: --no-leader-only (read any member), --private-key F --certificate F --ca-cert F (ssl:)")
 	fmt.Fprintln(out, "commands joined with -- apply together or not at all")
+	fmt.Fprintf(out, "  %-28s %s\n", "completion bash", "print a bash completion script (eval \"$(chainctl completion bash)\")")
 	for _, n := range names {
 		fmt.Fprintf(out, "  %-28s %s\n", n+" "+verbs[n].usage, verbs[n].help)
 	}

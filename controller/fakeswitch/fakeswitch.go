@@ -15,7 +15,9 @@ package fakeswitch
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"net"
+	"slices"
 	"sort"
 	"sync"
 
@@ -333,28 +335,12 @@ func (s *Switch) multipart(cs *connState, xid uint32, msg []byte) {
 		s.replyParts(cs, xid, 1, entries)
 	case 7: // OFPMP_GROUP_DESC
 		s.mu.Lock()
-		var entries [][]byte
-		ids := make([]uint32, 0, len(s.groups))
-		for id := range s.groups {
-			ids = append(ids, id)
-		}
-		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-		for _, id := range ids {
-			entries = append(entries, controller.GroupDescEntry(s.groups[id]))
-		}
+		entries := entriesByID(s.groups, controller.GroupDescEntry)
 		s.mu.Unlock()
 		s.replyParts(cs, xid, 7, entries)
 	case 10: // OFPMP_METER_CONFIG
 		s.mu.Lock()
-		var entries [][]byte
-		ids := make([]uint32, 0, len(s.meters))
-		for id := range s.meters {
-			ids = append(ids, id)
-		}
-		sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-		for _, id := range ids {
-			entries = append(entries, controller.MeterConfigEntry(s.meters[id]))
-		}
+		entries := entriesByID(s.meters, controller.MeterConfigEntry)
 		s.mu.Unlock()
 		s.replyParts(cs, xid, 10, entries)
 	case 0xffff:
@@ -370,6 +356,15 @@ func (s *Switch) multipart(cs *connState, xid uint32, msg []byte) {
 	default:
 		cs.sendError(xid, 1, 2, 0, msg)
 	}
+}
+
+// entriesByID encodes groups or meters in ID order.
+func entriesByID[V any](m map[uint32]V, entry func(V) []byte) [][]byte {
+	var out [][]byte
+	for _, id := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, entry(m[id]))
+	}
+	return out
 }
 
 // replyParts answers a multipart request in parts of two entries each.
