@@ -47,7 +47,7 @@ func (c *Config) setDefaults() {
 		c.Probe = 5 * time.Second
 	}
 	if c.PacketInRate == 0 {
-		c.PacketInRate = 2000
+		c.PacketInRate = pipeline.DefaultPacketInRate
 	}
 }
 
