@@ -16,7 +16,7 @@ import (
 
 // dhcpLab: two VMs on hv1 with no address, c1 (port c1, 10.0.0.11 and
 // fd00::11 in its addresses) and c2 (port c2, no DHCP options), on switch
-// A; a third chassis-less switch keeps nothing else in the way.
+// A.
 func dhcpLab(t *testing.T) *lab.Lab {
 	t.Helper()
 	node := func(name, mac string) lab.NodeConfig {

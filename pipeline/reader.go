@@ -127,6 +127,8 @@ type portView struct {
 	sec []topology.Security
 	// addrs are the port's addresses with IPs.
 	addrs []topology.Address
+	// lbs: its switch has load balancers.
+	lbs bool
 }
 
 func (p *portView) local() bool   { return p.ofport != 0 }
@@ -147,7 +149,7 @@ func (rd *reader) port(name string) (*portView, error) {
 	env := &rd.r.env
 	rd.use(depVNF, name)
 	rd.use(depOFPort, name)
-	pv := &portView{p: p, dp: sw.Key, key: p.Key, vnf: len(rd.r.ix.PairsOfPort(name)) > 0}
+	pv := &portView{p: p, dp: sw.Key, key: p.Key, vnf: len(rd.r.ix.PairsOfPort(name)) > 0, lbs: len(sw.LoadBalancers) > 0}
 	rc := p.RequestedChassis()
 	if rc == "" && env.OFPorts[name] == 0 {
 		rd.use(depBinding, name)
@@ -170,14 +172,13 @@ func (rd *reader) port(name string) (*portView, error) {
 		if err != nil {
 			return nil, fmt.Errorf("port %q: %v", name, err)
 		}
-		switch {
-		case addr.Unknown:
+		if addr.Unknown {
 			pv.unknown = true
-		case len(addr.IPs) > 0:
+			continue
+		}
+		pv.macs = append(pv.macs, addr.MAC)
+		if len(addr.IPs) > 0 {
 			pv.addrs = append(pv.addrs, addr)
-			fallthrough
-		default:
-			pv.macs = append(pv.macs, addr.MAC)
 		}
 	}
 	for _, s := range p.PortSecurity {

@@ -102,7 +102,7 @@ func portUnit(rd *reader, name string, tun uint32) (output, error) {
 		return output{}, err
 	}
 	out := output{flows: append(append(l2Unicast(p), responder(p)...), dhcpFlows(rd, p)...), local: p.local(), dp: p.dp}
-	if sw := rd.sw(p.p.Switch); sw != nil && len(sw.LoadBalancers) > 0 {
+	if p.lbs {
 		out.flows = append(out.flows, lbBackend(p)...)
 	}
 	if p.unknown && p.enabled() && !p.vnf {

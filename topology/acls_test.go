@@ -179,7 +179,17 @@ func TestPolicyRules(t *testing.T) {
 // the change, with the same error.
 func apply(t *testing.T, edit func(m *topology.Model)) error {
 	t.Helper()
-	before := policyModel()
+	next, err := applyOn(t, policyModel(), edit)
+	if (err == nil) != (next.Validate() == nil) {
+		t.Errorf("Apply: %v; Validate: %v", err, next.Validate())
+	}
+	return err
+}
+
+// applyOn is apply's check on any model, without the whole-model
+// Validate; it returns the edited model too.
+func applyOn(t *testing.T, before *topology.Model, edit func(m *topology.Model)) (*topology.Model, error) {
+	t.Helper()
 	ix := mustIndex(t, before)
 	next, _ := topology.Copy(before)
 	edit(next)
@@ -189,13 +199,10 @@ func apply(t *testing.T, edit func(m *topology.Model)) error {
 	if verr := topology.ValidateChanged(next, changes); fmt.Sprint(verr) != fmt.Sprint(err) {
 		t.Errorf("Apply: %v; ValidateChanged: %v", err, verr)
 	}
-	if (err == nil) != (next.Validate() == nil) {
-		t.Errorf("Apply: %v; Validate: %v", err, next.Validate())
-	}
 	if err != nil && topology.IndexState(ix) != topology.IndexState(mustIndex(t, before)) {
 		t.Errorf("a refused change (%v) changed the index's bookkeeping", err)
 	}
-	return err
+	return next, err
 }
 
 // Deleting what a rule needs is refused, naming the rule.

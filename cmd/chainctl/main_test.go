@@ -3,14 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/chainwire/chainwire/topology"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chainwire/chainwire/topology"
 )
 
 func ctl(t *testing.T, db string, args ...string) (string, error) {
@@ -27,6 +30,28 @@ func mustCtl(t *testing.T, db string, args ...string) string {
 		t.Fatalf("chainctl %s: %v", strings.Join(args, " "), err)
 	}
 	return out
+}
+
+// refusedCmd runs a command that must be refused: it reports one that
+// succeeds, and stops the test if the model file is no longer before; ok
+// says the command was refused.
+func refusedCmd(t *testing.T, db string, before []byte, args []string) (out string, err error, ok bool) {
+	t.Helper()
+	out, err = ctl(t, db, args...)
+	if err == nil {
+		t.Errorf("chainctl %v succeeded", args)
+	}
+	if after, _ := os.ReadFile(db); !bytes.Equal(before, after) {
+		t.Fatalf("chainctl %v changed the model file", args)
+	}
+	return out, err, err != nil
+}
+
+// changedAfter is changedSwitches of an edit of base, sorted and joined.
+func changedAfter(base *topology.Model, edit func(*topology.Model)) string {
+	after, _ := topology.Copy(base)
+	edit(after)
+	return strings.Join(slices.Sorted(maps.Keys(changedSwitches(base, after))), " ")
 }
 
 func baseModel(t *testing.T) string {

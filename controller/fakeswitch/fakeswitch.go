@@ -524,11 +524,7 @@ func (s *Switch) meterMod(cs *connState, xid uint32, msg []byte) {
 func (s *Switch) Meters() map[uint32]pipeline.Meter {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make(map[uint32]pipeline.Meter, len(s.meters))
-	for id, m := range s.meters {
-		out[id] = m
-	}
-	return out
+	return maps.Clone(s.meters)
 }
 
 // RefuseFlows makes every later flow add fail (a switch that rejects the

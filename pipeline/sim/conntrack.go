@@ -175,22 +175,26 @@ func translate(p Packet, c *conn, reply bool) {
 	if c.orig.proto == 17 {
 		sport, dport = pipeline.FieldUDPSrc, pipeline.FieldUDPDst
 	}
-	// The translated side: the destination of DNAT, the source of SNAT,
-	// in the original direction; the other end in replies.
+	// DNAT rewrites the destination in the original direction and the
+	// source of replies; SNAT the other way round.
 	addr, port, was, wasPort := dst, dport, c.orig.dst, c.orig.dp
 	if c.to.Src {
 		addr, port, was, wasPort = src, sport, c.orig.src, c.orig.sp
 	}
-	if reply {
-		addr, port = map[pipeline.Field]pipeline.Field{dst: src, src: dst}[addr], map[pipeline.Field]pipeline.Field{dport: sport, sport: dport}[port]
-		p[addr] = []byte(was)
+	if !reply {
+		p[addr] = ipBytes(c.to.IP, c.orig.ethType)
 		if c.to.Port != 0 {
-			p.Set(port, wasPort)
+			p.Set(port, uint64(c.to.Port))
 		}
 		return
 	}
-	p[addr] = ipBytes(c.to.IP, c.orig.ethType)
+	if c.to.Src {
+		addr, port = dst, dport
+	} else {
+		addr, port = src, sport
+	}
+	p[addr] = []byte(was)
 	if c.to.Port != 0 {
-		p.Set(port, uint64(c.to.Port))
+		p.Set(port, wasPort)
 	}
 }

@@ -300,6 +300,45 @@ func policy(m *topology.Model) error {
 	return nil
 }
 
+// roundTrip writes fixture, then edit, then del, and checks each time that
+// the store holds what was written.
+func roundTrip(t *testing.T, s topology.Store, fixture, edit, del func(*topology.Model) error) {
+	t.Helper()
+	want := &topology.Model{}
+	for gen, change := range []func(*topology.Model) error{fixture, edit, del} {
+		if _, err := s.Update(change); err != nil {
+			t.Fatal(err)
+		}
+		want.Generation = uint64(gen + 1)
+		change(want)
+		snapshotIs(t, s, want)
+	}
+}
+
+// refusal is a change a store must refuse.
+type refusal struct {
+	what string
+	edit func(m *topology.Model)
+}
+
+// refuses writes fixture, then each change, which must be refused and
+// leave the model as it was.
+func refuses(t *testing.T, s topology.Store, fixture func(*topology.Model) error, bad []refusal) {
+	t.Helper()
+	if _, err := s.Update(fixture); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Snapshot()
+	for _, b := range bad {
+		if _, err := s.Update(func(m *topology.Model) error { b.edit(m); return nil }); err == nil {
+			t.Errorf("%s: the update succeeded", b.what)
+		}
+		if after, _ := s.Snapshot(); !reflect.DeepEqual(before, after) {
+			t.Fatalf("%s: a refused update changed the model:\n%s\n%s", b.what, topology.Encode(before), topology.Encode(after))
+		}
+	}
+}
+
 // snapshotIs checks the store holds want.
 func snapshotIs(t *testing.T, s topology.Store, want *topology.Model) {
 	t.Helper()
@@ -317,13 +356,7 @@ func snapshotIs(t *testing.T, s topology.Store, want *topology.Model) {
 // every field (extreme values, false and empty ones too), after adds,
 // edits and deletes.
 func policyRoundTrip(t *testing.T, s topology.Store) {
-	if _, err := s.Update(policy); err != nil {
-		t.Fatal(err)
-	}
-	want := &topology.Model{Generation: 1}
-	policy(want)
-	snapshotIs(t, s, want)
-	edit := func(m *topology.Model) error {
+	roundTrip(t, s, policy, func(m *topology.Model) error {
 		a := m.ACL("a1")
 		a.Action, a.Log, a.Priority, a.Match = topology.ACLDrop, false, 32767, "ip6.src == $admins"
 		m.PortGroup("web").Ports = nil
@@ -332,38 +365,17 @@ func policyRoundTrip(t *testing.T, s topology.Store) {
 		q := m.QoSRule("qos2")
 		q.DSCP = dscp(1)
 		return nil
-	}
-	if _, err := s.Update(edit); err != nil {
-		t.Fatal(err)
-	}
-	want.Generation = 2
-	edit(want)
-	snapshotIs(t, s, want)
-	del := func(m *topology.Model) error {
+	}, func(m *topology.Model) error {
 		m.ACLs, m.QoS = m.ACLs[1:], nil // a2 stays, on the group
 		m.AddressSets = nil
 		return nil
-	}
-	if _, err := s.Update(del); err != nil {
-		t.Fatal(err)
-	}
-	want.Generation = 3
-	want.Normalize()
-	del(want)
-	snapshotIs(t, s, want)
+	})
 }
 
 // A refused change of the new kinds (a broken reference, a deletion of
 // what a rule needs, a duplicate) leaves the model as it was.
 func refusedPolicy(t *testing.T, s topology.Store) {
-	if _, err := s.Update(policy); err != nil {
-		t.Fatal(err)
-	}
-	before, _ := s.Snapshot()
-	for _, bad := range []struct {
-		what string
-		edit func(m *topology.Model)
-	}{
+	refuses(t, s, policy, []refusal{
 		{"a port a group holds deleted", func(m *topology.Model) {
 			m.Ports = slices.DeleteFunc(m.Ports, func(p topology.Port) bool { return p.Name == "p1" })
 			m.Classifiers = nil
@@ -378,14 +390,7 @@ func refusedPolicy(t *testing.T, s topology.Store) {
 		}},
 		{"a duplicate QoS key", func(m *topology.Model) { m.QoSRule("qos2").Key = 1 }},
 		{"a bad address", func(m *topology.Model) { m.AddressSet("admins").Addresses = []string{"10.0.0.256"} }},
-	} {
-		if _, err := s.Update(func(m *topology.Model) error { bad.edit(m); return nil }); err == nil {
-			t.Errorf("%s: the update succeeded", bad.what)
-		}
-		if after, _ := s.Snapshot(); !reflect.DeepEqual(before, after) {
-			t.Fatalf("%s: a refused update changed the model:\n%s\n%s", bad.what, topology.Encode(before), topology.Encode(after))
-		}
-	}
+	})
 }
 
 // Watch reports changes of the new kinds as changes, object by object.
@@ -443,51 +448,25 @@ func services(m *topology.Model) error {
 // DHCP options, the ports' references to them and DNS records come back
 // as written, after adds, edits and deletes.
 func servicesRoundTrip(t *testing.T, s topology.Store) {
-	if _, err := s.Update(services); err != nil {
-		t.Fatal(err)
-	}
-	want := &topology.Model{Generation: 1}
-	services(want)
-	snapshotIs(t, s, want)
-	edit := func(m *topology.Model) error {
+	roundTrip(t, s, services, func(m *topology.Model) error {
 		m.DHCPOption(dhcpv4ID).Options = map[string]string{"server_id": "10.0.0.253", "server_mac": "02:00:00:00:00:fd", "lease_time": "1"}
 		m.DHCPOption(dhcpv6ID).CIDR = "fd01::/48"
 		m.Port("p1").DHCPv6Options = ""
 		m.Port("v2").DHCPv6Options = dhcpv6ID
 		m.DNSRecord("sw0/vm1").Addresses = []string{"fd00::2"}
 		return nil
-	}
-	if _, err := s.Update(edit); err != nil {
-		t.Fatal(err)
-	}
-	want.Generation = 2
-	edit(want)
-	snapshotIs(t, s, want)
-	del := func(m *topology.Model) error {
+	}, func(m *topology.Model) error {
 		m.Port("v2").DHCPv6Options = ""
 		m.DHCPOptions = slices.DeleteFunc(m.DHCPOptions, func(o topology.DHCPOptions) bool { return o.Name == dhcpv6ID })
 		m.DNSRecords = slices.DeleteFunc(m.DNSRecords, func(r topology.DNSRecord) bool { return r.Name == "sw0/vm1" })
 		return nil
-	}
-	if _, err := s.Update(del); err != nil {
-		t.Fatal(err)
-	}
-	want.Generation = 3
-	del(want)
-	snapshotIs(t, s, want)
+	})
 }
 
 // A refused change of the DHCP options or DNS records leaves the model as
 // it was.
 func refusedServices(t *testing.T, s topology.Store) {
-	if _, err := s.Update(services); err != nil {
-		t.Fatal(err)
-	}
-	before, _ := s.Snapshot()
-	for _, bad := range []struct {
-		what string
-		edit func(m *topology.Model)
-	}{
+	refuses(t, s, services, []refusal{
 		{"options a port uses deleted", func(m *topology.Model) { m.DHCPOptions = nil }},
 		{"options without lease_time", func(m *topology.Model) { delete(m.DHCPOption(dhcpv4ID).Options, "lease_time") }},
 		{"IPv6 options as a port's DHCPv4 ones", func(m *topology.Model) { m.Port("v2").DHCPv4Options = dhcpv6ID }},
@@ -495,14 +474,7 @@ func refusedServices(t *testing.T, s topology.Store) {
 		{"a record of no switch", func(m *topology.Model) {
 			m.DNSRecords = append(m.DNSRecords, topology.DNSRecord{Name: "sw9/vm1", Switch: "sw9", Hostname: "vm1", Addresses: []string{"10.0.0.1"}})
 		}},
-	} {
-		if _, err := s.Update(func(m *topology.Model) error { bad.edit(m); return nil }); err == nil {
-			t.Errorf("%s: the update succeeded", bad.what)
-		}
-		if after, _ := s.Snapshot(); !reflect.DeepEqual(before, after) {
-			t.Fatalf("%s: a refused update changed the model:\n%s\n%s", bad.what, topology.Encode(before), topology.Encode(after))
-		}
-	}
+	})
 }
 
 // Watch reports changes of DHCP options and DNS records as changes.
@@ -548,62 +520,29 @@ func loadBalancers(m *topology.Model) error {
 // Load balancers and the switches' lists come back as written, after
 // adds, edits and deletes.
 func lbRoundTrip(t *testing.T, s topology.Store) {
-	if _, err := s.Update(loadBalancers); err != nil {
-		t.Fatal(err)
-	}
-	want := &topology.Model{Generation: 1}
-	loadBalancers(want)
-	snapshotIs(t, s, want)
-	edit := func(m *topology.Model) error {
+	roundTrip(t, s, loadBalancers, func(m *topology.Model) error {
 		web := m.LoadBalancer("web")
 		web.Protocol, web.Key = "udp", 2
 		web.VIPs = map[string]string{"[fd00::100]:53": "[fd00::1]:53", "10.0.0.100:53": "10.0.0.2:53"}
 		m.Switch("sw0").LoadBalancers = []string{"web"}
 		return nil
-	}
-	if _, err := s.Update(edit); err != nil {
-		t.Fatal(err)
-	}
-	want.Generation = 2
-	edit(want)
-	snapshotIs(t, s, want)
-	del := func(m *topology.Model) error {
+	}, func(m *topology.Model) error {
 		m.Switch("sw0").LoadBalancers = nil
 		m.LoadBalancers = slices.DeleteFunc(m.LoadBalancers, func(lb topology.LoadBalancer) bool { return lb.Name == "web" })
 		return nil
-	}
-	if _, err := s.Update(del); err != nil {
-		t.Fatal(err)
-	}
-	want.Generation = 3
-	del(want)
-	snapshotIs(t, s, want)
+	})
 }
 
 // A refused change of the load balancers leaves the model as it was.
 func refusedLBs(t *testing.T, s topology.Store) {
-	if _, err := s.Update(loadBalancers); err != nil {
-		t.Fatal(err)
-	}
-	before, _ := s.Snapshot()
-	for _, bad := range []struct {
-		what string
-		edit func(m *topology.Model)
-	}{
+	refuses(t, s, loadBalancers, []refusal{
 		{"a load balancer a switch uses deleted", func(m *topology.Model) { m.LoadBalancers = nil }},
 		{"a switch using no such load balancer", func(m *topology.Model) { m.Switch("sw0").LoadBalancers = []string{"nope"} }},
 		{"a duplicate key", func(m *topology.Model) { m.LoadBalancer("dns").Key = 1 }},
 		{"a backend without a port", func(m *topology.Model) { m.LoadBalancer("web").VIPs["10.0.0.100:80"] = "10.0.0.1" }},
 		{"a VIP at a port's address", func(m *topology.Model) { m.LoadBalancer("web").VIPs["10.0.0.1:80"] = "10.0.0.2:80" }},
 		{"a port at a VIP", func(m *topology.Model) { m.Port("v1").Addresses = []string{"02:00:00:00:00:0a fd00::53"} }},
-	} {
-		if _, err := s.Update(func(m *topology.Model) error { bad.edit(m); return nil }); err == nil {
-			t.Errorf("%s: the update succeeded", bad.what)
-		}
-		if after, _ := s.Snapshot(); !reflect.DeepEqual(before, after) {
-			t.Fatalf("%s: a refused update changed the model:\n%s\n%s", bad.what, topology.Encode(before), topology.Encode(after))
-		}
-	}
+	})
 }
 
 // Watch reports changes of load balancers as changes.
