@@ -15,6 +15,9 @@ type PortPair struct {
 	InPort  string `json:"inport"`
 	OutPort string `json:"outport"`
 	Weight  uint32 `json:"weight"` // share of connections within its group
+	// Options: health-check, health-interval, health-timeout,
+	// health-success, health-failure (see HealthCheck).
+	Options map[string]string `json:"options,omitempty"`
 }
 
 // PortPairGroup is one hop of a chain; its pairs are interchangeable
@@ -22,6 +25,8 @@ type PortPair struct {
 type PortPairGroup struct {
 	Name  string   `json:"name"`
 	Pairs []string `json:"port_pairs"`
+	// Options: fail-mode (close|open), tap (true|false).
+	Options map[string]string `json:"options,omitempty"`
 }
 
 // PortChain is an ordered list of groups on one switch.

@@ -170,7 +170,11 @@ var pairKind = &kind[PortPair]{id: KindPortPair, name: "port pair",
 	model:   func(m *Model) *[]PortPair { return &m.PortPairs },
 	changes: func(c *Changes) *map[string]*PortPair { return &c.PortPairs },
 	objects: func(ix *Index) *map[string]*PortPair { return &ix.pairs },
-	equal:   same[PortPair], clone: copyOf[PortPair],
+	equal: func(a, b *PortPair) bool {
+		return a.Name == b.Name && a.Switch == b.Switch && a.InPort == b.InPort && a.OutPort == b.OutPort &&
+			a.Weight == b.Weight && maps.Equal(a.Options, b.Options)
+	},
+	clone: func(pp PortPair) PortPair { pp.Options = maps.Clone(pp.Options); return pp },
 	refs: func(pp *PortPair, ref func(Kind, string)) {
 		ref(KindSwitch, pp.Switch)
 		ref(KindPort, pp.InPort)
@@ -189,9 +193,12 @@ var groupKind = &kind[PortPairGroup]{id: KindPortPairGroup, name: "port pair gro
 	changes: func(c *Changes) *map[string]*PortPairGroup { return &c.PortPairGroups },
 	objects: func(ix *Index) *map[string]*PortPairGroup { return &ix.groups },
 	equal: func(a, b *PortPairGroup) bool {
-		return a.Name == b.Name && slices.Equal(a.Pairs, b.Pairs)
+		return a.Name == b.Name && slices.Equal(a.Pairs, b.Pairs) && maps.Equal(a.Options, b.Options)
 	},
-	clone: func(g PortPairGroup) PortPairGroup { g.Pairs = slices.Clone(g.Pairs); return g },
+	clone: func(g PortPairGroup) PortPairGroup {
+		g.Pairs, g.Options = slices.Clone(g.Pairs), maps.Clone(g.Options)
+		return g
+	},
 	refs: func(g *PortPairGroup, ref func(Kind, string)) {
 		for _, p := range g.Pairs {
 			ref(KindPortPair, p)

@@ -61,8 +61,17 @@ type Status struct {
 	Hostname   string    `json:"hostname,omitempty"`
 	PID        int       `json:"pid,omitempty"`
 	Heartbeat  Seconds   `json:"heartbeat_seconds,omitempty"` // how often the agent publishes
+	// Health is the state of the health-checked pairs this agent
+	// probes: pair name -> HealthUp or HealthDown.
+	Health map[string]string `json:"health,omitempty"`
 	Updated    time.Time `json:"updated"`
 }
+
+// A probed pair's health.
+const (
+	HealthUp   = "up"
+	HealthDown = "down"
+)
 
 // Seconds is a duration stored as a number of seconds.
 type Seconds float64
