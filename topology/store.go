@@ -52,19 +52,19 @@ type ScopedStore interface {
 // Status is what an agent reports after each reconciliation and at every
 // heartbeat.
 type Status struct {
-	Chassis    string    `json:"chassis"`
-	Generation uint64    `json:"generation"` // last generation fully applied
-	Connected  bool      `json:"connected"`  // OpenFlow session up and in sync
-	Flows      int       `json:"flows"`      // flows installed
-	Error      string    `json:"error,omitempty"`
-	Warnings   []string  `json:"warnings,omitempty"`
-	Hostname   string    `json:"hostname,omitempty"`
-	PID        int       `json:"pid,omitempty"`
-	Heartbeat  Seconds   `json:"heartbeat_seconds,omitempty"` // how often the agent publishes
+	Chassis    string   `json:"chassis"`
+	Generation uint64   `json:"generation"` // last generation fully applied
+	Connected  bool     `json:"connected"`  // OpenFlow session up and in sync
+	Flows      int      `json:"flows"`      // flows installed
+	Error      string   `json:"error,omitempty"`
+	Warnings   []string `json:"warnings,omitempty"`
+	Hostname   string   `json:"hostname,omitempty"`
+	PID        int      `json:"pid,omitempty"`
+	Heartbeat  Seconds  `json:"heartbeat_seconds,omitempty"` // how often the agent publishes
 	// Health is the state of the health-checked pairs this agent
 	// probes: pair name -> HealthUp or HealthDown.
-	Health map[string]string `json:"health,omitempty"`
-	Updated    time.Time `json:"updated"`
+	Health  map[string]string `json:"health,omitempty"`
+	Updated time.Time         `json:"updated"`
 }
 
 // A probed pair's health.
