@@ -209,6 +209,8 @@ func encodeActions(list []pipeline.Action) ([]openflow13.Action, *openflow13.Ins
 			out = append(out, controllerAction(a))
 		case pipeline.Ct:
 			out = append(out, ctAction(a))
+		case pipeline.Clone:
+			out = append(out, cloneAction(a))
 		case pipeline.Goto:
 			gotoTable = openflow13.NewInstrGotoTable(a.Stage.Table())
 		default:
@@ -334,6 +336,28 @@ func ctAction(a pipeline.Ct) rawAction {
 		b = append(b, raw...)
 	}
 	return nxAction(nxastCt, b[10:])
+}
+
+// NXAST_CLONE: six bytes of padding, then the nested actions.
+const (
+	nxastClone         = 42
+	nxActionCloneFixed = 16
+)
+
+func cloneAction(a pipeline.Clone) rawAction {
+	b := make([]byte, nxActionCloneFixed)
+	nested, gotoTable := encodeActions(a.Actions)
+	if gotoTable != nil {
+		panic("controller: goto_table inside clone")
+	}
+	for _, x := range nested {
+		raw, err := x.MarshalBinary()
+		if err != nil {
+			panic(fmt.Sprintf("controller: clone action: %v", err))
+		}
+		b = append(b, raw...)
+	}
+	return nxAction(nxastClone, b[10:])
 }
 
 // NXAST_NAT (nx_action_nat), nested in ct.

@@ -113,7 +113,11 @@ func TestEncoderAgreesWithOVS(t *testing.T) {
 		pipeline.Flow{Stage: pipeline.InStateful, Priority: 99, Cookie: pipeline.CookieMarker,
 			Match: pipeline.Match{}.With(pipeline.FieldEthType, 0x0800),
 			Actions: []pipeline.Action{pipeline.Ct{Commit: true, ZoneReg: pipeline.LogCtZone, Recirc: true, Table: pipeline.InChain,
-				NAT: &pipeline.NAT{Src: true, IP: net.ParseIP("10.0.0.100").To4()}}}})
+				NAT: &pipeline.NAT{Src: true, IP: net.ParseIP("10.0.0.100").To4()}}}},
+		pipeline.Flow{Stage: pipeline.InChain, Priority: 150, Cookie: pipeline.CookieMarker,
+			Actions: []pipeline.Action{pipeline.Clone{Actions: []pipeline.Action{pipeline.Load{Dst: pipeline.LogOutport, Value: 4},
+				pipeline.Resubmit{Stage: pipeline.RemoteOutput}}}, pipeline.Load{Dst: pipeline.LogOutport, Value: 6},
+				pipeline.Goto{Stage: pipeline.RemoteOutput}}})
 	var buf []byte
 	for _, m := range tables.Meters {
 		buf = append(buf, encodeMeterMod(MeterOp{Cmd: Add, Meter: m}, 0)...)

@@ -253,6 +253,15 @@ func decodeNXAction(subtype uint16, a []byte) (pipeline.Action, error) {
 		return decodeCt(a)
 	case nxastNat:
 		return decodeNat(a)
+	case nxastClone:
+		if err := need(nxActionCloneFixed); err != nil {
+			return nil, err
+		}
+		nested, err := decodeActions(a[nxActionCloneFixed:])
+		if err != nil {
+			return nil, fmt.Errorf("clone: %w", err)
+		}
+		return pipeline.Clone{Actions: nested}, nil
 	case openflow13.NXAST_CONJUNCTION:
 		if a[11] < 2 || a[10] >= a[11] {
 			return nil, fmt.Errorf("conjunction clause %d of %d", a[10]+1, a[11])

@@ -59,10 +59,29 @@ type member struct {
 	weight      uint32
 }
 
-// group is one hop of a path.
+// group is one hop of a path. Every member's frames are taken back
+// (one may be on its way as its pair goes down); only healthy members
+// get new ones.
 type group struct {
 	members []member
-	buckets [chainBucketCount]int // bucket -> index in members
+	up      []member              // the healthy members
+	buckets [chainBucketCount]int // bucket -> index in up
+	tap     bool                  // copies only: the path goes on at once
+	open    bool                  // with no healthy member, skip the hop (else drop)
+}
+
+// reversed is the group as the reverse path crosses it.
+func (g group) reversed() group {
+	flip := func(ms []member) []member {
+		var out []member
+		for _, m := range ms {
+			out = append(out, member{name: m.name, enter: m.exit, exit: m.enter, weight: m.weight})
+		}
+		return out
+	}
+	r := g
+	r.members, r.up = flip(g.members), flip(g.up)
+	return r
 }
 
 // chainPath is one direction of a classifier through its chain.
@@ -89,6 +108,9 @@ func classifierFlows(rd *reader, name string, tun uint32) ([]Flow, error) {
 		picks := map[int]bool{} // groups whose member this chassis picks
 		out = append(out, path.entry(rd.hasLocalPorts(path.target.dp), picks)...)
 		for i, g := range path.groups {
+			if g.tap {
+				continue // what a tap sends is dropped (vnfDropsTheRest)
+			}
 			for _, m := range g.members {
 				out = append(out, path.hopFlows(i, m, picks)...)
 			}
@@ -129,7 +151,7 @@ func (rd *reader) chainPaths(name string) ([]chainPath, error) {
 		if g == nil || len(g.Pairs) == 0 {
 			return nil, nil
 		}
-		var grp group
+		grp := group{tap: g.Tap(), open: g.FailOpen()}
 		for _, pn := range g.Pairs {
 			pp := rd.pair(pn)
 			if pp == nil {
@@ -143,9 +165,13 @@ func (rd *reader) chainPaths(name string) ([]chainPath, error) {
 			if err != nil || in == nil || out == nil {
 				return nil, err
 			}
-			grp.members = append(grp.members, member{name: pp.Name, enter: in, exit: out, weight: pp.Weight})
+			m := member{name: pp.Name, enter: in, exit: out, weight: pp.Weight}
+			grp.members = append(grp.members, m)
+			if rd.pairUp(pp) {
+				grp.up = append(grp.up, m)
+			}
 		}
-		grp.buckets = assignBuckets(grp.members)
+		grp.buckets = assignBuckets(grp.up)
 		fwd = append(fwd, grp)
 	}
 	if len(fwd) == 0 {
@@ -157,11 +183,7 @@ func (rd *reader) chainPaths(name string) ([]chainPath, error) {
 	}
 	rev := make([]group, len(fwd))
 	for i, g := range fwd {
-		r := group{buckets: g.buckets}
-		for _, mb := range g.members {
-			r.members = append(r.members, member{name: mb.name, enter: mb.exit, exit: mb.enter, weight: mb.weight})
-		}
-		rev[len(fwd)-1-i] = r
+		rev[len(fwd)-1-i] = g.reversed()
 	}
 	base := chainPath{cls: cls, key: uint64(chain.Key)<<16 | uint64(cls.Key), target: target, mac: target.macs[0]}
 	forward, reverse := base, base
@@ -227,18 +249,53 @@ func (path *chainPath) hopID(i int) uint32 {
 	return uint32(path.cls.Key)<<8 | dir<<7 | uint32(i)
 }
 
-// toGroup is the action list that sends a packet to group i: straight to
-// its only member, or through the hash to one of several.
-func (path *chainPath) toGroup(i int, picks map[int]bool) []Action {
-	g := path.groups[i]
-	if len(g.members) == 1 {
-		return []Action{loadReg(LogOutport, g.members[0].enter.key), Goto{RemoteOutput}}
+// toHop is the action list that sends a packet to hop i of the path:
+// straight to a group's only healthy member, or through the hash to one
+// of several; a tap gets a copy and the path goes on; past the last
+// group, out of the chain. A group without a healthy member drops the
+// packet, or with fail-mode open (and always as a tap) is skipped.
+func (path *chainPath) toHop(i int, picks map[int]bool) []Action {
+	if i == len(path.groups) {
+		return path.exit()
 	}
-	picks[i] = true
-	return []Action{
-		Load{Dst: ChainHashReg, Ofs: chainHopShift, Bits: 32 - chainHopShift, Value: uint64(path.hopID(i))},
-		Multipath{Links: chainBucketCount, Dst: ChainHashReg, Bits: ChainBucketBits},
-		Resubmit{InChain},
+	g := path.groups[i]
+	var acts []Action
+	switch len(g.up) {
+	case 0:
+		if g.tap || g.open {
+			return path.toHop(i+1, picks)
+		}
+		return nil
+	case 1:
+		acts = []Action{loadReg(LogOutport, g.up[0].enter.key), Goto{RemoteOutput}}
+	default:
+		picks[i] = true
+		acts = []Action{
+			Load{Dst: ChainHashReg, Ofs: chainHopShift, Bits: 32 - chainHopShift, Value: uint64(path.hopID(i))},
+			Multipath{Links: chainBucketCount, Dst: ChainHashReg, Bits: ChainBucketBits},
+			Resubmit{InChain},
+		}
+	}
+	if !g.tap {
+		return acts
+	}
+	if last := len(acts) - 1; acts[last] == (Goto{RemoteOutput}) {
+		acts[last] = Resubmit{RemoteOutput}
+	}
+	return append([]Action{Clone{Actions: acts}}, path.toHop(i+1, picks)...)
+}
+
+// exit is where a packet goes after the path's last group: on towards T,
+// or re-injected as T's own on T's chassis (over the tunnel from
+// another).
+func (path *chainPath) exit() []Action {
+	switch {
+	case path.toward:
+		return []Action{next(InChain)}
+	case path.target.local():
+		return []Action{loadReg(LogInport, path.target.key), setFlag(FlagChainReinject), Goto{OutChain}}
+	default:
+		return []Action{loadReg(LogInport, path.target.key), loadReg(LogOutport, path.target.key), Goto{RemoteOutput}}
 	}
 }
 
@@ -254,7 +311,7 @@ func (path *chainPath) bucketFlows(i int) []Flow {
 			size /= 2
 		}
 		mask := uint64(chainHopMask) | uint64(chainBucketCount-size)
-		m := g.members[g.buckets[b]]
+		m := g.up[g.buckets[b]]
 		out = append(out, Flow{Stage: InChain, Priority: prioChainBucket, Cookie: path.cookie(),
 			Match:   dpMatch(path.target.dp).WithMasked(ChainHashReg, id|uint64(b), mask),
 			Actions: []Action{loadReg(LogOutport, m.enter.key), Goto{RemoteOutput}}})
@@ -290,7 +347,7 @@ func (path *chainPath) entry(switchIsLocal bool, picks map[int]bool) []Flow {
 		}
 		base = base.With(LogInport, uint64(path.target.key))
 	}
-	return path.classified(base, uint16(prioChainEntry+path.cls.Priority), path.toGroup(0, picks))
+	return path.classified(base, uint16(prioChainEntry+path.cls.Priority), path.toHop(0, picks))
 }
 
 // hopFlows handle the packet member m of group i emits: on to the next
@@ -299,17 +356,7 @@ func (path *chainPath) hopFlows(i int, m member, picks map[int]bool) []Flow {
 	if !m.exit.local() {
 		return nil
 	}
-	var acts []Action
-	switch {
-	case i+1 < len(path.groups):
-		acts = path.toGroup(i+1, picks)
-	case path.toward:
-		acts = []Action{next(InChain)}
-	case path.target.local():
-		acts = []Action{loadReg(LogInport, path.target.key), setFlag(FlagChainReinject), Goto{OutChain}}
-	default:
-		acts = []Action{loadReg(LogInport, path.target.key), loadReg(LogOutport, path.target.key), Goto{RemoteOutput}}
-	}
+	acts := path.toHop(i+1, picks)
 	base := path.keyMatch().With(LogInport, uint64(m.exit.key))
 	return path.classified(base, uint16(prioChainHop+path.cls.Priority), acts)
 }
@@ -320,10 +367,26 @@ func (path *chainPath) hopFlows(i int, m member, picks map[int]bool) []Flow {
 // product of the ranges' covers. Flows that hash into a group's buckets
 // must not match again after the resubmit that follows the hash.
 func (path *chainPath) classified(base Match, prio uint16, acts []Action) []Flow {
-	if _, hashes := acts[len(acts)-1].(Resubmit); hashes {
+	if hashes(acts) {
 		base = base.WithMasked(ChainHashReg, 0, chainHopMask)
 	}
 	return matchFlows(InChain, prio, path.cookie(), base, path.expr, acts, path.conjID)
+}
+
+// hashes reports whether acts hash into a group's buckets, themselves
+// or in a tap's clone.
+func hashes(acts []Action) bool {
+	for _, a := range acts {
+		switch a := a.(type) {
+		case Multipath:
+			return true
+		case Clone:
+			if hashes(a.Actions) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // conjID is unique per classifier, direction and term.

@@ -80,6 +80,12 @@ func walk(t *testing.T, m *topology.Model, chassis string, p sim.Packet) []strin
 // stays from one walk to the next.
 func walker(t *testing.T, m *topology.Model) func(chassis string, p sim.Packet) []string {
 	t.Helper()
+	return walkerDown(t, m, nil)
+}
+
+// walkerDown is walker with pairs a health check found down.
+func walkerDown(t *testing.T, m *topology.Model, down map[string]bool) func(chassis string, p sim.Packet) []string {
+	t.Helper()
 	n := &sim.Network{Chassis: map[string]*sim.Switch{}, IPs: map[string]string{}, TunnelPort: tunPort}
 	name := map[string]string{} // "hv:ofport" -> port name
 	other := map[string]string{}
@@ -97,7 +103,7 @@ func walker(t *testing.T, m *topology.Model) func(chassis string, p sim.Packet) 
 				where[port.Name] = ch.Name
 			}
 		}
-		flows, err := pipeline.Render(pipeline.Input{Model: m, Chassis: ch.Name, OFPorts: ofports, Zones: zones, TunnelOFPort: tunPort})
+		flows, err := pipeline.Render(pipeline.Input{Model: m, Chassis: ch.Name, OFPorts: ofports, Zones: zones, TunnelOFPort: tunPort, Down: down})
 		if err != nil {
 			t.Fatal(err)
 		}

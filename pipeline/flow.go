@@ -340,6 +340,11 @@ type Multipath struct {
 	Ofs, Bits uint8
 }
 
+// Clone runs Actions on a copy of the packet and its registers
+// (NXAST_CLONE), then the list goes on with the original: a tap's copy
+// takes its own way through the pipeline. Inside, Resubmit replaces Goto.
+type Clone struct{ Actions []Action }
+
 // Conjunction marks clause Clause (1-based) of NClauses of conjunctive
 // match ID as matched.
 type Conjunction struct {
@@ -366,6 +371,8 @@ func (a Output) format(bool) string { return fmt.Sprintf("output:%d", a.Port) }
 func (a Multipath) format(bool) string {
 	return fmt.Sprintf("multipath(symmetric_l3l4+udp,0,modulo_n,%d,0,%s)", a.Links, fieldRange(a.Dst, a.Ofs, a.Bits))
 }
+
+func (a Clone) format(numeric bool) string { return "clone(" + ActionsString(a.Actions, numeric) + ")" }
 
 func (a Conjunction) format(bool) string {
 	return fmt.Sprintf("conjunction(%d,%d/%d)", a.ID, a.Clause, a.NClause)
@@ -413,6 +420,11 @@ func ActionsEqual(a, b []Action) bool {
 		case Controller:
 			y, ok := b[i].(Controller)
 			if !ok || x.Pause != y.Pause || x.Meter != y.Meter || !bytes.Equal(x.Userdata, y.Userdata) {
+				return false
+			}
+		case Clone:
+			y, ok := b[i].(Clone)
+			if !ok || !ActionsEqual(x.Actions, y.Actions) {
 				return false
 			}
 		case Ct:

@@ -133,6 +133,7 @@ type mutator struct {
 	ofports  map[string]uint32
 	bindings map[string]string
 	zones    map[string]uint16
+	down     map[string]bool
 }
 
 var matches = []string{"", "tcp", "tcp.dst == 80", "udp && udp.dst >= 1000 && udp.dst <= 2000 && udp.src >= 5 && udp.src <= 9",
@@ -143,7 +144,9 @@ func (mu *mutator) pick(n int) int { return mu.rnd.Intn(n) }
 // model changes m in place, one random edit.
 func (mu *mutator) model(m *topology.Model) string {
 	mu.n++
-	switch mu.pick(17) {
+	switch mu.pick(18) {
+	case 17: // health checks, fail-mode and taps
+		return mu.resilience(m)
 	case 0: // a new port, maybe bound nowhere by request
 		sw := m.Switches[mu.pick(len(m.Switches))]
 		key := uint32(0)
@@ -305,6 +308,27 @@ func (mu *mutator) model(m *topology.Model) string {
 	}
 }
 
+// resilience turns a pair's health check on or off, or a group's
+// fail-mode or tap.
+func (mu *mutator) resilience(m *topology.Model) string {
+	if len(m.PortPairs) > 0 && mu.pick(2) == 0 {
+		pp := &m.PortPairs[mu.pick(len(m.PortPairs))]
+		if pp.Options[topology.OptHealthCheck] == "true" {
+			pp.Options = nil
+		} else {
+			pp.Options = map[string]string{topology.OptHealthCheck: "true"}
+		}
+		return fmt.Sprintf("pair %s options %v", pp.Name, pp.Options)
+	}
+	if len(m.PortPairGroups) == 0 {
+		return "nothing"
+	}
+	g := &m.PortPairGroups[mu.pick(len(m.PortPairGroups))]
+	g.Options = [](map[string]string){nil, {topology.OptFailMode: "open"}, {topology.OptTap: "true"},
+		{topology.OptFailMode: "close"}}[mu.pick(4)]
+	return fmt.Sprintf("group %s options %v", g.Name, g.Options)
+}
+
 // qos edits the QoS rules: meters come, change and go; two rules may
 // trade keys (meter IDs) in one change.
 func (mu *mutator) qos(m *topology.Model) string {
@@ -411,6 +435,14 @@ func (mu *mutator) loadBalancers(m *topology.Model) string {
 // another agent reports a binding.
 func (mu *mutator) env(m *topology.Model) (pipeline.Update, string) {
 	mu.n++
+	if len(m.PortPairs) > 0 && mu.pick(4) == 0 {
+		pp := m.PortPairs[mu.pick(len(m.PortPairs))].Name
+		mu.down[pp] = !mu.down[pp]
+		if !mu.down[pp] {
+			delete(mu.down, pp)
+		}
+		return pipeline.Update{Down: map[string]bool{pp: mu.down[pp]}}, fmt.Sprintf("pair %s down: %v", pp, mu.down[pp])
+	}
 	p := m.Ports[mu.pick(len(m.Ports))].Name
 	if len(mu.ofports) > 0 && mu.pick(2) == 0 {
 		// Unbinding what is bound empties switches of local ports.
@@ -473,7 +505,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 			m := fixture.Build(fixture.Spec{Chassis: 3, Switches: 2, PortsPerSwitch: 10, Chains: 4, GroupsPerChain: 2, PairsPerGroup: 2,
 				Match: "tcp"})
 			mu := &mutator{rnd: rand.New(rand.NewSource(seed)), ofports: map[string]uint32{}, bindings: map[string]string{},
-				zones: map[string]uint16{}}
+				zones: map[string]uint16{}, down: map[string]bool{}}
 			// A few local ports, so that switches gain and lose their last.
 			for name, ofp := range fixture.LocalPorts(m, "hv1") {
 				if ofp%4 == 0 {
@@ -518,7 +550,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 				}
 				state.apply(d)
 				full, err := pipeline.Render(pipeline.Input{Model: ix.Model(), Chassis: "hv1", OFPorts: mu.ofports,
-					Bindings: mu.bindings, TunnelOFPort: 60000, Zones: mu.zones})
+					Bindings: mu.bindings, TunnelOFPort: 60000, Zones: mu.zones, Down: mu.down})
 				if err != nil {
 					t.Fatalf("step %d (%s): full render: %v", step, what, err)
 				}

@@ -46,6 +46,7 @@ const (
 	depStateful // whether a switch tracks connections (aclunits.go)
 	depDHCP     // DHCP options, by name
 	depDNS      // a switch's DNS records, by switch name
+	depHealth   // whether a health check found a pair down
 )
 
 func (rd *reader) use(k depKind, name string) {

@@ -23,6 +23,8 @@ type Input struct {
 	// PacketInRate is the controller meter's rate, packets/s (0:
 	// DefaultPacketInRate).
 	PacketInRate int
+	// Down holds the health-checked pairs found down (see Env).
+	Down map[string]bool
 }
 
 // Priorities shared by several flow families.
@@ -49,7 +51,7 @@ func Render(in Input) (*Tables, error) {
 		return nil, err
 	}
 	_, t, err := NewRenderer(ix, Env{Chassis: in.Chassis, OFPorts: in.OFPorts, Bindings: in.Bindings,
-		TunnelOFPort: in.TunnelOFPort, Zones: in.Zones, PacketInRate: in.PacketInRate})
+		TunnelOFPort: in.TunnelOFPort, Zones: in.Zones, PacketInRate: in.PacketInRate, Down: in.Down})
 	if err != nil {
 		return nil, err
 	}
@@ -120,7 +122,7 @@ func portUnit(rd *reader, name string, tun uint32) (output, error) {
 		out.flows = append(out.flows, egressIPSecurity(p)...)
 		out.flows = append(out.flows, egressPortSecurity(p)...)
 		if p.vnf {
-			out.flows = append(out.flows, vnfDeliverySkipsACLs(p))
+			out.flows = append(out.flows, vnfDeliverySkipsACLs(p), trapProbes(p))
 		}
 	}
 	if !p.enabled() {

@@ -66,6 +66,9 @@ type Env struct {
 	// PacketInRate is the controller meter's rate, packets/s (0:
 	// DefaultPacketInRate).
 	PacketInRate int
+	// Down holds the health-checked pairs a probe found down (by this
+	// chassis or the pair's own, as it published).
+	Down map[string]bool
 }
 
 // unit is one object's part of the desired state.
@@ -141,7 +144,7 @@ func NewRenderer(ix *topology.Index, env Env) (*Renderer, *Tables, error) {
 		localPorts: map[uint32]int{}, pairPorts: map[string][2]string{},
 		groupIDs: map[string]uint32{}, usedIDs: map[uint32]bool{}, aclPlaces: map[string]aclPlace{}, related: map[string]int{}}
 	r.env = Env{Chassis: env.Chassis, TunnelOFPort: env.TunnelOFPort, PacketInRate: env.PacketInRate,
-		OFPorts: copyMap(env.OFPorts), Bindings: copyMap(env.Bindings), Zones: copyMap(env.Zones)}
+		OFPorts: copyMap(env.OFPorts), Bindings: copyMap(env.Bindings), Zones: copyMap(env.Zones), Down: copyMap(env.Down)}
 	r.begin()
 	m := ix.Model()
 	r.mark(unitID{kind: unitGlobal})
@@ -186,13 +189,15 @@ func copyMap[K comparable, V any](m map[K]V) map[K]V {
 }
 
 // Update says what changed: model changes already applied to the index,
-// the new local ports and zones (nil: unchanged) and the bindings that
-// changed (port -> chassis, "" for none).
+// the new local ports and zones (nil: unchanged), the bindings that
+// changed (port -> chassis, "" for none) and the pairs whose health
+// changed (pair -> down).
 type Update struct {
 	Model    *topology.Changes
 	OFPorts  map[string]uint32
 	Zones    map[string]uint16
 	Bindings map[string]string
+	Down     map[string]bool
 }
 
 // Update renders again what the changes affect and returns the change in
@@ -224,6 +229,17 @@ func (r *Renderer) Update(u Update) (*Delta, error) {
 			r.env.Bindings[port] = ch
 		}
 		r.changed(dep{kind: depBinding, name: port})
+	}
+	for pair, down := range u.Down {
+		if r.env.Down[pair] == down {
+			continue
+		}
+		if down {
+			r.env.Down[pair] = true
+		} else {
+			delete(r.env.Down, pair)
+		}
+		r.changed(dep{kind: depHealth, name: pair})
 	}
 	if err := r.run(); err != nil {
 		return nil, err

@@ -217,6 +217,10 @@ func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, d
 				return fmt.Errorf("sim: %s uses meter %d, which the tables lack", stageName(t), a.ID)
 			}
 			r.Meters = append(r.Meters, a.ID)
+		case pipeline.Clone:
+			if err := s.actions(a.Actions, t, p.clone(), r, depth+1); err != nil {
+				return err
+			}
 		case pipeline.Conjunction:
 			return fmt.Errorf("sim: conjunction action outside a conjunctive match in %s", stageName(t))
 		case pipeline.ToGroup:
