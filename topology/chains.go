@@ -163,7 +163,7 @@ func checkPair(v *validation, pp *PortPair) error {
 	}
 	v.claim(vnfPortClaim(pp.InPort), pp.Name) // the classifiers' rule reads these
 	v.claim(vnfPortClaim(pp.OutPort), pp.Name)
-	return nil
+	return checkPairOptions(pp)
 }
 
 func checkChain(v *validation, c *PortChain) error {
@@ -220,7 +220,7 @@ func checkGroup(v *validation, g *PortPairGroup) error {
 			return fail(KindPortPairGroup, g.Name, "port pair %s is on switch %s, but chain %s is on %s", Quote(p), Quote(pp.Switch), Quote(chain.Name), Quote(chain.Switch))
 		}
 	}
-	return nil
+	return checkGroupOptions(g)
 }
 
 // firstRepeat is the index of the first name that list holds twice, -1 if

@@ -173,7 +173,57 @@ func (g *gen) pair(m *topology.Model, name string) topology.PortPair {
 	if g.chance(0.02) {
 		pp.Weight = pick(g, []uint32{0, topology.MaxWeight + 1})
 	}
+	pp.Options = g.pairOptions()
 	return pp
+}
+
+// pairOptions are a pair's random health check options: mostly none,
+// often valid, now and then an unknown key or a bad value (a timeout
+// longer than its interval among them).
+func (g *gen) pairOptions() map[string]string {
+	if !g.chance(0.2) {
+		return nil
+	}
+	o := map[string]string{topology.OptHealthCheck: pick(g, []string{"true", "false"})}
+	if g.chance(0.5) {
+		o[topology.OptHealthInterval] = pick(g, []string{"0.1", "1", "2.5", "60"})
+	}
+	if g.chance(0.3) {
+		o[topology.OptHealthTimeout] = pick(g, []string{"0.01", "0.05", "1"})
+	}
+	if g.chance(0.3) {
+		o[topology.OptHealthSuccess] = pick(g, []string{"1", "2", "100"})
+	}
+	if g.chance(0.3) {
+		o[topology.OptHealthFailure] = pick(g, []string{"1", "3", "100"})
+	}
+	if g.chance(0.1) {
+		bad := pick(g, [][2]string{{topology.OptHealthCheck, "yes"}, {topology.OptHealthInterval, "0"},
+			{topology.OptHealthInterval, "NaN"}, {topology.OptHealthInterval, "61"}, {topology.OptHealthTimeout, "0.001"},
+			{topology.OptHealthSuccess, "0"}, {topology.OptHealthFailure, "101"}, {topology.OptHealthFailure, "x"}, {"probe", "icmp"}})
+		o[bad[0]] = bad[1]
+	}
+	return o
+}
+
+// groupOptions are a group's random fail-mode and tap options, now and
+// then bad.
+func (g *gen) groupOptions() map[string]string {
+	if !g.chance(0.2) {
+		return nil
+	}
+	o := map[string]string{}
+	if g.chance(0.7) {
+		o[topology.OptFailMode] = pick(g, []string{topology.FailModeClose, topology.FailModeOpen})
+	}
+	if g.chance(0.5) {
+		o[topology.OptTap] = pick(g, []string{"true", "false"})
+	}
+	if g.chance(0.1) {
+		bad := pick(g, [][2]string{{topology.OptFailMode, "drop"}, {topology.OptTap, "yes"}, {"mirror", "true"}})
+		o[bad[0]] = bad[1]
+	}
+	return o
 }
 
 func portsOn(m *topology.Model, sw string) []string {
@@ -187,7 +237,7 @@ func portsOn(m *topology.Model, sw string) []string {
 }
 
 func (g *gen) group(m *topology.Model, name string) topology.PortPairGroup {
-	grp := topology.PortPairGroup{Name: name}
+	grp := topology.PortPairGroup{Name: name, Options: g.groupOptions()}
 	for range g.r.IntN(3) {
 		grp.Pairs = append(grp.Pairs, g.ref(pairNames(m), pairPool))
 	}
@@ -330,6 +380,9 @@ func (g *gen) carefulModel() *topology.Model {
 			continue
 		}
 		pp := topology.PortPair{Name: n, Switch: sw, InPort: ports[0], OutPort: ports[0], Weight: uint32(1 + g.r.IntN(3))}
+		if g.chance(0.2) {
+			pp.Options = map[string]string{topology.OptHealthCheck: "true", topology.OptHealthInterval: "0.5"}
+		}
 		ports = ports[1:]
 		if len(ports) > 0 && g.chance(0.7) {
 			pp.OutPort, ports = ports[0], ports[1:]
@@ -346,6 +399,9 @@ func (g *gen) carefulModel() *topology.Model {
 				break
 			}
 			grp := topology.PortPairGroup{Name: groups[0]}
+			if g.chance(0.2) {
+				grp.Options = map[string]string{topology.OptFailMode: topology.FailModeOpen}
+			}
 			groups = groups[1:]
 			for range g.r.IntN(3) {
 				if pairs := unused[c.Switch]; len(pairs) > 0 {
@@ -527,9 +583,12 @@ func (g *gen) edit(m *topology.Model, c *topology.Changes) {
 			if vnf := vnfPortsOn(m, o.Switch); len(vnf) > 0 && g.chance(0.5) {
 				port = pick(g, vnf)
 			}
-			if g.chance(0.5) {
+			switch n := g.r.IntN(10); {
+			case n < 3:
+				o.Options = g.pairOptions() // a new map: o shares the model's
+			case n < 6:
 				o.InPort = port
-			} else {
+			default:
 				o.OutPort = port
 			}
 			set(&c.PortPairs, o.Name, &o)
@@ -537,7 +596,11 @@ func (g *gen) edit(m *topology.Model, c *topology.Changes) {
 	case 4:
 		if len(m.PortPairGroups) > 0 {
 			o := pick(g, m.PortPairGroups)
-			o.Pairs = g.editList(o.Pairs, pairNames(m))
+			if g.chance(0.3) {
+				o.Options = g.groupOptions()
+			} else {
+				o.Pairs = g.editList(o.Pairs, pairNames(m))
+			}
 			set(&c.PortPairGroups, o.Name, &o)
 		}
 	case 5:

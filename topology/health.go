@@ -2,6 +2,7 @@ package topology
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
@@ -61,11 +62,13 @@ func (g *PortPairGroup) FailOpen() bool { return g.Options[OptFailMode] == "open
 // Tap reports whether the group receives copies and returns nothing.
 func (g *PortPairGroup) Tap() bool { return g.Options[OptTap] == "true" }
 
-// parseHealthCheck reads the health options over the defaults.
+// parseHealthCheck reads the health options over the defaults. Its
+// errors say which option and value, and why ("health-interval "0.05":
+// want seconds in 0.1..60"); values are echoed quoted and cut (Quote).
 func parseHealthCheck(opts map[string]string) (HealthCheck, error) {
 	hc := DefaultHealthCheck
 	if v, ok := opts[OptHealthCheck]; ok && v != "true" && v != "false" {
-		return hc, fmt.Errorf("%s=%s: want true or false", OptHealthCheck, v)
+		return hc, fmt.Errorf("%s %s: want true or false", OptHealthCheck, Quote(v))
 	}
 	seconds := func(key string, dst *time.Duration, lo, hi time.Duration) error {
 		v, ok := opts[key]
@@ -73,11 +76,12 @@ func parseHealthCheck(opts map[string]string) (HealthCheck, error) {
 			return nil
 		}
 		f, err := strconv.ParseFloat(v, 64)
-		d := time.Duration(f * float64(time.Second))
-		if err != nil || f != f || d < lo || d > hi {
-			return fmt.Errorf("%s=%s: want seconds in %v..%v", key, v, lo.Seconds(), hi.Seconds())
+		// Compared as seconds first: NaN and infinities fail here,
+		// before a conversion that would be undefined.
+		if err != nil || !(f >= lo.Seconds() && f <= hi.Seconds()) {
+			return fmt.Errorf("%s %s: want seconds in %v..%v", key, Quote(v), lo.Seconds(), hi.Seconds())
 		}
-		*dst = d
+		*dst = time.Duration(math.Round(f * float64(time.Second)))
 		return nil
 	}
 	count := func(key string, dst *int) error {
@@ -87,7 +91,7 @@ func parseHealthCheck(opts map[string]string) (HealthCheck, error) {
 		}
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxHealthCount {
-			return fmt.Errorf("%s=%s: want a count in 1..%d", key, v, MaxHealthCount)
+			return fmt.Errorf("%s %s: want a count in 1..%d", key, Quote(v), MaxHealthCount)
 		}
 		*dst = n
 		return nil

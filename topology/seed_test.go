@@ -210,6 +210,9 @@ func (m *Model) seedValidateChains(ix *seedIndex, dup func(kind, name string) bo
 			return errf(what, "port pair %s already has in port %s and out port %s", Quote(other), Quote(pp.InPort), Quote(pp.OutPort))
 		}
 		inOut[k] = pp.Name
+		if err := checkPairOptions(pp); err != nil {
+			return err
+		}
 	}
 
 	groupChain := map[string]string{}
@@ -273,6 +276,9 @@ func (m *Model) seedValidateChains(ix *seedIndex, dup func(kind, name string) bo
 			if pp.Switch != chain.Switch {
 				return errf(what, "port pair %s is on switch %s, but chain %s is on %s", Quote(p), Quote(pp.Switch), Quote(chain.Name), Quote(chain.Switch))
 			}
+		}
+		if err := checkGroupOptions(g); err != nil {
+			return err
 		}
 	}
 
