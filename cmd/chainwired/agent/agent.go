@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/chainwire/chainwire/controller"
@@ -126,6 +127,16 @@ type Agent struct {
 
 	pktins *packetIns
 
+	// probes checks the local pairs' health; remoteHealth is what the
+	// other chassis publish of theirs, down what the renderer has.
+	probes       *prober
+	checked      map[string]bool // the pairs with a health check
+	probing      map[string]bool // the pairs probed here
+	localUp      map[string]bool
+	remoteHealth map[string]map[string]string // chassis -> pair -> state
+	down         map[string]bool
+	checks       atomic.Bool // the model has health-checked pairs
+
 	// southbound is the store's agent side, if it has one: the chassis
 	// registration and where ports are bound.
 	southbound topology.Southbound
@@ -145,7 +156,8 @@ func New(cfg Config, log *logrus.Entry, store topology.Store, dial Dialer, host 
 	a := &Agent{cfg: cfg, log: log, store: store, dial: dial, host: host, hostname: host0,
 		events: make(chan func(), 256), rec: controller.NewReconciler(), remoteBind: map[string]string{},
 		pktins: newPacketIns(cfg.PacketInRate, log), statusOut: newLatest[topology.Status](), bindOut: newLatest[[]string](),
-		zones: newZones(nil), zonesOut: newLatest[map[string]uint16]()}
+		zones: newZones(nil), zonesOut: newLatest[map[string]uint16](),
+		checked: map[string]bool{}, probing: map[string]bool{}, localUp: map[string]bool{}, remoteHealth: map[string]map[string]string{}, down: map[string]bool{}}
 	a.southbound, _ = store.(topology.Southbound)
 	return a
 }
@@ -203,6 +215,11 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.post(ctx, func() { a.onRemoteBindings(b, whole) })
 		})
 	}
+	a.probes = newProber(a.cfg.Chassis, a.log, func(pair string, up bool) {
+		a.post(ctx, func() { a.onLocalHealth(pair, up) })
+	})
+	a.pktins.probes = a.probes
+	go a.watchHealth(ctx)
 	go a.connectLoop(ctx)
 	a.log.Infof("agent started: bridge %s via %s", a.cfg.Bridge, a.cfg.MgmtSocket())
 	tick := time.NewTicker(a.cfg.Heartbeat)
@@ -290,6 +307,9 @@ func (a *Agent) onWholeModel(m *topology.Model) {
 		}
 		a.ix, a.rejected, a.renderer, a.dirty, a.boundStale = ix, nil, nil, true, true
 		a.modelErr = nil
+		for i := range m.PortPairs {
+			a.noteChecks(map[string]*topology.PortPair{m.PortPairs[i].Name: &m.PortPairs[i]})
+		}
 		a.pktins.setDNS(ix)
 		return
 	}
@@ -319,6 +339,7 @@ func (a *Agent) onChanges(ch *topology.Changes) {
 	}
 	a.rejected, a.modelErr, a.dirty = nil, nil, true
 	a.boundStale = a.boundStale || len(ch.Ports) > 0
+	a.noteChecks(ch.PortPairs)
 	if len(ch.DNSRecords) > 0 || len(ch.Switches) > 0 {
 		a.pktins.setDNS(a.ix)
 	}
@@ -385,6 +406,7 @@ func (a *Agent) connectLoop(ctx context.Context) {
 		a.post(ctx, func() { a.onConnect(cn) })
 		go cn.Keepalive(ctx, a.cfg.Probe)
 		go a.pktins.serve(ctx, cn)
+		go a.probes.run(ctx, cn)
 		go a.watchMonitor(ctx, cn)
 		select {
 		case <-cn.Done():
@@ -476,6 +498,7 @@ func (a *Agent) reconcile(ctx context.Context) {
 		}
 		a.groupDrift = false
 	}
+	a.followChecks()
 	if err := a.render(); err != nil {
 		a.fail(err, "render")
 		a.dirty = false
@@ -527,7 +550,7 @@ func (a *Agent) reconcile(ctx context.Context) {
 // since the last render, or everything when there is no renderer yet.
 func (a *Agent) render() error {
 	env := pipeline.Env{Chassis: a.cfg.Chassis, PacketInRate: a.cfg.PacketInRate, OFPorts: a.bind.Ports, Bindings: a.remoteBind, TunnelOFPort: a.bind.Tunnel,
-		Zones: a.zones.byPort}
+		Zones: a.zones.byPort, Down: a.down}
 	if a.renderer == nil {
 		r, tables, err := pipeline.NewRenderer(a.ix, env)
 		if err != nil {
@@ -537,7 +560,7 @@ func (a *Agent) render() error {
 		a.rec.SetDesired(tables)
 		return nil
 	}
-	if a.todo.Model == nil && a.todo.OFPorts == nil && a.todo.Zones == nil && a.todo.Bindings == nil {
+	if a.todo.Model == nil && a.todo.OFPorts == nil && a.todo.Zones == nil && a.todo.Bindings == nil && a.todo.Down == nil {
 		return nil
 	}
 	d, err := a.renderer.Update(a.todo)
@@ -625,5 +648,5 @@ func (a *Agent) status() topology.Status {
 	}
 	return topology.Status{Chassis: a.cfg.Chassis, Generation: a.applied, Connected: a.conn != nil && a.synced,
 		Flows: a.flows, Error: errs, Warnings: warnings, Hostname: a.hostname, PID: os.Getpid(),
-		Heartbeat: topology.Seconds(a.cfg.Heartbeat.Seconds())}
+		Heartbeat: topology.Seconds(a.cfg.Heartbeat.Seconds()), Health: a.probes.states()}
 }

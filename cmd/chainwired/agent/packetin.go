@@ -25,6 +25,10 @@ type packetIns struct {
 	// dns holds the switches' DNS records by datapath; the run loop
 	// replaces it when they change.
 	dns atomic.Pointer[map[uint32]*dnsRecords]
+	// probes takes the health probes back; they are few (one per checked
+	// pair and interval) and cheap, so they bypass the token bucket: a
+	// flood of other packet-ins must not fail a healthy pair.
+	probes *prober
 }
 
 func newPacketIns(rate int, log *logrus.Entry) *packetIns {
@@ -67,6 +71,10 @@ func (p *packetIns) serve(ctx context.Context, cn *controller.Conn) {
 			return
 		case <-ctx.Done():
 			return
+		}
+		if len(pi.Userdata) == 1 && pi.Userdata[0] == pipeline.OpProbe && p.probes != nil {
+			p.probes.answer(regOf(pi, pipeline.FieldInPort), pi.Data)
+			continue
 		}
 		now := time.Now()
 		tokens = min(float64(p.rate), tokens+now.Sub(last).Seconds()*float64(p.rate))

@@ -1,0 +1,401 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"hash/fnv"
+	"maps"
+	"net"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/chainwire/chainwire/controller"
+	"github.com/chainwire/chainwire/pipeline"
+	"github.com/chainwire/chainwire/topology"
+	"github.com/sirupsen/logrus"
+)
+
+// Health checks of port pairs (DESIGN.md §12). The agent probes the
+// checked pairs whose in and out ports are both bound here: a probe frame
+// goes into the in port by packet-out, and must come back from the out
+// port (pipeline.OpProbe) within the timeout. The prober runs off the
+// run loop; it hands state changes to it, and the run loop renders them
+// and publishes them in the status, where the other chassis read them.
+
+// probeTarget is a checked pair as the prober needs it.
+type probeTarget struct {
+	pair      string
+	in, out   uint32 // OpenFlow ports
+	check     topology.HealthCheck
+	token     uint64 // names the pair in its probes
+	seq       uint64
+	sentAt    time.Time
+	awaiting  bool
+	nextSend  time.Time
+	hits      int // in a row
+	misses    int // in a row
+	up        bool
+	onceKnown bool // the first answer or failure was seen
+}
+
+// prober keeps the probing state of the local checked pairs.
+type prober struct {
+	log     *logrus.Entry
+	chassis string
+	report  func(pair string, up bool)
+
+	mu      sync.Mutex
+	targets map[string]*probeTarget
+	sent    uint64
+	wake    chan struct{}
+}
+
+func newProber(chassis string, log *logrus.Entry, report func(pair string, up bool)) *prober {
+	return &prober{log: log, chassis: chassis, report: report, targets: map[string]*probeTarget{}, wake: make(chan struct{}, 1)}
+}
+
+// probe frame: UDP between two link-local addresses, carrying a magic
+// string, the pair's token and a sequence number.
+var (
+	probeMagic = []byte("chainwire-probe\x00")
+	probeSrcIP = net.IPv4(169, 254, 199, 1).To4()
+	probeDstIP = net.IPv4(169, 254, 199, 2).To4()
+)
+
+const probePort = 3784 // BFD's, which a VNF lets through as it would BFD
+
+// setTargets replaces the checked local pairs: new ones start up (as
+// though healthy) and are probed at once; pairs that stay keep their
+// state; pairs that leave are forgotten.
+func (pr *prober) setTargets(want map[string]probeTarget) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	for name, t := range pr.targets {
+		w, ok := want[name]
+		if !ok || w.in != t.in || w.out != t.out || w.check != t.check {
+			delete(pr.targets, name)
+		}
+	}
+	for name, w := range want {
+		if pr.targets[name] != nil {
+			continue
+		}
+		t := w
+		h := fnv.New64a()
+		h.Write([]byte(pr.chassis + "/" + name))
+		t.token, t.up = h.Sum64(), true
+		pr.targets[name] = &t
+	}
+	select {
+	case pr.wake <- struct{}{}:
+	default:
+	}
+}
+
+// states returns the local pairs' health for the status.
+func (pr *prober) states() map[string]string {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if len(pr.targets) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(pr.targets))
+	for name, t := range pr.targets {
+		out[name] = topology.HealthDown
+		if t.up {
+			out[name] = topology.HealthUp
+		}
+	}
+	return out
+}
+
+// run sends probes over one session until it ends.
+func (pr *prober) run(ctx context.Context, cn *controller.Conn) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-cn.Done():
+			return
+		case <-pr.wake:
+		case <-timer.C:
+		}
+		next := pr.tick(time.Now(), func(port uint32, frame []byte) {
+			if err := cn.PacketOut(controller.PortController, pipeline.ProbeActions(port), frame); err != nil {
+				pr.log.WithError(err).Debug("cannot send a health probe")
+			}
+		})
+		timer.Reset(time.Until(next))
+	}
+}
+
+// tick counts the probes that timed out, sends the probes that are due,
+// with send, and returns when it has to run again.
+func (pr *prober) tick(now time.Time, send func(port uint32, frame []byte)) time.Time {
+	type probe struct {
+		port  uint32
+		frame []byte
+	}
+	var due []probe
+	var changes []probeTarget
+	next := now.Add(time.Second)
+	pr.mu.Lock()
+	for _, t := range pr.targets {
+		if t.awaiting && now.Sub(t.sentAt) >= t.check.Timeout {
+			t.awaiting = false
+			if t.miss() {
+				changes = append(changes, *t)
+			}
+		}
+		if !now.Before(t.nextSend) {
+			t.seq++
+			t.sentAt, t.awaiting, t.nextSend = now, true, now.Add(t.check.Interval)
+			due = append(due, probe{t.in, probeFrame(t.token, t.seq)})
+		}
+		if t.nextSend.Before(next) {
+			next = t.nextSend
+		}
+		if t.awaiting && t.sentAt.Add(t.check.Timeout).Before(next) {
+			next = t.sentAt.Add(t.check.Timeout)
+		}
+	}
+	pr.sent += uint64(len(due))
+	pr.mu.Unlock()
+	for _, p := range due {
+		send(p.port, p.frame)
+	}
+	pr.announce(changes)
+	return next
+}
+
+// answer takes a probe back from the switch: a hit for the pair whose
+// token and outstanding sequence number it carries, if it came from that
+// pair's out port.
+func (pr *prober) answer(inPort uint32, frame []byte) {
+	token, seq, ok := parseProbe(frame)
+	if !ok {
+		return
+	}
+	var changes []probeTarget
+	pr.mu.Lock()
+	for _, t := range pr.targets {
+		if t.token == token && t.out == inPort && t.awaiting && t.seq == seq {
+			t.awaiting = false
+			if t.hit() {
+				changes = append(changes, *t)
+			}
+		}
+	}
+	pr.mu.Unlock()
+	pr.announce(changes)
+}
+
+func (pr *prober) announce(changes []probeTarget) {
+	sort.Slice(changes, func(i, j int) bool { return changes[i].pair < changes[j].pair })
+	for _, t := range changes {
+		state, level := "up", logrus.InfoLevel
+		if !t.up {
+			state, level = "down", logrus.WarnLevel
+		}
+		pr.log.WithFields(logrus.Fields{"pair": t.pair, "hits": t.hits, "misses": t.misses}).
+			Logf(level, "port pair %s is %s", topology.Quote(t.pair), state)
+		pr.report(t.pair, t.up)
+	}
+}
+
+// hit and miss count an answer or a timeout; they report a change of
+// state (and the first verdict, so that the log says a pair works).
+func (t *probeTarget) hit() bool {
+	t.hits, t.misses = t.hits+1, 0
+	if (!t.up || !t.onceKnown) && t.hits >= t.check.Success {
+		t.up, t.onceKnown = true, true
+		return true
+	}
+	return false
+}
+
+func (t *probeTarget) miss() bool {
+	t.misses, t.hits = t.misses+1, 0
+	if (t.up || !t.onceKnown) && t.misses >= t.check.Failure {
+		t.up, t.onceKnown = false, true
+		return true
+	}
+	return false
+}
+
+func probeFrame(token, seq uint64) []byte {
+	payload := append(append([]byte(nil), probeMagic...), be.AppendUint64(be.AppendUint64(nil, token), seq)...)
+	return ipFrame(pipeline.ProbeSrcMAC, pipeline.ProbeDstMAC, probeSrcIP, probeDstIP, protoUDP,
+		udpDatagram(probePort, probePort, payload))
+}
+
+// parseProbe reads a probe's token and sequence number; anything else
+// (a frame with the probe MAC that is not our probe) is not one.
+func parseProbe(frame []byte) (token, seq uint64, ok bool) {
+	f, err := parseFrame(frame)
+	if err != nil || f.proto != protoUDP || len(f.l4) < 8+len(probeMagic)+16 {
+		return 0, 0, false
+	}
+	p := f.l4[8:]
+	if !bytes.Equal(p[:len(probeMagic)], probeMagic) {
+		return 0, 0, false
+	}
+	p = p[len(probeMagic):]
+	return be.Uint64(p), be.Uint64(p[8:]), true
+}
+
+// healthPoll is how often the agent reads the other chassis' health
+// verdicts while the model has checked pairs.
+const healthPoll = 200 * time.Millisecond
+
+// followChecks gives the prober the checked pairs bound here, when the
+// pairs or the local ports changed (or all is rendered anew).
+func (a *Agent) followChecks() {
+	if a.renderer != nil && a.todo.OFPorts == nil && (a.todo.Model == nil || len(a.todo.Model.PortPairs) == 0) {
+		return
+	}
+	want := map[string]probeTarget{}
+	var checked []string
+	for name := range a.checked {
+		pp := a.ix.PortPair(name)
+		if pp == nil {
+			continue
+		}
+		hc, ok := pp.HealthCheck()
+		if !ok {
+			continue
+		}
+		checked = append(checked, pp.Name)
+		in, inHere := a.bind.Ports[pp.InPort]
+		out, outHere := a.bind.Ports[pp.OutPort]
+		if inHere && outHere {
+			want[pp.Name] = probeTarget{pair: pp.Name, in: in, out: out, check: hc}
+		}
+	}
+	a.checks.Store(len(checked) > 0)
+	a.probes.setTargets(want)
+	probing := map[string]bool{}
+	for name := range want {
+		probing[name] = true
+	}
+	for name := range a.localUp {
+		if !probing[name] {
+			delete(a.localUp, name) // probed elsewhere now: its verdict is theirs
+		}
+	}
+	a.probing = probing
+	for name := range a.down {
+		checked = append(checked, name)
+	}
+	a.refreshDown(checked)
+}
+
+// noteChecks keeps the set of pairs that have a health check (or had,
+// until followChecks saw them go) as pairs come, change and go.
+func (a *Agent) noteChecks(pairs map[string]*topology.PortPair) {
+	for name, pp := range pairs {
+		if pp != nil && pp.Options[topology.OptHealthCheck] == "true" {
+			a.checked[name] = true
+		} else {
+			delete(a.checked, name)
+		}
+	}
+}
+
+// onLocalHealth takes the prober's verdict on a pair probed here.
+func (a *Agent) onLocalHealth(pair string, up bool) {
+	if !a.probing[pair] {
+		return // it left while the verdict was on its way
+	}
+	a.localUp[pair] = up
+	a.refreshDown([]string{pair})
+}
+
+// onRemoteHealth takes the verdicts the other chassis publish.
+func (a *Agent) onRemoteHealth(got map[string]map[string]string) {
+	var changed []string
+	for _, m := range []map[string]map[string]string{a.remoteHealth, got} {
+		for _, h := range m {
+			for pair := range h {
+				changed = append(changed, pair)
+			}
+		}
+	}
+	a.remoteHealth = got
+	a.refreshDown(changed)
+}
+
+// refreshDown brings the renderer's view of the named pairs' health up
+// to date: a pair probed here by the local verdict, any other by what
+// its chassis publishes; a pair without a verdict is up.
+func (a *Agent) refreshDown(pairs []string) {
+	for _, name := range pairs {
+		down := false
+		if pp := a.ix.PortPair(name); pp != nil {
+			if _, checked := pp.HealthCheck(); checked {
+				if a.probing[name] {
+					up, known := a.localUp[name]
+					down = known && !up
+				} else {
+					for _, h := range a.remoteHealth {
+						down = down || h[name] == topology.HealthDown
+					}
+				}
+			}
+		}
+		if down == a.down[name] {
+			continue
+		}
+		if down {
+			a.down[name] = true
+		} else {
+			delete(a.down, name)
+		}
+		if a.todo.Down == nil {
+			a.todo.Down = map[string]bool{}
+		}
+		a.todo.Down[name] = down
+		a.dirty = true
+	}
+}
+
+// watchHealth reads the other chassis' verdicts while there are checked
+// pairs, and hands the run loop what changed. A stale status (its agent
+// gone) says nothing.
+func (a *Agent) watchHealth(ctx context.Context) {
+	t := time.NewTicker(healthPoll)
+	defer t.Stop()
+	last := map[string]map[string]string{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		got := map[string]map[string]string{}
+		if a.checks.Load() {
+			sts, err := a.store.Statuses()
+			if err != nil {
+				continue
+			}
+			now := time.Now()
+			for _, st := range sts {
+				if st.Chassis != a.cfg.Chassis && !st.Stale(now) && len(st.Health) > 0 {
+					got[st.Chassis] = st.Health
+				}
+			}
+		}
+		if sameHealth(last, got) {
+			continue
+		}
+		last = got
+		a.post(ctx, func() { a.onRemoteHealth(got) })
+	}
+}
+
+func sameHealth(a, b map[string]map[string]string) bool {
+	return maps.EqualFunc(a, b, func(x, y map[string]string) bool { return maps.Equal(x, y) })
+}
