@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/chainwire/chainwire/topology"
 )
@@ -14,13 +17,17 @@ func init() {
 		"lsp-pair-del": {usage: "PAIR", help: "delete a port pair (it must be in no group)", min: 1, max: 1, write: pairDel},
 		"lsp-pair-set-weight": {usage: "PAIR WEIGHT", help: "set a pair's share of its group's connections (1..1000)",
 			min: 2, max: 2, write: pairSetWeight},
+		"lsp-pair-set-options": {usage: "PAIR [KEY=VALUE...]", help: "replace a pair's options (" + pairOptionsHelp + ")",
+			min: 1, max: -1, write: pairSetOptions},
 		"lsp-pair-list":  {usage: "[SW]", help: "list port pairs", min: 0, max: 1, read: pairList},
 		"lsp-chain-add":  {usage: "SW CHAIN", help: "create a port chain", min: 2, max: 2, write: chainAdd},
 		"lsp-chain-del":  {usage: "CHAIN", help: "delete a chain and its groups (no classifier may use it)", min: 1, max: 1, write: chainDel},
 		"lsp-chain-list": {usage: "[SW]", help: "list chains with their groups and pairs", min: 0, max: 1, read: chainList},
 		"lsp-pair-group-add": {usage: "CHAIN GROUP", help: "append a port pair group (a hop) to a chain",
 			min: 2, max: 2, write: groupAdd},
-		"lsp-pair-group-del":           {usage: "GROUP", help: "remove a group from its chain and delete it", min: 1, max: 1, write: groupDel},
+		"lsp-pair-group-del": {usage: "GROUP", help: "remove a group from its chain and delete it", min: 1, max: 1, write: groupDel},
+		"lsp-pair-group-set-options": {usage: "GROUP [KEY=VALUE...]", help: "replace a group's options (" + groupOptionsHelp + ")",
+			min: 1, max: -1, write: groupSetOptions},
 		"lsp-pair-group-port-pair-add": {usage: "GROUP PAIR", help: "add a port pair to a group", min: 2, max: 2, write: groupPairAdd},
 		"lsp-pair-group-port-pair-del": {usage: "GROUP PAIR", help: "remove a port pair from a group", min: 2, max: 2, write: groupPairDel},
 		"lsp-chain-classifier": {usage: "SW CHAIN PORT entry-lport|exit-lport bi-directional|uni-directional CLASSIFIER MATCH [--priority N]",
@@ -98,6 +105,53 @@ func pairSetWeight(c *call, m *topology.Model) error {
 	}
 	pp.Weight = w
 	return nil
+}
+
+// The options the *-set-options verbs of pairs and groups take, as help
+// and completion show them.
+var (
+	pairOptionsHelp  = "health-check=true|false, health-interval=S, health-timeout=S, health-success=N, health-failure=N"
+	groupOptionsHelp = "fail-mode=close|open, tap=true|false"
+)
+
+// pairSetOptions replaces a pair's options; the model's rules check them.
+func pairSetOptions(c *call, m *topology.Model) error {
+	pp := m.PortPair(c.args[0])
+	if pp == nil {
+		return notFound("port pair", c.args[0])
+	}
+	var err error
+	pp.Options, err = keyValues(c.args[1:])
+	return err
+}
+
+// groupSetOptions replaces a group's options.
+func groupSetOptions(c *call, m *topology.Model) error {
+	g := m.PortPairGroup(c.args[0])
+	if g == nil {
+		return notFound("port pair group", c.args[0])
+	}
+	var err error
+	g.Options, err = keyValues(c.args[1:])
+	return err
+}
+
+// optionsText is options as KEY=VALUE, sorted, separated by blanks.
+func optionsText(opts map[string]string) string {
+	out := make([]string, 0, len(opts))
+	for _, k := range slices.Sorted(maps.Keys(opts)) {
+		out = append(out, k+"="+opts[k])
+	}
+	return strings.Join(out, " ")
+}
+
+// pairLine is how lists and show print a pair.
+func pairLine(p *topology.PortPair) string {
+	s := fmt.Sprintf("in %s, out %s, weight %d", p.InPort, p.OutPort, p.Weight)
+	if len(p.Options) > 0 {
+		s += ", options: " + optionsText(p.Options)
+	}
+	return s
 }
 
 func pairDel(c *call, m *topology.Model) error {
@@ -290,7 +344,7 @@ func pairList(c *call, m *topology.Model, _ topology.Store) error {
 		return c.printJSON(nonNil(out))
 	}
 	for _, p := range out {
-		fmt.Fprintf(c.out, "%s (switch %s): in %s, out %s, weight %d\n", p.Name, p.Switch, p.InPort, p.OutPort, p.Weight)
+		fmt.Fprintf(c.out, "%s (switch %s): %s\n", p.Name, p.Switch, pairLine(&p))
 	}
 	return nil
 }
@@ -336,14 +390,18 @@ func chainList(c *call, m *topology.Model, _ topology.Store) error {
 func printChain(c *call, m *topology.Model, ch *topology.PortChain, indent string) {
 	fmt.Fprintf(c.out, "%schain %s (key %d) on switch %s\n", indent, ch.Name, ch.Key, ch.Switch)
 	for i, gn := range ch.Groups {
-		fmt.Fprintf(c.out, "%s    group %d: %s\n", indent, i+1, gn)
 		g := m.PortPairGroup(gn)
+		fmt.Fprintf(c.out, "%s    group %d: %s", indent, i+1, gn)
+		if len(g.Options) > 0 {
+			fmt.Fprintf(c.out, ", options: %s", optionsText(g.Options))
+		}
+		fmt.Fprintln(c.out)
 		if len(g.Pairs) == 0 {
 			fmt.Fprintf(c.out, "%s        (no port pairs: the chain steers nothing until one is added)\n", indent)
 		}
 		for _, pn := range g.Pairs {
 			p := m.PortPair(pn)
-			fmt.Fprintf(c.out, "%s        pair %s: in %s, out %s, weight %d\n", indent, p.Name, p.InPort, p.OutPort, p.Weight)
+			fmt.Fprintf(c.out, "%s        pair %s: %s\n", indent, p.Name, pairLine(p))
 		}
 	}
 }

@@ -6,13 +6,17 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/chainwire/chainwire/topology"
 )
 
 // bashCompletion is `chainctl completion bash`: verbs where a verb goes
 // (first, and after each --), option names after a dash, files after
-// --db and the TLS options, text or json after -o. It is made from the
-// verb table, so it never lags behind it; eval it, or install it as
-// /usr/share/bash-completion/completions/chainctl.
+// --db and the TLS options, text or json after -o, and the KEY= of the
+// *-set-options verbs after their object (the values of those that have
+// few after the =, which bash's word breaks make a word of its own). It
+// is made from the verb and option tables, so it never lags behind them;
+// eval it, or install it as /usr/share/bash-completion/completions/chainctl.
 const bashCompletion = `# bash completion for chainctl (chainctl completion bash)
 _chainctl() {
     local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
@@ -24,19 +28,48 @@ _chainctl() {
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "%s" -- "$cur")); return
     fi
-    local i verb= skip=
+    local i verb= n=0
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
-            --) verb= ;;
+            --) verb= n=0 ;;
             --db|--private-key|--certificate|--ca-cert|-o|--output|--wait-timeout|--lock-timeout|--tunnel-key|--weight|--priority|--name) ((i++)) ;;
             -*) ;;
-            *) [[ -z $verb ]] && verb=${COMP_WORDS[i]} ;;
+            *) if [[ -z $verb ]]; then verb=${COMP_WORDS[i]}; else ((n++)); fi ;;
         esac
     done
-    [[ -z $verb ]] && COMPREPLY=($(compgen -W "%s" -- "$cur"))
+    if [[ -z $verb ]]; then
+        COMPREPLY=($(compgen -W "%s" -- "$cur")); return
+    fi
+    local keys=
+    case $verb in
+%s    esac
+    [[ -n $keys ]] && ((n >= 1)) || return
+    if [[ $prev == = ]]; then
+        case ${COMP_WORDS[COMP_CWORD-2]} in
+%s        esac
+        return
+    fi
+    [[ $cur == *=* ]] && return
+    COMPREPLY=($(compgen -W "$keys" -- "$cur"))
+    compopt -o nospace 2>/dev/null
 }
 complete -F _chainctl chainctl
 `
+
+// setOptionKeys are the keys each *-set-options verb takes, and
+// optionValues the values of the keys that have few.
+var (
+	setOptionKeys = map[string][]string{
+		"lsp-set-options":            {"requested-chassis"},
+		"lsp-pair-set-options":       topology.PairOptionKeys,
+		"lsp-pair-group-set-options": topology.GroupOptionKeys,
+	}
+	optionValues = map[string][]string{
+		topology.OptHealthCheck: {"true", "false"},
+		topology.OptFailMode:    {topology.FailModeClose, topology.FailModeOpen},
+		topology.OptTap:         {"true", "false"},
+	}
+)
 
 var completionOptions = []string{"--db", "--wait", "--wait-timeout", "--lock-timeout", "-o", "--no-leader-only",
 	"--private-key", "--certificate", "--ca-cert", "--tunnel-key", "--weight", "--priority", "--name", "--log",
@@ -47,6 +80,13 @@ func printCompletion(out io.Writer, shell string) error {
 		return &usageError{"completion " + shell, "only bash is supported"}
 	}
 	names := append(slices.Sorted(maps.Keys(verbs)), "help", "completion")
-	_, err := fmt.Fprintf(out, bashCompletion, strings.Join(completionOptions, " "), strings.Join(names, " "))
+	var keys, values strings.Builder
+	for _, v := range slices.Sorted(maps.Keys(setOptionKeys)) {
+		fmt.Fprintf(&keys, "        %s) keys=\"%s=\" ;;\n", v, strings.Join(setOptionKeys[v], "= "))
+	}
+	for _, k := range slices.Sorted(maps.Keys(optionValues)) {
+		fmt.Fprintf(&values, "            %s) COMPREPLY=($(compgen -W \"%s\" -- \"$cur\")) ;;\n", k, strings.Join(optionValues[k], " "))
+	}
+	_, err := fmt.Fprintf(out, bashCompletion, strings.Join(completionOptions, " "), strings.Join(names, " "), keys.String(), values.String())
 	return err
 }

@@ -41,6 +41,12 @@ func show(c *call, m *topology.Model, store topology.Store) error {
 			return err
 		}
 	}
+	grouped := map[string]bool{}
+	for _, g := range m.PortPairGroups {
+		for _, p := range g.Pairs {
+			grouped[p] = true
+		}
+	}
 	for _, sw := range m.Switches {
 		fmt.Fprintf(c.out, "switch %s (key %d)\n", sw.Name, sw.Key)
 		for _, p := range m.PortsOf(sw.Name) {
@@ -71,6 +77,11 @@ func show(c *call, m *topology.Model, store topology.Store) error {
 		for i := range m.PortChains {
 			if ch := &m.PortChains[i]; ch.Switch == sw.Name {
 				printChain(c, m, ch, "    ")
+			}
+		}
+		for i := range m.PortPairs { // the chains showed the others
+			if p := &m.PortPairs[i]; p.Switch == sw.Name && !grouped[p.Name] {
+				fmt.Fprintf(c.out, "    pair %s (in no group): %s\n", p.Name, pairLine(p))
 			}
 		}
 		for i := range m.Classifiers {
@@ -197,6 +208,10 @@ func status(c *call, m *topology.Model, store topology.Store) error {
 			fmt.Fprintf(c.out, ", warning: %s", w)
 		}
 		fmt.Fprintln(c.out)
+		// The health of the pairs the agent probes (docs/chains.md).
+		for _, p := range slices.Sorted(maps.Keys(st.Health)) {
+			fmt.Fprintf(c.out, "    pair %s: %s\n", p, st.Health[p])
+		}
 	}
 	return nil
 }

@@ -161,19 +161,26 @@ func lspSetOptions(c *call, m *topology.Model) error {
 	if err != nil {
 		return err
 	}
+	p.Options, err = keyValues(c.args[1:])
+	return err
+}
+
+// keyValues reads the KEY=VALUE arguments of the *-set-options verbs,
+// which replace an object's options whole, as ovn-nbctl's lsp-set-options
+// does (a key given twice: the last value; none: no options).
+func keyValues(args []string) (map[string]string, error) {
 	opts := map[string]string{}
-	for _, kv := range c.args[1:] {
+	for _, kv := range args {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return &topology.Error{What: fmt.Sprintf("option %s", topology.Quote(kv)), Why: "want KEY=VALUE"}
+			return nil, &topology.Error{What: fmt.Sprintf("option %s", topology.Quote(kv)), Why: "want KEY=VALUE"}
 		}
 		opts[k] = v
 	}
 	if len(opts) == 0 {
-		opts = nil
+		return nil, nil
 	}
-	p.Options = opts
-	return nil
+	return opts, nil
 }
 
 func lspSetEnabled(c *call, m *topology.Model) error {
