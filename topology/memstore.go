@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"sync"
 )
@@ -103,8 +105,16 @@ func (s *MemStore) PublishStatus(st Status) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.statuses[st.Chassis] = st
+	s.statuses[st.Chassis] = st.clone()
 	return nil
+}
+
+// clone is a copy of the status that shares nothing with it (a store
+// keeps what was published, as the others, which serialize it).
+func (st Status) clone() Status {
+	st.Warnings = slices.Clone(st.Warnings)
+	st.Health = maps.Clone(st.Health)
+	return st
 }
 
 // Statuses returns every published status, by chassis.
@@ -113,7 +123,7 @@ func (s *MemStore) Statuses() ([]Status, error) {
 	defer s.mu.Unlock()
 	out := make([]Status, 0, len(s.statuses))
 	for _, st := range s.statuses {
-		out = append(out, st)
+		out = append(out, st.clone())
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Chassis < out[j].Chassis })
 	return out, nil

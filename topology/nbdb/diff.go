@@ -31,11 +31,11 @@ func diffOps(cli client.Client, st *state, ch *topology.Changes) ([]ovsdb.Operat
 	}, func(uuid string) model.Model { return &portRow{UUID: uuid} })
 	diffKind(d, st.uuids[tPair], ch.PortPairs, func(v *topology.PortPair, uuid string) (model.Model, []any) {
 		r := pairRowOf(*v, uuid)
-		return r, []any{&r.Switch, &r.Inport, &r.Outport, &r.Weight}
+		return r, []any{&r.Switch, &r.Inport, &r.Outport, &r.Weight, &r.Options}
 	}, func(uuid string) model.Model { return &pairRow{UUID: uuid} })
 	diffKind(d, st.uuids[tGroup], ch.PortPairGroups, func(v *topology.PortPairGroup, uuid string) (model.Model, []any) {
 		r := groupRowOf(*v, uuid)
-		return r, []any{&r.PortPairs}
+		return r, []any{&r.PortPairs, &r.Options}
 	}, func(uuid string) model.Model { return &groupRow{UUID: uuid} })
 	diffKind(d, st.uuids[tChain], ch.PortChains, func(v *topology.PortChain, uuid string) (model.Model, []any) {
 		r := chainRowOf(*v, uuid)

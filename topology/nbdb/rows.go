@@ -36,6 +36,8 @@ type chassisRow struct {
 	Error             string   `ovsdb:"error"`
 	Warnings          []string `ovsdb:"warnings"`
 	PID               int      `ovsdb:"pid"`
+	// Health (1.4.0): the probed pairs' health, pair -> up|down.
+	Health map[string]string `ovsdb:"health"`
 }
 
 type bindingRow struct {
@@ -65,18 +67,20 @@ type portRow struct {
 }
 
 type pairRow struct {
-	UUID    string `ovsdb:"_uuid"`
-	Name    string `ovsdb:"name"`
-	Switch  string `ovsdb:"switch"`
-	Inport  string `ovsdb:"inport"`
-	Outport string `ovsdb:"outport"`
-	Weight  int    `ovsdb:"weight"`
+	UUID    string            `ovsdb:"_uuid"`
+	Name    string            `ovsdb:"name"`
+	Switch  string            `ovsdb:"switch"`
+	Inport  string            `ovsdb:"inport"`
+	Outport string            `ovsdb:"outport"`
+	Weight  int               `ovsdb:"weight"`
+	Options map[string]string `ovsdb:"options"` // 1.4.0
 }
 
 type groupRow struct {
-	UUID      string         `ovsdb:"_uuid"`
-	Name      string         `ovsdb:"name"`
-	PortPairs map[int]string `ovsdb:"port_pairs"`
+	UUID      string            `ovsdb:"_uuid"`
+	Name      string            `ovsdb:"name"`
+	PortPairs map[int]string    `ovsdb:"port_pairs"`
+	Options   map[string]string `ovsdb:"options"` // 1.4.0
 }
 
 type chainRow struct {
@@ -268,19 +272,21 @@ func portRowOf(p topology.Port, uuid string) *portRow {
 }
 
 func pairOf(r *pairRow) topology.PortPair {
-	return topology.PortPair{Name: r.Name, Switch: r.Switch, InPort: r.Inport, OutPort: r.Outport, Weight: uint32(r.Weight)}
+	return topology.PortPair{Name: r.Name, Switch: r.Switch, InPort: r.Inport, OutPort: r.Outport, Weight: uint32(r.Weight),
+		Options: stringMap(r.Options)}
 }
 
 func pairRowOf(p topology.PortPair, uuid string) *pairRow {
-	return &pairRow{UUID: uuid, Name: p.Name, Switch: p.Switch, Inport: p.InPort, Outport: p.OutPort, Weight: int(p.Weight)}
+	return &pairRow{UUID: uuid, Name: p.Name, Switch: p.Switch, Inport: p.InPort, Outport: p.OutPort, Weight: int(p.Weight),
+		Options: p.Options}
 }
 
 func groupOf(r *groupRow) topology.PortPairGroup {
-	return topology.PortPairGroup{Name: r.Name, Pairs: unordered(r.PortPairs)}
+	return topology.PortPairGroup{Name: r.Name, Pairs: unordered(r.PortPairs), Options: stringMap(r.Options)}
 }
 
 func groupRowOf(g topology.PortPairGroup, uuid string) *groupRow {
-	return &groupRow{UUID: uuid, Name: g.Name, PortPairs: ordered(g.Pairs)}
+	return &groupRow{UUID: uuid, Name: g.Name, PortPairs: ordered(g.Pairs), Options: g.Options}
 }
 
 func chainOf(r *chainRow) topology.PortChain {

@@ -210,12 +210,14 @@ func olderSchema(t *testing.T, version string, tables, columns []string) string 
 }
 
 // What each version added: 1.1.0 the switch policy, 1.2.0 DHCP and DNS,
-// 1.3.0 load balancers.
+// 1.3.0 load balancers, 1.4.0 the options of pairs and groups and the
+// chassis' pair health.
 var (
 	tables110, tables120, tables130 = []string{"ACL", "Port_Group", "Address_Set", "QoS"}, []string{"DHCP_Options", "DNS_Record"},
 		[]string{"Load_Balancer"}
 	columns120 = []string{"Logical_Switch_Port.dhcpv4_options", "Logical_Switch_Port.dhcpv6_options"}
 	columns130 = []string{"Logical_Switch.load_balancer"}
+	columns140 = []string{"Port_Pair.options", "Port_Pair_Group.options", "Chassis.health"}
 )
 
 // upgrade runs a database of an older schema with rows inserted by
@@ -239,7 +241,7 @@ func upgrade(t *testing.T, oldSchema, version, transact string) *nbdb.Store {
 // A 1.0.0 database (the tables before the switch policy) converts to the
 // installed schema in place: its rows stay, and the policy tables work.
 func TestUpgradeFrom100(t *testing.T) {
-	old := olderSchema(t, "1.0.0", slices.Concat(tables110, tables120, tables130), slices.Concat(columns120, columns130))
+	old := olderSchema(t, "1.0.0", slices.Concat(tables110, tables120, tables130), slices.Concat(columns120, columns130, columns140))
 	s := upgrade(t, old, "1.0.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
 		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
 	m, err := s.Update(func(m *topology.Model) error {
@@ -257,7 +259,7 @@ func TestUpgradeFrom100(t *testing.T) {
 // A 1.1.0 database (before DHCP and DNS) converts likewise: its ports
 // come back with no DHCP options, and can be given some.
 func TestUpgradeFrom110(t *testing.T) {
-	old := olderSchema(t, "1.1.0", slices.Concat(tables120, tables130), slices.Concat(columns120, columns130))
+	old := olderSchema(t, "1.1.0", slices.Concat(tables120, tables130), slices.Concat(columns120, columns130, columns140))
 	s := upgrade(t, old, "1.1.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
 		{"op": "insert", "table": "Logical_Switch_Port", "row": {"name": "p1", "switch": "sw0", "tunnel_key": 1}},
 		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
@@ -282,7 +284,7 @@ func TestUpgradeFrom110(t *testing.T) {
 // A 1.2.0 database (before load balancers) converts likewise: its
 // switches come back with none, and can be given some.
 func TestUpgradeFrom120(t *testing.T) {
-	old := olderSchema(t, "1.2.0", tables130, columns130)
+	old := olderSchema(t, "1.2.0", tables130, slices.Concat(columns130, columns140))
 	s := upgrade(t, old, "1.2.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
 		{"op": "insert", "table": "Logical_Switch_Port", "row": {"name": "p1", "switch": "sw0", "tunnel_key": 1, "dhcpv4_options": ""}},
 		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
@@ -300,6 +302,87 @@ func TestUpgradeFrom120(t *testing.T) {
 	}
 	if m.Generation != 2 || m.LoadBalancer("lb") == nil || !slices.Equal(m.Switch("sw0").LoadBalancers, []string{"lb"}) {
 		t.Fatalf("after the upgrade: %s", topology.Encode(m))
+	}
+}
+
+// A 1.3.0 database (before the options of pairs and groups and the
+// chassis' health) converts likewise: its chain and its agent's status
+// come back with no options and no health, and can be given some.
+func TestUpgradeFrom130(t *testing.T) {
+	old := olderSchema(t, "1.3.0", nil, columns140)
+	s := upgrade(t, old, "1.3.0", `["Chainwire_NB",
+		{"op": "insert", "table": "Chassis", "row": {"name": "hv1", "encap_type": "geneve", "encap_ip": "192.0.2.1",
+			"hostname": "h1", "nb_cfg": 1, "heartbeat": 1000, "heartbeat_interval": 2000, "connected": true}},
+		{"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
+		{"op": "insert", "table": "Logical_Switch_Port", "row": {"name": "v1", "switch": "sw0", "tunnel_key": 1}},
+		{"op": "insert", "table": "Port_Pair", "row": {"name": "pp", "switch": "sw0", "inport": "v1", "outport": "v1", "weight": 1}},
+		{"op": "insert", "table": "Port_Pair_Group", "row": {"name": "pg", "port_pairs": ["map", [[0, "pp"]]]}},
+		{"op": "insert", "table": "Port_Chain", "row": {"name": "pc", "switch": "sw0", "key": 1, "port_pair_groups": ["map", [[0, "pg"]]]}},
+		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
+	m, err := s.Snapshot()
+	if err != nil || m.PortPair("pp") == nil || m.PortPair("pp").Options != nil || m.PortPairGroup("pg") == nil ||
+		m.PortPairGroup("pg").Options != nil || m.PortChain("pc") == nil {
+		t.Fatalf("after the upgrade: %v %s", err, topology.Encode(m))
+	}
+	if sts, err := s.Statuses(); err != nil || len(sts) != 1 || sts[0].Chassis != "hv1" || sts[0].Generation != 1 || sts[0].Health != nil {
+		t.Fatalf("statuses after the upgrade: %v %+v", err, sts)
+	}
+	m, err = s.Update(func(m *topology.Model) error {
+		m.PortPair("pp").Options = map[string]string{topology.OptHealthCheck: "true"}
+		m.PortPairGroup("pg").Options = map[string]string{topology.OptFailMode: topology.FailModeOpen}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.PortPair("pp").HealthCheck(); m.Generation != 2 || !ok || !m.PortPairGroup("pg").FailOpen() {
+		t.Fatalf("after the upgrade: %s", topology.Encode(m))
+	}
+	st := topology.Status{Chassis: "hv1", Generation: 2, Connected: true, Heartbeat: 2, Hostname: "h1",
+		Health: map[string]string{"pp": topology.HealthUp}, Updated: time.Now().UTC().Truncate(time.Millisecond)}
+	if err := s.PublishStatus(st); err != nil {
+		t.Fatal(err)
+	}
+	if sts, err := s.Statuses(); err != nil || len(sts) != 1 || sts[0].Health["pp"] != topology.HealthUp {
+		t.Fatalf("statuses after publishing: %v %+v", err, sts)
+	}
+}
+
+// An agent's status, its pairs' health included, is no change of the
+// model: publishing one wakes no watcher, and a model change after it
+// is delivered alone.
+func TestWatchIgnoresHealth(t *testing.T) {
+	s := open1(t, server(t))
+	evs := events(t, s)
+	next(t, evs) // the empty model, whole
+	if _, err := s.Update(func(m *topology.Model) error {
+		m.Chassis = []topology.Chassis{{Name: "hv1", Encap: "geneve", IP: "192.0.2.1"}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, evs); ev.Changes == nil || len(ev.Changes.Chassis) != 1 {
+		t.Fatalf("event %+v, want the chassis", ev)
+	}
+	for i, h := range []string{topology.HealthUp, topology.HealthDown, topology.HealthUp} {
+		if err := s.PublishStatus(topology.Status{Chassis: "hv1", Generation: 1, Connected: true, Heartbeat: 2,
+			Health: map[string]string{"pp": h, "pp2": topology.HealthDown}, Updated: time.Now().Add(time.Duration(i) * time.Millisecond)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	select {
+	case ev := <-evs:
+		t.Fatalf("a status was delivered as %+v", ev)
+	case <-time.After(300 * time.Millisecond):
+	}
+	if _, err := s.Update(func(m *topology.Model) error {
+		m.Switches = []topology.Switch{{Name: "sw0", Key: 1}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, evs); ev.Changes == nil || ev.Changes.Generation != 2 || len(ev.Changes.Chassis) != 0 || len(ev.Changes.Switches) != 1 {
+		t.Fatalf("event %+v, want the switch alone", ev)
 	}
 }
 

@@ -32,20 +32,21 @@ type (
 		ExternalID wireStrMap `json:"external_ids"`
 	}
 	chassisWire struct {
-		UUID              wireUUID `json:"_uuid"`
-		Name              string   `json:"name"`
-		EncapType         string   `json:"encap_type"`
-		EncapIP           string   `json:"encap_ip"`
-		Hostname          string   `json:"hostname"`
-		Agent             string   `json:"agent"`
-		NbCfg             int      `json:"nb_cfg"`
-		Heartbeat         int      `json:"heartbeat"`
-		HeartbeatInterval int      `json:"heartbeat_interval"`
-		Connected         bool     `json:"connected"`
-		Flows             int      `json:"flows"`
-		Error             string   `json:"error"`
-		Warnings          wireStrs `json:"warnings"`
-		PID               int      `json:"pid"`
+		UUID              wireUUID   `json:"_uuid"`
+		Name              string     `json:"name"`
+		EncapType         string     `json:"encap_type"`
+		EncapIP           string     `json:"encap_ip"`
+		Hostname          string     `json:"hostname"`
+		Agent             string     `json:"agent"`
+		NbCfg             int        `json:"nb_cfg"`
+		Heartbeat         int        `json:"heartbeat"`
+		HeartbeatInterval int        `json:"heartbeat_interval"`
+		Connected         bool       `json:"connected"`
+		Flows             int        `json:"flows"`
+		Error             string     `json:"error"`
+		Warnings          wireStrs   `json:"warnings"`
+		PID               int        `json:"pid"`
+		Health            wireStrMap `json:"health"`
 	}
 	bindingWire struct {
 		UUID        wireUUID `json:"_uuid"`
@@ -71,17 +72,19 @@ type (
 		DHCPv6Options string      `json:"dhcpv6_options"`
 	}
 	pairWire struct {
-		UUID    wireUUID `json:"_uuid"`
-		Name    string   `json:"name"`
-		Switch  string   `json:"switch"`
-		Inport  string   `json:"inport"`
-		Outport string   `json:"outport"`
-		Weight  int      `json:"weight"`
+		UUID    wireUUID   `json:"_uuid"`
+		Name    string     `json:"name"`
+		Switch  string     `json:"switch"`
+		Inport  string     `json:"inport"`
+		Outport string     `json:"outport"`
+		Weight  int        `json:"weight"`
+		Options wireStrMap `json:"options"`
 	}
 	groupWire struct {
 		UUID      wireUUID   `json:"_uuid"`
 		Name      string     `json:"name"`
 		PortPairs wireIntMap `json:"port_pairs"`
+		Options   wireStrMap `json:"options"`
 	}
 	chainWire struct {
 		UUID           wireUUID   `json:"_uuid"`
@@ -175,7 +178,7 @@ func decodeRow[R any](raw json.RawMessage, uuid string) (*R, error) {
 			*p = chassisRow{UUID: string(w.UUID), Name: w.Name, EncapType: w.EncapType, EncapIP: w.EncapIP,
 				Hostname: w.Hostname, Agent: w.Agent, NbCfg: w.NbCfg, Heartbeat: w.Heartbeat,
 				HeartbeatInterval: w.HeartbeatInterval, Connected: w.Connected, Flows: w.Flows, Error: w.Error,
-				Warnings: w.Warnings, PID: w.PID}
+				Warnings: w.Warnings, PID: w.PID, Health: w.Health}
 		}
 	case *bindingRow:
 		var w bindingWire
@@ -197,12 +200,13 @@ func decodeRow[R any](raw json.RawMessage, uuid string) (*R, error) {
 	case *pairRow:
 		var w pairWire
 		if err = json.Unmarshal(raw, &w); err == nil {
-			*p = pairRow{UUID: string(w.UUID), Name: w.Name, Switch: w.Switch, Inport: w.Inport, Outport: w.Outport, Weight: w.Weight}
+			*p = pairRow{UUID: string(w.UUID), Name: w.Name, Switch: w.Switch, Inport: w.Inport, Outport: w.Outport, Weight: w.Weight,
+				Options: w.Options}
 		}
 	case *groupRow:
 		var w groupWire
 		if err = json.Unmarshal(raw, &w); err == nil {
-			*p = groupRow{UUID: string(w.UUID), Name: w.Name, PortPairs: w.PortPairs}
+			*p = groupRow{UUID: string(w.UUID), Name: w.Name, PortPairs: w.PortPairs, Options: w.Options}
 		}
 	case *chainRow:
 		var w chainWire

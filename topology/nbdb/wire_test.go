@@ -120,3 +120,40 @@ func TestWireLoadBalancerRows(t *testing.T) {
 		}
 	}
 }
+
+// The options of pairs and groups and the chassis' health decode, and
+// rows of 1.3.0, without them, too.
+func TestWireOptionsAndHealthRows(t *testing.T) {
+	p, err := decodeRow[pairRow]([]byte(`{"_uuid":["uuid","u1"],"name":"pp","switch":"sw","inport":"v1","outport":"v2","weight":3,
+		"options":["map",[["health-check","true"],["health-interval","0.5"]]]}`), "")
+	if err != nil || fmt.Sprintf("%+v", *p) != `{UUID:u1 Name:pp Switch:sw Inport:v1 Outport:v2 Weight:3 Options:map[health-check:true health-interval:0.5]}` {
+		t.Errorf("pair row %+v, %v", p, err)
+	}
+	g, err := decodeRow[groupRow]([]byte(`{"name":"pg","port_pairs":["map",[[0,"pp"]]],"options":["map",[["fail-mode","open"],["tap","false"]]]}`), "u2")
+	if err != nil || fmt.Sprintf("%+v", *g) != `{UUID:u2 Name:pg PortPairs:map[0:pp] Options:map[fail-mode:open tap:false]}` {
+		t.Errorf("group row %+v, %v", g, err)
+	}
+	c, err := decodeRow[chassisRow]([]byte(`{"name":"hv1","encap_type":"geneve","encap_ip":"192.0.2.1","heartbeat":5,
+		"health":["map",[["pp","up"],["pp2","down"]]]}`), "")
+	if err != nil || fmt.Sprint(c.Health) != "map[pp:up pp2:down]" || c.Heartbeat != 5 {
+		t.Errorf("chassis row %+v, %v", c, err)
+	}
+	if st := statusOf(c); fmt.Sprint(st.Health) != "map[pp:up pp2:down]" {
+		t.Errorf("status %+v", st)
+	}
+	for _, old := range []string{`{"name":"pp","weight":1}`, `{"name":"pp","weight":1,"options":["map",[]]}`} {
+		p, err := decodeRow[pairRow]([]byte(old), "")
+		if err != nil || len(p.Options) != 0 || pairOf(p).Options != nil {
+			t.Errorf("%s: pair row %+v, %v; want no options", old, p, err)
+		}
+	}
+	if g, err := decodeRow[groupRow]([]byte(`{"name":"pg"}`), ""); err != nil || groupOf(g).Options != nil {
+		t.Errorf("a 1.3.0 group row: %+v, %v", g, err)
+	}
+	if c, err := decodeRow[chassisRow]([]byte(`{"name":"hv1","heartbeat":5}`), ""); err != nil || statusOf(c).Health != nil {
+		t.Errorf("a 1.3.0 chassis row: %+v, %v", c, err)
+	}
+	if _, err := decodeRow[pairRow]([]byte(`{"name":"pp","options":["set",[]]}`), ""); err == nil {
+		t.Error("a set as a pair's options decoded")
+	}
+}

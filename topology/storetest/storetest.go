@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"sync"
@@ -38,6 +39,9 @@ func Run(t *testing.T, open func(t *testing.T) topology.Store) {
 		{"LoadBalancersRoundTrip", lbRoundTrip},
 		{"RefusedLoadBalancersChangeNothing", refusedLBs},
 		{"WatchSeesLoadBalancerChanges", watchSeesLBs},
+		{"OptionsRoundTrip", optionsRoundTrip},
+		{"RefusedOptionsChangeNothing", refusedOptions},
+		{"WatchSeesOptionChangesNotHealth", watchSeesOptions},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -256,6 +260,8 @@ func follow(t *testing.T, s topology.Store) func(g uint64) []topology.Ref {
 	}
 }
 
+// A status comes back as published, the pairs' health too; a later one
+// replaces it whole (a pair no longer probed has no health).
 func statusRoundTrip(t *testing.T, s topology.Store) {
 	if _, err := s.Update(sample); err != nil {
 		t.Fatal(err)
@@ -263,15 +269,24 @@ func statusRoundTrip(t *testing.T, s topology.Store) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	st := topology.Status{Chassis: "hv1", Generation: 1, Connected: true, Flows: 42, Error: "x",
 		Warnings: []string{"w1"}, Hostname: "host", PID: 7, Heartbeat: 2, Updated: now}
-	if err := s.PublishStatus(st); err != nil {
-		t.Fatal(err)
-	}
-	sts, err := s.Statuses()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(sts) != 1 || !reflect.DeepEqual(sts[0], st) {
-		t.Fatalf("statuses %+v, want [%+v]", sts, st)
+	for _, h := range []map[string]string{nil, {"pp": topology.HealthUp, "pp-old": topology.HealthDown}, {"pp": topology.HealthDown}, nil} {
+		st.Health = maps.Clone(h)
+		st.Updated = st.Updated.Add(time.Second)
+		if err := s.PublishStatus(st); err != nil {
+			t.Fatal(err)
+		}
+		for p := range st.Health {
+			st.Health[p] = "changed" // the store keeps what was published, not the map
+		}
+		sts, err := s.Statuses()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := st
+		want.Health = h
+		if len(sts) != 1 || !reflect.DeepEqual(sts[0], want) {
+			t.Fatalf("statuses %+v, want [%+v]", sts, want)
+		}
 	}
 }
 
@@ -567,6 +582,75 @@ func watchSeesLBs(t *testing.T, s topology.Store) {
 		return nil
 	})
 	if got := fmt.Sprint(want(3)); got != `[load balancer "web"]` {
+		t.Errorf("changes named %s", got)
+	}
+}
+
+// withOptions is the sample with a health-checked pair in a group that
+// fails open.
+func withOptions(m *topology.Model) error {
+	sample(m)
+	m.PortPair("pp").Options = map[string]string{topology.OptHealthCheck: "true", topology.OptHealthInterval: "0.5",
+		topology.OptHealthTimeout: "0.25", topology.OptHealthSuccess: "1", topology.OptHealthFailure: "100"}
+	m.PortPairGroup("pg").Options = map[string]string{topology.OptFailMode: topology.FailModeOpen, topology.OptTap: "false"}
+	return nil
+}
+
+// The options of pairs and groups come back as written, after adds,
+// edits (one key changed, one gone) and their removal.
+func optionsRoundTrip(t *testing.T, s topology.Store) {
+	roundTrip(t, s, withOptions, func(m *topology.Model) error {
+		m.PortPair("pp").Options = map[string]string{topology.OptHealthCheck: "false", topology.OptHealthInterval: "60"}
+		m.PortPairGroup("pg").Options = map[string]string{topology.OptTap: "true"}
+		return nil
+	}, func(m *topology.Model) error {
+		m.PortPair("pp").Options = nil
+		m.PortPairGroup("pg").Options = nil
+		return nil
+	})
+}
+
+// A refused option leaves the model as it was.
+func refusedOptions(t *testing.T, s topology.Store) {
+	refuses(t, s, withOptions, []refusal{
+		{"an unknown pair option", func(m *topology.Model) { m.PortPair("pp").Options["probe"] = "icmp" }},
+		{"a bad interval", func(m *topology.Model) { m.PortPair("pp").Options[topology.OptHealthInterval] = "0" }},
+		{"a timeout longer than the interval", func(m *topology.Model) { m.PortPair("pp").Options[topology.OptHealthTimeout] = "1" }},
+		{"a bad fail-mode", func(m *topology.Model) { m.PortPairGroup("pg").Options[topology.OptFailMode] = "drop" }},
+		{"an unknown group option", func(m *topology.Model) { m.PortPairGroup("pg").Options["mirror"] = "true" }},
+	})
+}
+
+// Watch reports option changes of pairs and groups as changes of them;
+// a status (the pairs' health) is no change of the model.
+func watchSeesOptions(t *testing.T, s topology.Store) {
+	want := follow(t, s)
+	want(0)
+	s.Update(sample)
+	want(1)
+	if _, err := s.Update(func(m *topology.Model) error {
+		p := &topology.Model{}
+		withOptions(p)
+		m.PortPair("pp").Options, m.PortPairGroup("pg").Options = p.PortPair("pp").Options, p.PortPairGroup("pg").Options
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(want(2)); got != `[port pair "pp" port pair group "pg"]` {
+		t.Errorf("changes named %s", got)
+	}
+	for i, h := range []string{topology.HealthUp, topology.HealthDown} {
+		if err := s.PublishStatus(topology.Status{Chassis: "hv1", Generation: 2, Connected: true, Heartbeat: 2,
+			Health: map[string]string{"pp": h}, Updated: time.Now().UTC().Add(time.Duration(i) * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Update(func(m *topology.Model) error { delete(m.PortPair("pp").Options, topology.OptHealthFailure); return nil })
+	if got := fmt.Sprint(want(3)); got != `[port pair "pp"]` {
+		t.Errorf("changes named %s: the health in a status became a change of the model", got)
+	}
+	s.Update(func(m *topology.Model) error { m.PortPairGroup("pg").Options = nil; return nil })
+	if got := fmt.Sprint(want(4)); got != `[port pair group "pg"]` {
 		t.Errorf("changes named %s", got)
 	}
 }
