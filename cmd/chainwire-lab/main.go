@@ -11,6 +11,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -34,7 +35,7 @@ func main() {
 }
 
 func usage() error {
-	return errors.New("usage: chainwire-lab up -f LAB.yaml | exec MEMBER -- CMD... | env | down | demo | decode FILE.pcap | bench | dhcp-flood IFACE RATE SECONDS | dhcp-rtt IFACE N | tcp-echo ADDR | tcp-conns ADDR N  [--name NAME] [--base DIR]")
+	return errors.New("usage: chainwire-lab up -f LAB.yaml | exec MEMBER -- CMD... | env | down | demo | decode FILE.pcap | bench | dhcp-flood IFACE RATE SECONDS | dhcp-rtt IFACE N | tcp-echo ADDR | tcp-conns ADDR N | tcp-streams ADDR N SECONDS  [--name NAME] [--base DIR]")
 }
 
 func run(args []string) error {
@@ -126,6 +127,20 @@ func run(args []string) error {
 			return usage()
 		}
 		return lab.TCPEcho(fs.Arg(0))
+	case "tcp-streams": // ADDR N SECONDS: prints each connection's echoes and longest gap (JSON)
+		if fs.NArg() != 3 {
+			return usage()
+		}
+		n, err := strconv.Atoi(fs.Arg(1))
+		secs, err2 := strconv.ParseFloat(fs.Arg(2), 64)
+		if err != nil || err2 != nil || n < 1 || secs <= 0 {
+			return usage()
+		}
+		streams, err := lab.TCPStreams(fs.Arg(0), n, time.Duration(secs*float64(time.Second)), 10*time.Millisecond)
+		if err != nil {
+			return err
+		}
+		return json.NewEncoder(os.Stdout).Encode(streams)
 	case "tcp-conns": // ADDR N: prints connections per second
 		if fs.NArg() != 2 {
 			return usage()

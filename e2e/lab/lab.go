@@ -625,3 +625,43 @@ func shorten(s string) string {
 	}
 	return s
 }
+
+// MoveNode re-plugs a node's interfaces into another host's br-int, as
+// a live migration does: the node itself (its namespace, MACs and IPs)
+// is unchanged; the host side of each veth moves to the new host's
+// namespace and OVS.
+func (l *Lab) MoveNode(node, to string) error {
+	var n *NodeConfig
+	for i := range l.Config.Nodes {
+		if l.Config.Nodes[i].Name == node {
+			n = &l.Config.Nodes[i]
+		}
+	}
+	if n == nil {
+		return fmt.Errorf("no node %s", node)
+	}
+	from := n.Host
+	var del, add []string
+	for _, i := range n.Interfaces {
+		hp := hostPortName(n.Name, i.Name)
+		del = append(del, "--", "del-port", "br-int", hp)
+		add = append(add, "--", "add-port", "br-int", hp, "--", "set", "interface", hp, "external_ids:iface-id="+i.Port)
+	}
+	if err := l.Vsctl(from, del...); err != nil {
+		return err
+	}
+	for _, i := range n.Interfaces {
+		hp := hostPortName(n.Name, i.Name)
+		if err := run("ip", "-n", l.ns(from), "link", "set", hp, "netns", l.ns(to)); err != nil {
+			return err
+		}
+		if err := run("ip", "-n", l.ns(to), "link", "set", hp, "up"); err != nil {
+			return err
+		}
+	}
+	if err := l.Vsctl(to, add...); err != nil {
+		return err
+	}
+	n.Host = to
+	return l.save()
+}
