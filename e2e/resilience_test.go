@@ -60,52 +60,30 @@ func rxPackets(t *testing.T, l *lab.Lab, vnf, ifc string) int {
 }
 
 // fastPing pings at rate per second for d; each reply is printed with
-// its time (outage reads them).
+// its time (outage and lastReply read them).
 func fastPing(l *lab.Lab, from, to string, rate int, d time.Duration) *pinger {
-	p := &pinger{}
-	p.cmd = l.Command(from, "ping", "-D", "-i", fmt.Sprintf("%.4f", 1/float64(rate)), "-W", "1",
-		"-w", fmt.Sprintf("%.0f", d.Seconds()), to)
+	p := &pinger{cmd: l.Command(from, lab.FastPingArgs(to, rate, d)...)}
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 	return p
 }
 
-var replyTime = regexp.MustCompile(`(?m)^\[(\d+\.\d+)\] \d+ bytes from`)
-
-// outage is the longest time between two replies of a finished fast
-// ping: how long the path was broken (ping itself slows down while its
-// requests go unanswered, so the loss count alone would understate it).
-func (p *pinger) outage(t *testing.T) time.Duration {
+func (p *pinger) replies(t *testing.T) []time.Time {
 	t.Helper()
-	var longest time.Duration
-	var last float64
-	for i, m := range replyTime.FindAllStringSubmatch(p.out.String(), -1) {
-		at, err := strconv.ParseFloat(m[1], 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if gap := time.Duration((at - last) * float64(time.Second)); i > 0 && gap > longest {
-			longest = gap
-		}
-		last = at
-	}
-	if last == 0 {
-		t.Fatalf("no ping reply in:\n%s", p.out.String())
-	}
-	return longest
-}
-
-// lastReply is when a finished fast ping got its last reply.
-func (p *pinger) lastReply(t *testing.T) time.Time {
-	t.Helper()
-	all := replyTime.FindAllStringSubmatch(p.out.String(), -1)
-	if len(all) == 0 {
-		t.Fatalf("no ping reply in:\n%s", p.out.String())
-	}
-	at, err := strconv.ParseFloat(all[len(all)-1][1], 64)
+	times, err := lab.PingReplies(p.out.String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	return time.Unix(0, int64(at*1e9))
+	return times
+}
+
+// outage is the longest time between two replies of a finished fast
+// ping: how long the path was broken.
+func (p *pinger) outage(t *testing.T) time.Duration { return lab.LongestGap(p.replies(t)) }
+
+// lastReply is when a finished fast ping got its last reply.
+func (p *pinger) lastReply(t *testing.T) time.Time {
+	times := p.replies(t)
+	return times[len(times)-1]
 }
 
 func (p *pinger) start(t *testing.T) *pinger {
@@ -411,29 +389,42 @@ func TestTapGroup(t *testing.T) {
 }
 
 // A VNF moved from hv1 to hv2 while a 100 pps ping crosses it: its
-// interfaces re-plugged there and requested-chassis changed, nothing
-// inside it. The ping resumes; a third chassis re-programs only what
-// concerns the moved ports.
+// interfaces re-plugged there and, with requested-chassis, that changed;
+// with the OVSDB store and no requested-chassis the bindings follow by
+// themselves. Nothing inside the VNF changes. The ping resumes; a third
+// chassis re-programs only what concerns the moved ports.
 func TestLiveVNFMove(t *testing.T) {
+	t.Run("requested-chassis", func(t *testing.T) { liveVNFMove(t, "") })
+	t.Run("bindings", func(t *testing.T) { liveVNFMove(t, "standalone") })
+}
+
+func liveVNFMove(t *testing.T, nb string) {
 	nodes := []lab.NodeConfig{
 		{Name: "app1", Host: "hv1", Interfaces: []lab.InterfaceConfig{{Name: "eth0", Port: "app1", MAC: macApp1, IP: "10.0.0.1/24"}}},
 		{Name: "app2", Host: "hv3", Interfaces: []lab.InterfaceConfig{{Name: "eth0", Port: "app2", MAC: macApp2, IP: "10.0.0.2/24"}}},
 		{Name: "M", Host: "hv1", Kind: "vnf", Interfaces: []lab.InterfaceConfig{
 			{Name: "eth1", Port: "M-in", MAC: "02:00:00:00:0d:01"}, {Name: "eth2", Port: "M-out", MAC: "02:00:00:00:0d:02"}}},
 	}
-	l := up(t, hosts(3, nodes...))
+	cfg := hosts(3, nodes...)
+	cfg.NB = nb
+	l := up(t, cfg)
 	registerChassis(t, l)
+	placed := func(host string) []string {
+		if nb != "" {
+			return nil // bound where the agents find them
+		}
+		return []string{"--", "lsp-set-options", "M-in", "requested-chassis=" + host, "--", "lsp-set-options", "M-out", "requested-chassis=" + host}
+	}
 	chainctl(t, l, "ls-add", "SW0")
 	addPort(t, l, "SW0", "app1", "1", "hv1", 1)
 	chainctl(t, l, "lsp-set-addresses", "app1", macApp1+" 10.0.0.1")
 	addPort(t, l, "SW0", "app2", "2", "hv3", 2)
 	chainctl(t, l, "lsp-set-addresses", "app2", macApp2+" 10.0.0.2")
-	chainctl(t, l, "lsp-add", "SW0", "M-in", "--tunnel-key", "5", "--", "lsp-set-options", "M-in", "requested-chassis=hv1", "--",
-		"lsp-add", "SW0", "M-out", "--tunnel-key", "6", "--", "lsp-set-options", "M-out", "requested-chassis=hv1", "--",
-		"lsp-pair-add", "SW0", "M-in", "M-out", "M")
+	chainctl(t, l, append([]string{"lsp-add", "SW0", "M-in", "--tunnel-key", "5", "--", "lsp-add", "SW0", "M-out", "--tunnel-key", "6", "--",
+		"lsp-pair-add", "SW0", "M-in", "M-out", "M"}, placed("hv1")...)...)
 	chainOf(t, l, "MV", "M")
 	chainctl(t, l, "--wait", "lsp-chain-classifier", "SW0", "MV", "app2", "entry-lport", "bi-directional", "mv", "ip4")
-	if err := ping(l, "app1", "10.0.0.2"); err != nil {
+	if err := lab.Eventually(10*time.Second, func() error { return ping(l, "app1", "10.0.0.2") }); err != nil {
 		t.Fatal(err)
 	}
 	flowsBefore := flowLines(t, l, "hv3")
@@ -444,11 +435,13 @@ func TestLiveVNFMove(t *testing.T) {
 	if err := l.MoveNode("M", "hv2"); err != nil {
 		t.Fatal(err)
 	}
-	chainctl(t, l, "--wait", "lsp-set-options", "M-in", "requested-chassis=hv2", "--", "lsp-set-options", "M-out", "requested-chassis=hv2")
+	if nb == "" {
+		chainctl(t, l, append([]string{"--wait"}, placed("hv2")[1:]...)...)
+	}
 	took := time.Since(moved)
 	sent, lost := pings.wait(t)
 	outage := pings.outage(t)
-	t.Logf("live move: re-plugged and re-requested in %v; %d of %d pings lost; longest time without a reply %.2f s",
+	t.Logf("live move: re-plugged (with requested-chassis: and re-requested) in %v; %d of %d pings lost; longest time without a reply %.2f s",
 		took.Round(time.Millisecond), lost, sent, outage.Seconds())
 	if outage >= time.Second {
 		t.Errorf("the move broke the ping for %.2f s, goal < 1 s", outage.Seconds())

@@ -46,6 +46,7 @@ func bench(renderFile, inputsFile, out string, runs int, only string) error {
 		{"ovn", "OVN 23.03 on the same topology", r.ovnBench},
 		{"dataplane", "data plane", r.dataPlane},
 		{"packetin", "packet-ins", r.packetInBench},
+		{"vnf", "VNF health checks", r.vnfBench},
 	}
 	for _, s := range steps {
 		if only != "" && !strings.Contains(","+only+",", ","+s.key+",") {
@@ -78,6 +79,7 @@ type report struct {
 	nb       *nbReport
 	ovn      *ovnReport
 	pktin    *pktinReport
+	vnf      *vnfReport
 }
 
 type renderRow struct {
@@ -842,6 +844,10 @@ func (r *report) markdown() string {
 	if r.pktin != nil {
 		w("")
 		r.pktinMarkdown(&b)
+	}
+	if r.vnf != nil {
+		w("")
+		r.vnfMarkdown(&b)
 	}
 	return b.String()
 }
