@@ -127,6 +127,13 @@ func TestReconcileAppliesAndReadsBack(t *testing.T) {
 	if _, _, err := r2.Apply(ctx(t), cn, desired); err != nil || commits(sw) != 1 || meterMods(sw) != len(desired.Meters) {
 		t.Fatalf("an unchanged state was sent again (commits %d, meter mods %d, err %v)", commits(sw), meterMods(sw), err)
 	}
+	var want [256]int
+	for _, f := range desired.Flows {
+		want[f.Stage.Table()]++
+	}
+	if r.InstalledPerTable() != want || r2.InstalledPerTable() != want {
+		t.Errorf("flows per table: applied %v, read back %v, want %v", r.InstalledPerTable(), r2.InstalledPerTable(), want)
+	}
 }
 
 func meterMods(sw *fakeswitch.Switch) int {

@@ -26,6 +26,8 @@ import (
 // O(k) whatever the size of the tables.
 type Reconciler struct {
 	flows map[string]pipeline.Flow // ours, by Flow.Key()
+	// perTable counts flows by table, kept with flows (setFlow, dropFlow).
+	perTable [256]int
 	// stale: flows of ours that could not be decoded, by key; always
 	// replaced or deleted.
 	stale map[string]pipeline.Flow
@@ -108,7 +110,7 @@ func (r *Reconciler) Resync(ctx context.Context, cn *Conn) error {
 		return fmt.Errorf("read back installed flows: %w", err)
 	}
 	r.ReadSeq = seq
-	r.flows = make(map[string]pipeline.Flow, len(flows))
+	r.flows, r.perTable = make(map[string]pipeline.Flow, len(flows)), [256]int{}
 	r.stale, r.foreign, r.strays = map[string]pipeline.Flow{}, map[string]uint64{}, nil
 	r.StaleReason = ""
 	for _, f := range flows {
@@ -191,7 +193,7 @@ func (r *Reconciler) learn(f installedFlow) error {
 		return nil
 	}
 	key := pipeline.Flow{Stage: stage, Priority: f.priority, Match: f.match}.Key()
-	delete(r.flows, key)
+	r.dropFlow(key)
 	delete(r.stale, key)
 	delete(r.foreign, key)
 	switch {
@@ -201,10 +203,26 @@ func (r *Reconciler) learn(f installedFlow) error {
 		r.noteStale(fmt.Sprintf("table %d priority %d: %v", f.table, f.priority, f.decodeErr))
 		r.stale[key] = pipeline.Flow{Stage: stage, Priority: f.priority, Cookie: f.cookie, Match: f.match}
 	default:
-		r.flows[key] = f.flow
+		r.setFlow(key, f.flow)
 	}
 	return nil
 }
+
+func (r *Reconciler) setFlow(key string, f pipeline.Flow) {
+	r.dropFlow(key)
+	r.flows[key] = f
+	r.perTable[f.Stage.Table()]++
+}
+
+func (r *Reconciler) dropFlow(key string) {
+	if old, ok := r.flows[key]; ok {
+		r.perTable[old.Stage.Table()]--
+		delete(r.flows, key)
+	}
+}
+
+// InstalledPerTable is the number of installed flows of ours by table.
+func (r *Reconciler) InstalledPerTable() [256]int { return r.perTable }
 
 // Observe updates what the reconciler believes from a change someone
 // else made (a flow monitor event). It reports whether the change touched
@@ -235,7 +253,7 @@ func (r *Reconciler) Observe(ev MonitorEvent) (drift bool, err error) {
 			delete(r.foreign, key)
 		}
 		if pipeline.IsOurs(f.cookie) {
-			delete(r.flows, key)
+			r.dropFlow(key)
 			delete(r.stale, key)
 		}
 		return drift, nil
@@ -532,11 +550,11 @@ func (r *Reconciler) send(ctx context.Context, cn *Conn, ops []Op) error {
 			delete(r.staleGroups, op.Group.ID)
 		case op.Cmd == Delete:
 			k := op.Flow.Key()
-			delete(r.flows, k)
+			r.dropFlow(k)
 			delete(r.stale, k)
 		default:
 			k := op.Flow.Key()
-			r.flows[k] = *op.Flow
+			r.setFlow(k, *op.Flow)
 			delete(r.stale, k)
 		}
 	}

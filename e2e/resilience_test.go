@@ -509,3 +509,17 @@ func diffFlowLines(a, b map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
+
+// make demo runs to its end, and its checks pass: among them the scrape
+// of hv1's metrics (lab.CheckMetrics).
+func TestDemo(t *testing.T) {
+	out, err := exec.Command(filepath.Join(binDir, "chainwire-lab"), "demo").CombinedOutput()
+	if err != nil {
+		t.Fatalf("chainwire-lab demo: %v\n%s", err, out)
+	}
+	for _, want := range []string{"chainwire_openflow_connected 1", `chainwire_pair_up{pair="PP1"} 1`, "==> lab down"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("the demo's output lacks %q:\n%s", want, out)
+		}
+	}
+}

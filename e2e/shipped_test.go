@@ -149,6 +149,21 @@ func TestShippedUnitAndConfig(t *testing.T) {
 		b, _ := os.ReadFile(logPath)
 		t.Fatalf("%v\nagent output:\n%s", err, b)
 	}
+	// The shipped config serves metrics where the docs say.
+	if err := lab.Eventually(5*time.Second, func() error {
+		text, err := l.Scrape("hv1")
+		if err != nil {
+			return err
+		}
+		st, err := statusOf(l, "hv1")
+		if err != nil {
+			return err
+		}
+		_, err = lab.CheckMetrics(text, lab.MetricsWant{Flows: st.Flows})
+		return err
+	}); err != nil {
+		t.Error(err)
+	}
 	if c, _ := l.VsctlOut("hv1", "get-controller", "br-int"); c != "" {
 		t.Errorf("the agent set a controller (%s); it must use the management socket", c)
 	}

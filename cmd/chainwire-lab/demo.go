@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/signal"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chainwire/chainwire/e2e/lab"
+	"github.com/chainwire/chainwire/topology"
 )
 
 // demo runs the seed's Case 3 across two emulated hypervisors: app1 and
@@ -38,6 +40,9 @@ func demo() error {
 		return err
 	}
 	defer downOnSignal(l)()
+	for _, h := range l.MetricsHints() {
+		fmt.Println("  " + h)
+	}
 
 	ctl := func(args ...string) error {
 		fmt.Printf("$ chainctl %s\n", strings.Join(quoteArgs(args), " "))
@@ -141,8 +146,64 @@ func demo() error {
 		return err
 	}
 	printCounters(before, vnfCounters(l))
+	step("health-check the pairs: hv1 probes each VNF every second (docs/chains.md)")
+	if err := ctl("--wait", "lsp-pair-set-options", "PP1", "health-check=true", "--", "lsp-pair-set-options", "PP2", "health-check=true",
+		"--", "lsp-pair-set-options", "PP3", "health-check=true"); err != nil {
+		return err
+	}
+	var st topology.Status
+	if err := lab.Eventually(15*time.Second, func() error {
+		var err error
+		if st, err = hostStatus(l, "hv1"); err == nil && len(st.Health) != 3 {
+			err = fmt.Errorf("hv1 reports the health of %d pairs", len(st.Health))
+		}
+		for p, h := range st.Health {
+			if err == nil && h != topology.HealthUp {
+				err = fmt.Errorf("pair %s is %s", p, h)
+			}
+		}
+		return err
+	}); err != nil {
+		return err
+	}
+	step("hv1's metrics (" + lab.MetricsURL + " in its namespace: chainwire-lab metrics hv1), checked")
+	var series []string
+	if err := lab.Eventually(10*time.Second, func() error {
+		text, err := l.Scrape("hv1")
+		if err != nil {
+			return err
+		}
+		if st, err = hostStatus(l, "hv1"); err != nil {
+			return err
+		}
+		series, err = lab.CheckMetrics(text, lab.MetricsWant{Flows: st.Flows, Pairs: []string{"PP1", "PP2", "PP3"}})
+		return err
+	}); err != nil {
+		return err
+	}
+	for _, line := range series {
+		fmt.Println("  " + line)
+	}
 	step("agent status")
 	return ctl("status")
+}
+
+// hostStatus is a chassis' published status (chainctl -o json status).
+func hostStatus(l *lab.Lab, chassis string) (topology.Status, error) {
+	out, err := l.Chainctl("-o", "json", "status")
+	if err != nil {
+		return topology.Status{}, err
+	}
+	var sts []topology.Status
+	if err := json.Unmarshal([]byte(out), &sts); err != nil {
+		return topology.Status{}, err
+	}
+	for _, st := range sts {
+		if st.Chassis == chassis {
+			return st, nil
+		}
+	}
+	return topology.Status{}, fmt.Errorf("chassis %s has published no status", chassis)
 }
 
 // chainCookies selects the flows of the chain feature (cookie byte 6).

@@ -15,6 +15,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,7 +37,7 @@ func main() {
 }
 
 func usage() error {
-	return errors.New("usage: chainwire-lab up -f LAB.yaml | exec MEMBER -- CMD... | env | down | demo | decode FILE.pcap | bench | dhcp-flood IFACE RATE SECONDS | dhcp-rtt IFACE N | tcp-echo ADDR | tcp-conns ADDR N | tcp-streams ADDR N SECONDS  [--name NAME] [--base DIR]")
+	return errors.New("usage: chainwire-lab up -f LAB.yaml | exec MEMBER -- CMD... | env | down | demo | decode FILE.pcap | bench | dhcp-flood IFACE RATE SECONDS | dhcp-rtt IFACE N | tcp-echo ADDR | tcp-conns ADDR N | tcp-streams ADDR N SECONDS | metrics HOST | get URL  [--name NAME] [--base DIR]")
 }
 
 func run(args []string) error {
@@ -74,8 +76,28 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Printf("lab %q is up; its model is %s\nexport CHAINWIRE_DB=%s\n", *name, l.DB, l.DB)
+		fmt.Printf("lab %q is up; its model is %s\n", *name, l.DB)
+		for i, h := range l.MetricsHints() {
+			fmt.Printf("%s (chainwire-lab metrics %s --name %s)\n", h, l.Config.Hosts[i].Name, *name)
+		}
+		fmt.Printf("export CHAINWIRE_DB=%s\n", l.DB)
 		return nil
+	case "metrics": // HOST: its agent's metrics
+		if fs.NArg() != 1 {
+			return usage()
+		}
+		l, err := lab.Load(base)
+		if err != nil {
+			return fmt.Errorf("lab %q: %w", *name, err)
+		}
+		out, err := l.Scrape(fs.Arg(0))
+		fmt.Print(out)
+		return err
+	case "get": // URL: prints the body (run inside a namespace by metrics)
+		if fs.NArg() != 1 {
+			return usage()
+		}
+		return httpGet(fs.Arg(0))
 	case "exec":
 		rest := fs.Args()
 		if len(rest) > 1 && rest[1] == "--" {
@@ -209,4 +231,19 @@ func decode(path string) error {
 		fmt.Printf("%d: %s\n", i+1, p)
 	}
 	return nil
+}
+
+// httpGet prints a URL's body; anything but 200 OK is an error.
+func httpGet(url string) error {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	_, err = io.Copy(os.Stdout, resp.Body)
+	return err
 }

@@ -10,6 +10,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"reflect"
@@ -22,6 +24,7 @@ import (
 	"github.com/chainwire/chainwire/internal/profile"
 	"github.com/chainwire/chainwire/topology"
 	"github.com/chainwire/chainwire/topology/nbdb"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sirupsen/logrus"
 	"gopkg.in/yaml.v3"
 )
@@ -41,6 +44,8 @@ type config struct {
 	CACert      string `yaml:"ca-cert"`
 	LogLevel    string `yaml:"log-level"`
 	LogFormat   string `yaml:"log-format"`
+	// Metrics is where Prometheus scrapes the agent (HOST:PORT; "": off).
+	Metrics string `yaml:"metrics"`
 }
 
 const defaultConfigPath = "/etc/chainwire/chainwired.yaml"
@@ -52,7 +57,7 @@ func defaults() config {
 	}
 	host, _ := os.Hostname()
 	return config{Chassis: host, Bridge: "br-int", OVSDB: "unix:/var/run/openvswitch/db.sock",
-		OVSRundir: "/var/run/openvswitch", DB: db, LogLevel: "info", LogFormat: "text"}
+		OVSRundir: "/var/run/openvswitch", DB: db, LogLevel: "info", LogFormat: "text", Metrics: "127.0.0.1:9476"}
 }
 
 func loadConfig(args []string) (*config, error) {
@@ -71,14 +76,18 @@ func loadConfig(args []string) (*config, error) {
 	fs.StringVar(&flagCfg.CACert, "ca-cert", "", "ssl: remotes: the CA certificate that signed the servers' (PEM)")
 	fs.StringVar(&flagCfg.LogLevel, "log-level", "", "debug, info, warn or error (default info)")
 	fs.StringVar(&flagCfg.LogFormat, "log-format", "", "text or json (default text)")
+	fs.StringVar(&flagCfg.Metrics, "metrics", "", "serve Prometheus metrics on HOST:PORT/metrics (default 127.0.0.1:9476; an empty value turns them off)")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	explicit := false
-	fs.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "config" })
+	explicit, metricsSet := false, false
+	fs.Visit(func(f *flag.Flag) {
+		explicit = explicit || f.Name == "config"
+		metricsSet = metricsSet || f.Name == "metrics"
+	})
 	if b, err := os.ReadFile(*cfgPath); err == nil {
 		if err := decodeConfig(b, &cfg); err != nil {
 			return nil, fmt.Errorf("%s: %w", *cfgPath, err)
@@ -95,6 +104,9 @@ func loadConfig(args []string) (*config, error) {
 		if *o.src != "" {
 			*o.dst = *o.src
 		}
+	}
+	if metricsSet {
+		cfg.Metrics = flagCfg.Metrics // an empty flag too: metrics off
 	}
 	if err := topology.CheckName("chassis", cfg.Chassis); err != nil {
 		return nil, fmt.Errorf("--chassis: %w", err)
@@ -214,7 +226,10 @@ func run(cfg *config, log *logrus.Entry) error {
 	if err != nil {
 		return err
 	}
-	acfg := agent.Config{Chassis: cfg.Chassis, Bridge: cfg.Bridge, OVSRundir: cfg.OVSRundir}
+	acfg := agent.Config{Chassis: cfg.Chassis, Bridge: cfg.Bridge, OVSRundir: cfg.OVSRundir, Metrics: agent.NewMetrics()}
+	if err := serveMetrics(ctx, cfg.Metrics, acfg.Metrics, log); err != nil {
+		return err
+	}
 	dial := func(ctx context.Context) (*controller.Conn, error) {
 		return controller.Dial(ctx, "unix:"+acfg.MgmtSocket())
 	}
@@ -223,4 +238,27 @@ func run(cfg *config, log *logrus.Entry) error {
 	go mon.run(ctx, func(b agent.Bindings) { a.SetBindings(ctx, b) })
 	log.Infof("model %s", cfg.DB)
 	return a.Run(ctx)
+}
+
+// serveMetrics serves the agent's series on addr/metrics until ctx ends
+// ("" : not at all). An address it cannot listen on stops the agent at
+// its start, so that a wrong setting is seen.
+func serveMetrics(ctx context.Context, addr string, m *agent.Metrics, log *logrus.Entry) error {
+	if addr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--metrics %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(m.Registry, promhttp.HandlerOpts{}))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	log.Infof("metrics on http://%s/metrics", ln.Addr())
+	return nil
 }

@@ -38,6 +38,9 @@ type Config struct {
 	// PacketInRate bounds the packet-ins handled per second (default
 	// 2000); the rest are dropped and counted.
 	PacketInRate int
+	// Metrics receives the agent's series (nil: a registry of its own
+	// that nobody serves).
+	Metrics *Metrics
 }
 
 func (c *Config) setDefaults() {
@@ -49,6 +52,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.PacketInRate == 0 {
 		c.PacketInRate = pipeline.DefaultPacketInRate
+	}
+	if c.Metrics == nil {
+		c.Metrics = NewMetrics()
 	}
 }
 
@@ -82,11 +88,12 @@ type Dialer func(ctx context.Context) (*controller.Conn, error)
 
 // Agent serves one bridge.
 type Agent struct {
-	cfg   Config
-	log   *logrus.Entry
-	store topology.Store
-	dial  Dialer
-	host  Host
+	cfg     Config
+	log     *logrus.Entry
+	metrics *Metrics
+	store   topology.Store
+	dial    Dialer
+	host    Host
 
 	events chan func()
 	rec    *controller.Reconciler
@@ -153,9 +160,9 @@ type Agent struct {
 func New(cfg Config, log *logrus.Entry, store topology.Store, dial Dialer, host Host) *Agent {
 	cfg.setDefaults()
 	host0, _ := os.Hostname()
-	a := &Agent{cfg: cfg, log: log, store: store, dial: dial, host: host, hostname: host0,
+	a := &Agent{cfg: cfg, log: log, metrics: cfg.Metrics, store: store, dial: dial, host: host, hostname: host0,
 		events: make(chan func(), 256), rec: controller.NewReconciler(), remoteBind: map[string]string{},
-		pktins: newPacketIns(cfg.PacketInRate, log), statusOut: newLatest[topology.Status](), bindOut: newLatest[[]string](),
+		pktins: newPacketIns(cfg.PacketInRate, log, cfg.Metrics), statusOut: newLatest[topology.Status](), bindOut: newLatest[[]string](),
 		zones: newZones(nil), zonesOut: newLatest[map[string]uint16](),
 		checked: map[string]bool{}, probing: map[string]bool{}, localUp: map[string]bool{}, remoteHealth: map[string]map[string]string{}, down: map[string]bool{}}
 	a.southbound, _ = store.(topology.Southbound)
@@ -215,7 +222,7 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.post(ctx, func() { a.onRemoteBindings(b, whole) })
 		})
 	}
-	a.probes = newProber(a.cfg.Chassis, a.log, func(pair string, up bool) {
+	a.probes = newProber(a.cfg.Chassis, a.log, a.metrics, func(pair string, up bool) {
 		a.post(ctx, func() { a.onLocalHealth(pair, up) })
 	})
 	a.pktins.probes = a.probes
@@ -354,6 +361,7 @@ func (a *Agent) onChanges(ch *topology.Changes) {
 
 func (a *Agent) refuse(err error) {
 	a.modelErr = err
+	a.metrics.failed("model")
 	a.log.WithError(err).Error("cannot use the model; keeping the flows of the last good one")
 }
 
@@ -470,6 +478,7 @@ func (a *Agent) onMonitor(cn *controller.Conn, ev controller.MonitorEvent) {
 			a.repairing = true
 			a.repair.Reset(repairDelay)
 			a.repairs++
+			a.metrics.driftRepairs.Inc()
 		}
 		a.groupDrift = true
 	}
@@ -518,6 +527,10 @@ func (a *Agent) reconcile(ctx context.Context) {
 		return
 	}
 	a.dirty = false
+	a.metrics.setFlows(a.rec.InstalledPerTable())
+	if ch.Total() > 0 {
+		a.metrics.bundle(ch.Total(), time.Since(start))
+	}
 	conflicts := a.rec.Conflicts()
 	if fmt.Sprint(conflicts) != fmt.Sprint(a.conflicts) {
 		for _, c := range conflicts {
@@ -606,6 +619,7 @@ func (a *Agent) sync(ctx context.Context, cn *controller.Conn) error {
 }
 
 func (a *Agent) fail(err error, what string) {
+	a.metrics.failed(what)
 	a.lastErr = fmt.Sprintf("%s: %v", what, err)
 	a.log.WithError(err).Errorf("%s failed; installed flows left as they were", what)
 }
@@ -614,6 +628,7 @@ func (a *Agent) fail(err error, what string) {
 // always at a heartbeat, and the local bindings if they changed.
 func (a *Agent) publish(heartbeat bool) {
 	st := a.status()
+	a.metrics.state(st.Connected, st.Generation)
 	if heartbeat || fmt.Sprint(st) != fmt.Sprint(a.published) {
 		a.published = st
 		st.Updated = time.Now().UTC()

@@ -17,6 +17,7 @@ import (
 	"github.com/chainwire/chainwire/controller/fakeswitch"
 	"github.com/chainwire/chainwire/pipeline"
 	"github.com/chainwire/chainwire/topology"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/sirupsen/logrus"
 )
 
@@ -360,4 +361,37 @@ func TestLockBridge(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "chainwired.br-int.pid")); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The metrics say what the status and the switch say: flows by table,
+// connection, generation, bundles, drift repairs and refused bundles.
+func TestMetricsTellTheTruth(t *testing.T) {
+	r := start(t)
+	m := r.agent.metrics
+	r.bind(ports)
+	gen := r.update(twoPorts).Generation
+	r.eventually("in sync", r.inSync(ports))
+	r.eventually("status and metrics agree", func() bool {
+		st := r.status()
+		return st.Generation == gen && testutil.ToFloat64(m.generation) == float64(gen) && testutil.ToFloat64(m.connected) == 1
+	})
+	perTable := map[string]int{}
+	for _, f := range r.want(ports).Flows {
+		perTable[f.Stage.Name()]++
+	}
+	for _, s := range pipeline.Stages() {
+		if got := testutil.ToFloat64(m.flows.WithLabelValues(s.Name())); got != float64(perTable[s.Name()]) {
+			t.Errorf("chainwire_flows{table=%q} = %g, the switch has %d", s.Name(), got, perTable[s.Name()])
+		}
+	}
+	if b, mods := testutil.ToFloat64(m.bundles), testutil.ToFloat64(m.flowMods); b < 1 || mods < float64(len(r.sw.Flows())) {
+		t.Errorf("%g bundles with %g mods for %d flows", b, mods, len(r.sw.Flows()))
+	}
+	r.sw.ExternalDelete(r.want(ports).Flows[3].Key())
+	r.eventually("the drift repair counted", func() bool { return testutil.ToFloat64(m.driftRepairs) == 1 })
+	r.sw.RefuseFlows(true)
+	r.update(func(m *topology.Model) error { m.Ports[0].Addresses = []string{"02:00:00:00:00:11"}; return nil })
+	r.eventually("the refused bundle counted", func() bool {
+		return testutil.ToFloat64(m.reconcileErrors.WithLabelValues("apply")) >= 1
+	})
 }

@@ -42,17 +42,17 @@ type probeTarget struct {
 // prober keeps the probing state of the local checked pairs.
 type prober struct {
 	log     *logrus.Entry
+	metrics *Metrics
 	chassis string
 	report  func(pair string, up bool)
 
 	mu      sync.Mutex
 	targets map[string]*probeTarget
-	sent    uint64
 	wake    chan struct{}
 }
 
-func newProber(chassis string, log *logrus.Entry, report func(pair string, up bool)) *prober {
-	return &prober{log: log, chassis: chassis, report: report, targets: map[string]*probeTarget{}, wake: make(chan struct{}, 1)}
+func newProber(chassis string, log *logrus.Entry, m *Metrics, report func(pair string, up bool)) *prober {
+	return &prober{log: log, metrics: m, chassis: chassis, report: report, targets: map[string]*probeTarget{}, wake: make(chan struct{}, 1)}
 }
 
 // probe frame: UDP between two link-local addresses, carrying a magic
@@ -162,8 +162,8 @@ func (pr *prober) tick(now time.Time, send func(port uint32, frame []byte)) time
 			next = t.sentAt.Add(t.check.Timeout)
 		}
 	}
-	pr.sent += uint64(len(due))
 	pr.mu.Unlock()
+	pr.metrics.probesSent.Add(float64(len(due)))
 	for _, p := range due {
 		send(p.port, p.frame)
 	}
@@ -184,6 +184,7 @@ func (pr *prober) answer(inPort uint32, frame []byte) {
 	for _, t := range pr.targets {
 		if t.token == token && t.out == inPort && t.awaiting && t.seq == seq {
 			t.awaiting = false
+			pr.metrics.probesAnswered.Inc()
 			if t.hit() {
 				changes = append(changes, *t)
 			}
@@ -281,9 +282,15 @@ func (a *Agent) followChecks() {
 	for name := range want {
 		probing[name] = true
 	}
-	for name := range a.localUp {
+	for name := range a.probing {
 		if !probing[name] {
 			delete(a.localUp, name) // probed elsewhere now: its verdict is theirs
+			a.metrics.forget(name)
+		}
+	}
+	for name := range probing {
+		if !a.probing[name] {
+			a.metrics.pair(name, true) // as the prober starts it
 		}
 	}
 	a.probing = probing
@@ -311,6 +318,7 @@ func (a *Agent) onLocalHealth(pair string, up bool) {
 		return // it left while the verdict was on its way
 	}
 	a.localUp[pair] = up
+	a.metrics.pair(pair, up)
 	a.refreshDown([]string{pair})
 }
 

@@ -12,7 +12,7 @@ import (
 // after Success answers in a row; probes come from the out port only.
 func TestProberVerdicts(t *testing.T) {
 	var verdicts []string
-	pr := newProber("hv1", logrus.NewEntry(logrus.New()), func(pair string, up bool) {
+	pr := newProber("hv1", logrus.NewEntry(logrus.New()), NewMetrics(), func(pair string, up bool) {
 		verdicts = append(verdicts, map[bool]string{true: pair + " up", false: pair + " down"}[up])
 	})
 	check := topology.HealthCheck{Interval: time.Second, Timeout: 500 * time.Millisecond, Success: 2, Failure: 2}

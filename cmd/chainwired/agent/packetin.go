@@ -19,6 +19,7 @@ import (
 // queue is bounded too).
 type packetIns struct {
 	log     *logrus.Entry
+	metrics *Metrics
 	rate    int
 	handled atomic.Uint64
 	drops   atomic.Uint64
@@ -31,8 +32,8 @@ type packetIns struct {
 	probes *prober
 }
 
-func newPacketIns(rate int, log *logrus.Entry) *packetIns {
-	p := &packetIns{rate: rate, log: log}
+func newPacketIns(rate int, log *logrus.Entry, m *Metrics) *packetIns {
+	p := &packetIns{rate: rate, log: log, metrics: m}
 	p.dns.Store(&map[uint32]*dnsRecords{})
 	return p
 }
@@ -72,6 +73,7 @@ func (p *packetIns) serve(ctx context.Context, cn *controller.Conn) {
 		case <-ctx.Done():
 			return
 		}
+		p.metrics.packetIn(pi.Table, pi.Userdata)
 		if len(pi.Userdata) == 1 && pi.Userdata[0] == pipeline.OpProbe && p.probes != nil {
 			p.probes.answer(regOf(pi, pipeline.FieldInPort), pi.Data)
 			continue
@@ -80,16 +82,21 @@ func (p *packetIns) serve(ctx context.Context, cn *controller.Conn) {
 		tokens = min(float64(p.rate), tokens+now.Sub(last).Seconds()*float64(p.rate))
 		last = now
 		if tokens < 1 {
-			p.drops.Add(1)
+			p.drop()
 			continue
 		}
 		tokens--
 		select {
 		case work <- pi:
 		default:
-			p.drops.Add(1)
+			p.drop()
 		}
 	}
+}
+
+func (p *packetIns) drop() {
+	p.drops.Add(1)
+	p.metrics.packetInDrops.Inc()
 }
 
 func (p *packetIns) handle(cn *controller.Conn, pi controller.PacketIn) {
