@@ -19,6 +19,8 @@ type Changes struct {
 	DHCPOptions    map[string]*DHCPOptions
 	DNSRecords     map[string]*DNSRecord
 	LoadBalancers  map[string]*LoadBalancer
+	Routers        map[string]*Router
+	RouterPorts    map[string]*RouterPort
 }
 
 // Len is the number of objects changed.

@@ -41,6 +41,8 @@ const (
 	matchRefRule      // the ACLs and QoS rules whose match names an object
 	lbKeyRule         // load balancer keys are unique
 	lbVIPRule         // the load balancers with a VIP at an address (ports may not have it)
+	routerKeyRule     // router keys are unique (and no switch's)
+	routerPortKeyRule // router port keys are unique per router
 )
 
 // Each claim has one constructor, used to claim and to look the claim up.
@@ -80,6 +82,10 @@ func qosSlotClaim(q *QoS) claim {
 }
 func portInGroupClaim(port string) claim { return claim{rule: portInGroupRule, value: port} }
 func lbKeyClaim(key uint32) claim        { return claim{rule: lbKeyRule, num: uint64(key)} }
+func routerKeyClaim(key uint32) claim    { return claim{rule: routerKeyRule, num: uint64(key)} }
+func routerPortKeyClaim(router string, key uint32) claim {
+	return claim{rule: routerPortKeyRule, scope: router, num: uint64(key)}
+}
 
 // lbVIPClaim is keyed as ipClaim is: an IPv4 address in its IPv4-mapped
 // form, so that a port's address finds it.

@@ -26,6 +26,8 @@ type Index struct {
 	dhcpOptions   map[string]*DHCPOptions
 	dnsRecords    map[string]*DNSRecord
 	loadBalancers map[string]*LoadBalancer
+	routers       map[string]*Router
+	routerPorts   map[string]*RouterPort
 
 	// claims: the first holder of each claimed value, the one a rule
 	// keeps (later ones are refused naming it, which is the order

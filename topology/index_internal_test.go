@@ -83,6 +83,7 @@ func TestEqualAndCloneSeeEveryField(t *testing.T) {
 		checkFields(t, groupKind), checkFields(t, chainKind), checkFields(t, classifierKind),
 		checkFields(t, aclKind), checkFields(t, portGroupKind), checkFields(t, addressSetKind), checkFields(t, qosKind),
 		checkFields(t, dhcpOptionsKind), checkFields(t, dnsRecordKind), checkFields(t, loadBalancerKind),
+		checkFields(t, routerKind), checkFields(t, routerPortKind),
 	}
 	if len(checked) != int(numKinds) {
 		t.Errorf("%d kinds checked, %d exist", len(checked), numKinds)
@@ -145,6 +146,10 @@ func fill(f reflect.Value, s string) {
 			f.Set(reflect.New(f.Type().Elem()))
 		}
 		fill(f.Elem(), s)
+	case reflect.Struct:
+		for i := range f.NumField() {
+			fill(f.Field(i), s)
+		}
 	default:
 		panic("fill: a field of kind " + f.Kind().String())
 	}

@@ -27,6 +27,8 @@ const (
 	KindDHCPOptions
 	KindDNSRecord
 	KindLoadBalancer
+	KindRouter
+	KindRouterPort
 	numKinds
 )
 
@@ -115,6 +117,8 @@ var kinds = [numKinds]kindOps{
 	KindDHCPOptions:   dhcpOptionsKind,
 	KindDNSRecord:     dnsRecordKind,
 	KindLoadBalancer:  loadBalancerKind,
+	KindRouter:        routerKind,
+	KindRouterPort:    routerPortKind,
 }
 
 var chassisKind = &kind[Chassis]{id: KindChassis, name: "chassis",
@@ -160,6 +164,9 @@ var portKind = &kind[Port]{id: KindPort, name: "port",
 			if id != "" {
 				ref(KindDHCPOptions, id)
 			}
+		}
+		if rp := p.RouterPort(); rp != "" {
+			ref(KindRouterPort, rp)
 		}
 	},
 	claims: portClaims,
@@ -254,7 +261,7 @@ func same[T comparable](a, b *T) bool { return *a == *b }
 func copyOf[T any](o T) T             { return o }
 
 func equalPorts(a, b *Port) bool {
-	return a.Name == b.Name && a.Switch == b.Switch && a.Key == b.Key &&
+	return a.Name == b.Name && a.Switch == b.Switch && a.Key == b.Key && a.Type == b.Type &&
 		slices.Equal(a.Addresses, b.Addresses) && slices.Equal(a.PortSecurity, b.PortSecurity) &&
 		(a.Enabled == nil) == (b.Enabled == nil) && (a.Enabled == nil || *a.Enabled == *b.Enabled) &&
 		maps.Equal(a.Options, b.Options) && a.DHCPv4Options == b.DHCPv4Options && a.DHCPv6Options == b.DHCPv6Options
@@ -275,6 +282,10 @@ func clonePort(p Port) Port {
 // not parse (the port's rule refuses it), its MACs and IPs.
 func portClaims(p *Port, claim func(claim)) {
 	claim(portKeyClaim(p.Switch, p.Key))
+	if p.Type == PortTypeRouter {
+		routerPortClaims(p, claim)
+		return
+	}
 	for _, a := range p.Addresses {
 		addr, err := ParseAddress(a)
 		if err != nil {

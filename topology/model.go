@@ -32,6 +32,8 @@ type Model struct {
 	DHCPOptions    []DHCPOptions   `json:"dhcp_options,omitempty"`
 	DNSRecords     []DNSRecord     `json:"dns_records,omitempty"`
 	LoadBalancers  []LoadBalancer  `json:"load_balancers,omitempty"`
+	Routers        []Router        `json:"routers,omitempty"`
+	RouterPorts    []RouterPort    `json:"router_ports,omitempty"`
 }
 
 // Chassis is a hypervisor that carries tunnels.
@@ -53,6 +55,9 @@ type Port struct {
 	Name   string `json:"name"`
 	Switch string `json:"switch"`
 	Key    uint32 `json:"tunnel_key"`
+	// Type is "" (a VM's port, a VIF) or PortTypeRouter: the port joins
+	// the switch to the router port its option router-port names.
+	Type string `json:"type,omitempty"`
 	// Addresses: each entry "MAC [IP...]" or "unknown".
 	Addresses []string `json:"addresses,omitempty"`
 	// PortSecurity: each entry "MAC [IP[/plen]...]"; empty = no restriction.
@@ -140,6 +145,7 @@ func (m *Model) Normalize() {
 	}
 	sortByName(m.DNSRecords)
 	sortByName(m.LoadBalancers)
+	m.normalizeRouters()
 }
 
 // Switch, Port and ChassisByName return the named object, or nil.

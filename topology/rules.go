@@ -51,6 +51,8 @@ type rule struct {
 var rules = []rule{
 	ruleFor(chassisKind, checkChassis),
 	ruleFor(switchKind, checkSwitch),
+	ruleFor(routerKind, checkRouter),
+	ruleFor(routerPortKind, checkRouterPort),
 	ruleFor(portKind, checkPort),
 	ruleFor(pairKind, checkPair),
 	ruleFor(chainKind, checkChain),

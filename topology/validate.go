@@ -165,6 +165,9 @@ func checkSwitch(v *validation, s *Switch) error {
 	if other, taken := v.takenBy(switchKeyClaim(s.Key), s.Name); taken {
 		return fail(KindSwitch, s.Name, "tunnel key %d is already used by switch %s", s.Key, Quote(other))
 	}
+	if r, taken := v.firstHolder(routerKeyClaim(s.Key)); taken {
+		return fail(KindSwitch, s.Name, "tunnel key %d is already used by router %s", s.Key, Quote(r))
+	}
 	return nil
 }
 
@@ -186,7 +189,13 @@ func checkPort(v *validation, p *Port) error {
 			return fail(KindPort, p.Name, "port security %s: %v", Quote(s), err)
 		}
 	}
-	if k, ok := unsupportedOption(p.Options); ok {
+	if err := checkPortType(v, p); err != nil {
+		return err
+	}
+	if k, ok := unsupportedOption(p); ok {
+		if p.Type == PortTypeRouter {
+			return fail(KindPort, p.Name, "option %s is not supported on a port of type router (known: router-port)", Quote(k))
+		}
 		return fail(KindPort, p.Name, "option %s is not supported (known: requested-chassis)", Quote(k))
 	}
 	if rc := p.RequestedChassis(); rc != "" && v.chassis[rc] == nil {
@@ -198,6 +207,9 @@ func checkPort(v *validation, p *Port) error {
 // checkAddresses parses a port's addresses and refuses a MAC or IP that
 // another port of the switch has.
 func checkAddresses(v *validation, p *Port) error {
+	if p.Type == PortTypeRouter {
+		return checkRouterAddresses(v, p)
+	}
 	for _, a := range p.Addresses {
 		addr, err := ParseAddress(a)
 		if err != nil {
@@ -222,34 +234,30 @@ func addressTaken(p *Port, id, other string) error {
 	return fail(KindPort, p.Name, "address %s already belongs to port %s on switch %s", id, Quote(other), Quote(p.Switch))
 }
 
-// unsupportedOption is the first option (by name) a port may not have.
-func unsupportedOption(opts map[string]string) (string, bool) {
-	if _, rc := opts["requested-chassis"]; len(opts) == 0 || len(opts) == 1 && rc {
+// unsupportedOption is the first option (by name) a port may not have:
+// a VIF may have requested-chassis, a router-type port router-port.
+func unsupportedOption(p *Port) (string, bool) {
+	opts := p.Options
+	known := "requested-chassis"
+	if p.Type == PortTypeRouter {
+		known = OptRouterPort
+	}
+	if _, ok := opts[known]; len(opts) == 0 || len(opts) == 1 && ok {
 		return "", false // the usual case, without going through the map
 	}
 	var bad string
 	found := false
 	for k := range opts {
-		if k != "requested-chassis" && (!found || k < bad) {
+		if k != known && (!found || k < bad) {
 			bad, found = k, true
 		}
 	}
 	return bad, found
 }
 
-// FreeSwitchKey returns the smallest unused switch key.
-func (m *Model) FreeSwitchKey() (uint32, error) {
-	used := map[uint32]bool{}
-	for _, s := range m.Switches {
-		used[s.Key] = true
-	}
-	for k := uint32(1); k <= MaxSwitchKey; k++ {
-		if !used[k] {
-			return k, nil
-		}
-	}
-	return 0, fmt.Errorf("every switch tunnel key is in use")
-}
+// FreeSwitchKey returns the smallest datapath key that no switch and no
+// router uses: switches and routers share one key space.
+func (m *Model) FreeSwitchKey() (uint32, error) { return m.freeDatapathKey() }
 
 // FreePortKey returns the smallest unused port key on a switch.
 func (m *Model) FreePortKey(sw string) (uint32, error) {
