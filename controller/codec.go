@@ -211,6 +211,8 @@ func encodeActions(list []pipeline.Action) ([]openflow13.Action, *openflow13.Ins
 			out = append(out, ctAction(a))
 		case pipeline.Clone:
 			out = append(out, cloneAction(a))
+		case pipeline.DecTTL:
+			out = append(out, openflow13.NewActionDecNwTtl())
 		case pipeline.Goto:
 			gotoTable = openflow13.NewInstrGotoTable(a.Stage.Table())
 		default:

@@ -194,7 +194,7 @@ func TestEncoderAgreesWithOVS(t *testing.T) {
 			t.Errorf("group %d:\n OVS: %s\n  us: %s", i, groupLines[i], want)
 		}
 	}
-	if len(meterLines) != len(tables.Meters) || len(tables.Meters) != 3 {
+	if len(meterLines) != len(tables.Meters) || len(tables.Meters) != 4 {
 		t.Fatalf("OVS decoded %d meter mods, we sent %d:\n%s", len(meterLines), len(tables.Meters), out)
 	}
 	for i, m := range tables.Meters {

@@ -160,9 +160,9 @@ func TestMetersAroundBundles(t *testing.T) {
 	if _, _, err := r.Apply(ctx(t), cn, desired); err != nil {
 		t.Fatal(err)
 	}
-	if got := sw.Meters(); len(got) != 3 || !got[want.ID].Same(want) || !got[7].Same(foreign) ||
-		!got[pipeline.ControllerMeterID].Same(desired.Meters[1]) {
-		t.Fatalf("switch has meters %v, want ours (QoS %v, the controller's) and the foreign one", got, want)
+	if got := sw.Meters(); len(got) != 4 || !got[want.ID].Same(want) || !got[7].Same(foreign) ||
+		!got[pipeline.ControllerMeterID].Same(desired.Meters[1]) || !got[pipeline.ProbeMeterID].Same(desired.Meters[2]) {
+		t.Fatalf("switch has meters %v, want ours (QoS %v, the controller's, the probes') and the foreign one", got, want)
 	}
 	flows := len(sw.Flows())
 
@@ -204,8 +204,8 @@ func TestMetersAroundBundles(t *testing.T) {
 	if err != nil || ch.MetersDeleted != 1 || ch.Deleted == 0 {
 		t.Fatalf("removal: %v (err %v)", ch, err)
 	}
-	if got := sw.Meters(); len(got) != 2 || !got[7].Same(foreign) || !got[pipeline.ControllerMeterID].Same(desired.Meters[1]) {
-		t.Fatalf("after removal the switch has meters %v, want the controller's and the foreign one", got)
+	if got := sw.Meters(); len(got) != 3 || !got[7].Same(foreign) || !got[pipeline.ControllerMeterID].Same(desired.Meters[1]) {
+		t.Fatalf("after removal the switch has meters %v, want the controller's, the probes' and the foreign one", got)
 	}
 	if len(sw.Flows()) != len(none.Flows) {
 		t.Fatalf("after removal the switch has %d flows, want %d", len(sw.Flows()), len(none.Flows))

@@ -170,6 +170,8 @@ func decodeActions(b []byte) ([]pipeline.Action, error) {
 		switch {
 		case typ == openflow13.ActionType_Output && alen == 16:
 			acts = append(acts, pipeline.Output{Port: be.Uint32(a[4:])})
+		case typ == openflow13.ActionType_DecNwTtl && alen == 8:
+			acts = append(acts, pipeline.DecTTL{})
 		case typ == openflow13.ActionType_Group && alen == 8:
 			acts = append(acts, pipeline.ToGroup{ID: be.Uint32(a[4:])})
 		case typ == openflow13.ActionType_SetField:

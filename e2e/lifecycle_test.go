@@ -18,6 +18,8 @@ import (
 type pinger struct {
 	cmd *exec.Cmd
 	out strings.Builder
+	// started and ended: when the ping began and finished (fast pings).
+	started, ended time.Time
 }
 
 // startPing sends count echo requests at 50 per second.
@@ -44,6 +46,7 @@ var pingSummary = regexp.MustCompile(`(\d+) packets transmitted, (\d+) received`
 func (p *pinger) wait(t *testing.T) (sent, lost int) {
 	t.Helper()
 	p.cmd.Wait()
+	p.ended = time.Now()
 	m := pingSummary.FindStringSubmatch(p.out.String())
 	if m == nil {
 		t.Fatalf("no ping summary in:\n%s", p.out.String())

@@ -76,9 +76,11 @@ func (p *pinger) replies(t *testing.T) []time.Time {
 	return times
 }
 
-// outage is the longest time between two replies of a finished fast
-// ping: how long the path was broken.
-func (p *pinger) outage(t *testing.T) time.Duration { return lab.LongestGap(p.replies(t)) }
+// outage is the longest time without a reply of a finished fast ping:
+// how long the path was broken.
+func (p *pinger) outage(t *testing.T) time.Duration {
+	return lab.LongestGap(p.replies(t), p.started, p.ended)
+}
 
 // lastReply is when a finished fast ping got its last reply.
 func (p *pinger) lastReply(t *testing.T) time.Time {
@@ -88,6 +90,7 @@ func (p *pinger) lastReply(t *testing.T) time.Time {
 
 func (p *pinger) start(t *testing.T) *pinger {
 	t.Helper()
+	p.started = time.Now()
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -300,11 +303,11 @@ func TestFailMode(t *testing.T) {
 	chainctl(t, l, "--wait", "lsp-pair-group-set-options", "FM-G1", "fail-mode=open")
 	took := time.Since(opened)
 	sent, lost = pings.wait(t)
-	outage := pings.outage(t)
-	t.Logf("fail-mode open: set with --wait in %v; %d of %d pings lost; the chain delivered again after %.2f s",
-		took.Round(time.Millisecond), lost, sent, outage.Seconds())
-	if outage > took+time.Second {
-		t.Errorf("fail-mode open: no reply for %v, though the change took %v", outage, took)
+	back := pings.replies(t)[0].Sub(opened)
+	t.Logf("fail-mode open: set with --wait in %v; %d of %d pings lost; the first reply %.2f s after the change was made",
+		took.Round(time.Millisecond), lost, sent, back.Seconds())
+	if back > took+time.Second {
+		t.Errorf("fail-mode open: the first reply came %v after the change, which took %v", back, took)
 	}
 	seen = inbound(t, l, "C", "eth1", "icmp")
 	if err := ping(l, "app1", "10.0.0.2", "-c", "10", "-i", "0.05"); err != nil {

@@ -192,10 +192,10 @@ func TestQoSMarksDSCPAndMeters(t *testing.T) {
 		Match: `inport == "p1" && udp`, DSCP: &dscp},
 		{Name: "qos2", Key: 2, Switch: "A", Direction: topology.ToLport, Priority: 10, Match: `outport == "p2"`, Rate: 1000, Burst: 100}}
 	tables := render(t, in)
-	// The QoS rule's meter, and the controller path's.
-	if len(tables.Meters) != 2 || tables.Meters[0].Rate != 1000 || tables.Meters[0].Burst != 100 || tables.Meters[0].Pktps ||
-		tables.Meters[1].ID != pipeline.ControllerMeterID || !tables.Meters[1].Pktps {
-		t.Fatalf("meters %v, want one of 1000 kbps, burst 100 kb, and the controller meter", tables.Meters)
+	// The QoS rule's meter, the controller path's and the probes'.
+	if len(tables.Meters) != 3 || tables.Meters[0].Rate != 1000 || tables.Meters[0].Burst != 100 || tables.Meters[0].Pktps ||
+		tables.Meters[1].ID != pipeline.ControllerMeterID || !tables.Meters[1].Pktps || tables.Meters[2].ID != pipeline.ProbeMeterID {
+		t.Fatalf("meters %v, want one of 1000 kbps, burst 100 kb, the controller meter and the probes'", tables.Meters)
 	}
 	meter := tables.Meters[0].ID
 	// A broadcast ARP request (for no known address: it is not answered)

@@ -345,6 +345,10 @@ type Multipath struct {
 // takes its own way through the pipeline. Inside, Resubmit replaces Goto.
 type Clone struct{ Actions []Action }
 
+// DecTTL decrements the IPv4 TTL or IPv6 hop limit (OFPAT_DEC_NW_TTL);
+// the router's pipeline answers packets it would take to 0 before.
+type DecTTL struct{}
+
 // Conjunction marks clause Clause (1-based) of NClauses of conjunctive
 // match ID as matched.
 type Conjunction struct {
@@ -371,6 +375,8 @@ func (a Output) format(bool) string { return fmt.Sprintf("output:%d", a.Port) }
 func (a Multipath) format(bool) string {
 	return fmt.Sprintf("multipath(symmetric_l3l4+udp,0,modulo_n,%d,0,%s)", a.Links, fieldRange(a.Dst, a.Ofs, a.Bits))
 }
+
+func (DecTTL) format(bool) string { return "dec_ttl" }
 
 func (a Clone) format(numeric bool) string { return "clone(" + ActionsString(a.Actions, numeric) + ")" }
 

@@ -88,10 +88,12 @@ func TestTapGroup(t *testing.T) {
 	expectWalk(t, "tap down", w("hv1", request(11)), "vnf2-in app2")
 }
 
-// Probes come back from VNF ports only.
+// Probes come back from VNF ports only, in their exact form; a
+// workload's frame from the probe MAC is dropped where it enters, so it
+// never reaches a VNF to come back dressed as a probe.
 func TestProbesTrappedAtVNFPorts(t *testing.T) {
 	m := seedCase{vnfs: 1, app2On: "hv1"}.model()
-	tables, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1", OFPorts: map[string]uint32{"vnf1-out": 13, "app1": 11}})
+	tables, err := pipeline.Render(pipeline.Input{Model: m, Chassis: "hv1", OFPorts: map[string]uint32{"vnf1-in": 12, "vnf1-out": 13, "app1": 11, "app2": 18}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,17 +101,25 @@ func TestProbesTrappedAtVNFPorts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	probe := func(in uint32) sim.Result {
-		r, err := sw.Run(sim.Frame(in, pipeline.ProbeSrcMAC.String(), pipeline.ProbeDstMAC.String()))
+	probe := func(in uint32, dst string, udpDst uint64) sim.Result {
+		p := sim.Frame(in, pipeline.ProbeSrcMAC.String(), dst).Set(pipeline.FieldEthType, 0x800).
+			Set(pipeline.FieldIPv4Src, 0xa9fec701).Set(pipeline.FieldIPv4Dst, 0xa9fec702).
+			Set(pipeline.FieldIPProto, 17).Set(pipeline.FieldUDPDst, udpDst)
+		r, err := sw.Run(p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return r
 	}
-	if r := probe(13); len(r.ToController) != 1 || r.ToController[0][0] != pipeline.OpProbe || len(r.Outputs) != 0 {
+	if r := probe(13, pipeline.ProbeDstMAC.String(), pipeline.ProbePort); len(r.ToController) != 1 || r.ToController[0][0] != pipeline.OpProbe || len(r.Outputs) != 0 {
 		t.Errorf("probe from a VNF port: to chainwired %x, outputs %v", r.ToController, r.Outputs)
 	}
-	if r := probe(11); len(r.ToController) != 0 {
-		t.Errorf("a workload's frame from the probe MAC went to chainwired: %x", r.ToController)
+	if r := probe(13, pipeline.ProbeDstMAC.String(), 53); len(r.ToController) != 0 {
+		t.Errorf("a VNF's frame that is not a probe went to chainwired: %x", r.ToController)
+	}
+	for _, dst := range []string{pipeline.ProbeDstMAC.String(), macApp2} {
+		if r := probe(11, dst, pipeline.ProbePort); len(r.ToController) != 0 || len(r.Outputs) != 0 {
+			t.Errorf("a workload's frame from the probe MAC to %s: to chainwired %x, outputs %v", dst, r.ToController, r.Outputs)
+		}
 	}
 }

@@ -72,6 +72,7 @@ func globalFlows(tun uint32) []Flow {
 	flows := tableDefaults()
 	flows = append(flows, ingressSanityDrops()...)
 	flows = append(flows, egressMulticastPass(), chainReinject(), vnfSkipsACLs(), vnfDropsTheRest())
+	flows = append(flows, probeMACsDropped()...)
 	flows = append(flows, conntrackFlows()...)
 	if tun != 0 {
 		flows = append(flows, classifyTunnel(tun))
@@ -160,6 +161,7 @@ func loadReg(f Field, v uint32) Action { return Load{Dst: f, Value: uint64(v)} }
 var dropByDefault = map[Stage]bool{
 	PhyToLog: true, InPortSecL2: true, InL2Lkup: true,
 	LocalOutput: true, OutPortSecL2: true, LogToPhy: true,
+	LrInAdmission: true, LrInIPRouting: true, LrInARPResolve: true, LrOutDelivery: true,
 }
 
 // tableDefaults gives every stage its priority-0 flow: drop where traffic

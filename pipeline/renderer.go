@@ -399,7 +399,7 @@ func (r *Renderer) render(u *unit) error {
 	switch u.id.kind {
 	case unitGlobal:
 		out.flows = globalFlows(r.env.TunnelOFPort)
-		out.meters = []Meter{controllerMeter(r.env.PacketInRate)}
+		out.meters = []Meter{controllerMeter(r.env.PacketInRate), probeMeter()}
 	case unitSwitch:
 		out.flows = switchFlows(rd, u.id.name)
 	case unitPort:

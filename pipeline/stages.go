@@ -53,8 +53,19 @@ const (
 	OutPortSecIP
 	OutPortSecL2
 
-	// Logical-to-physical: logical outport to OpenFlow port.
+	// Logical-to-physical: logical outport to OpenFlow port (or, for a
+	// router port, into the router's pipeline).
 	LogToPhy
+
+	// Logical router ingress (seed 003, DESIGN.md §11): admission, the
+	// router's own IPs, routing, the next hop's MAC.
+	LrInAdmission
+	LrInIPInput
+	LrInIPRouting
+	LrInARPResolve
+
+	// Logical router egress: into the switch of the outport's peer.
+	LrOutDelivery
 
 	numStages
 )
@@ -92,6 +103,11 @@ var stageNames = [numStages]string{
 	OutPortSecIP:   "ls_out_port_sec_ip",
 	OutPortSecL2:   "ls_out_port_sec_l2",
 	LogToPhy:       "log_to_phy",
+	LrInAdmission:  "lr_in_admission",
+	LrInIPInput:    "lr_in_ip_input",
+	LrInIPRouting:  "lr_in_ip_routing",
+	LrInARPResolve: "lr_in_arp_resolve",
+	LrOutDelivery:  "lr_out_delivery",
 }
 
 // A band is a run of consecutive stages placed at fixed table numbers, as
@@ -107,6 +123,8 @@ var bands = []band{
 	{RemoteOutput, CheckLoopback, 32},
 	{OutChain, OutPortSecL2, 40},
 	{LogToPhy, LogToPhy, 64},
+	{LrInAdmission, LrInARPResolve, 80},
+	{LrOutDelivery, LrOutDelivery, 104},
 }
 
 var (

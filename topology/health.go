@@ -11,8 +11,9 @@ import (
 // a group's behaviour when it has no healthy pair, or when it only taps.
 
 // HealthCheck is how chainwired probes a pair: a probe every Interval,
-// missed when it is not back within Timeout; Failure misses in a row take
-// the pair out of its group, Success answers in a row bring it back.
+// missed when it is not back within Timeout (and then probed again at
+// once); Failure misses in a row take the pair out of its group, Success
+// answers in a row bring it back.
 type HealthCheck struct {
 	Interval, Timeout time.Duration
 	Success, Failure  int

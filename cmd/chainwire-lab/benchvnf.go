@@ -193,6 +193,7 @@ func (vr *vnfReport) failover(runs int) error {
 		ping := l.Command("vm1", lab.FastPingArgs("10.0.0.2", 1000, 6*time.Second)...)
 		var out strings.Builder
 		ping.Stdout = &out
+		started := time.Now()
 		if err := ping.Start(); err != nil {
 			return err
 		}
@@ -210,7 +211,7 @@ func (vr *vnfReport) failover(runs int) error {
 		if err != nil {
 			return err
 		}
-		vr.outages = append(vr.outages, lab.LongestGap(times))
+		vr.outages = append(vr.outages, lab.LongestGap(times, started, time.Now()))
 		if _, err := l.Exec(victim, "ip", "link", "set", "br0", "up"); err != nil {
 			return err
 		}

@@ -36,11 +36,13 @@ func PingReplies(out string) ([]time.Time, error) {
 	return times, nil
 }
 
-// LongestGap is the longest time between two successive replies.
-func LongestGap(times []time.Time) time.Duration {
-	var longest time.Duration
-	for i := 1; i < len(times); i++ {
-		longest = max(longest, times[i].Sub(times[i-1]))
+// LongestGap is the longest time without a reply between start and end
+// (when the ping began and ended): an outage at either edge counts too.
+func LongestGap(times []time.Time, start, end time.Time) time.Duration {
+	longest, last := time.Duration(0), start
+	for _, t := range append(times, end) {
+		longest = max(longest, t.Sub(last))
+		last = t
 	}
 	return longest
 }

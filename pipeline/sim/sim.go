@@ -217,7 +217,18 @@ func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, d
 				return fmt.Errorf("sim: %s uses meter %d, which the tables lack", stageName(t), a.ID)
 			}
 			r.Meters = append(r.Meters, a.ID)
+		case pipeline.DecTTL:
+			ttl := p.Get(pipeline.FieldIPTTL)
+			if ttl <= 1 {
+				return fmt.Errorf("sim: dec_ttl of a packet with TTL %d in %s (OVS drops it)", ttl, stageName(t))
+			}
+			p.Set(pipeline.FieldIPTTL, ttl-1)
 		case pipeline.Clone:
+			for _, x := range a.Actions {
+				if _, ok := x.(pipeline.Goto); ok {
+					return fmt.Errorf("sim: goto_table inside clone() in %s (OVS refuses it)", stageName(t))
+				}
+			}
 			if err := s.actions(a.Actions, t, p.clone(), r, depth+1); err != nil {
 				return err
 			}

@@ -136,13 +136,14 @@ type Agent struct {
 
 	// probes checks the local pairs' health; remoteHealth is what the
 	// other chassis publish of theirs, down what the renderer has.
-	probes       *prober
-	checked      map[string]bool // the pairs with a health check
-	probing      map[string]bool // the pairs probed here
-	localUp      map[string]bool
-	remoteHealth map[string]map[string]string // chassis -> pair -> state
-	down         map[string]bool
-	checks       atomic.Bool // the model has health-checked pairs
+	probes  *prober
+	checked map[string]bool // the pairs with a health check
+	probing map[string]bool // the pairs probed here
+	// healthWarnings: checked pairs that cannot be probed here.
+	healthWarnings []string
+	remoteHealth   map[string]map[string]string // chassis -> pair -> state
+	down           map[string]bool
+	checks         atomic.Bool // the model has health-checked pairs
 
 	// southbound is the store's agent side, if it has one: the chassis
 	// registration and where ports are bound.
@@ -164,7 +165,7 @@ func New(cfg Config, log *logrus.Entry, store topology.Store, dial Dialer, host 
 		events: make(chan func(), 256), rec: controller.NewReconciler(), remoteBind: map[string]string{},
 		pktins: newPacketIns(cfg.PacketInRate, log, cfg.Metrics), statusOut: newLatest[topology.Status](), bindOut: newLatest[[]string](),
 		zones: newZones(nil), zonesOut: newLatest[map[string]uint16](),
-		checked: map[string]bool{}, probing: map[string]bool{}, localUp: map[string]bool{}, remoteHealth: map[string]map[string]string{}, down: map[string]bool{}}
+		checked: map[string]bool{}, probing: map[string]bool{}, remoteHealth: map[string]map[string]string{}, down: map[string]bool{}}
 	a.southbound, _ = store.(topology.Southbound)
 	return a
 }
@@ -222,8 +223,8 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.post(ctx, func() { a.onRemoteBindings(b, whole) })
 		})
 	}
-	a.probes = newProber(a.cfg.Chassis, a.log, a.metrics, func(pair string, up bool) {
-		a.post(ctx, func() { a.onLocalHealth(pair, up) })
+	a.probes = newProber(a.cfg.Chassis, a.log, a.metrics, func(pair string) {
+		a.post(ctx, func() { a.onLocalHealth(pair) })
 	})
 	a.pktins.probes = a.probes
 	go a.watchHealth(ctx)
@@ -314,8 +315,9 @@ func (a *Agent) onWholeModel(m *topology.Model) {
 		}
 		a.ix, a.rejected, a.renderer, a.dirty, a.boundStale = ix, nil, nil, true, true
 		a.modelErr = nil
+		a.checked = map[string]bool{}
 		for i := range m.PortPairs {
-			a.noteChecks(map[string]*topology.PortPair{m.PortPairs[i].Name: &m.PortPairs[i]})
+			a.noteChecks(m.PortPairs[i].Name, &m.PortPairs[i])
 		}
 		a.pktins.setDNS(ix)
 		return
@@ -346,7 +348,9 @@ func (a *Agent) onChanges(ch *topology.Changes) {
 	}
 	a.rejected, a.modelErr, a.dirty = nil, nil, true
 	a.boundStale = a.boundStale || len(ch.Ports) > 0
-	a.noteChecks(ch.PortPairs)
+	for name, pp := range ch.PortPairs {
+		a.noteChecks(name, pp)
+	}
 	if len(ch.DNSRecords) > 0 || len(ch.Switches) > 0 {
 		a.pktins.setDNS(a.ix)
 	}
@@ -652,7 +656,7 @@ func (a *Agent) publish(heartbeat bool) {
 
 // status is what the agent reports now.
 func (a *Agent) status() topology.Status {
-	warnings := append(append([]string(nil), a.bind.Warnings...), a.conflicts...)
+	warnings := append(append(append([]string(nil), a.bind.Warnings...), a.conflicts...), a.healthWarnings...)
 	if n := a.pktins.dropped(); n > 0 {
 		warnings = append(warnings, fmt.Sprintf("%d packet-ins dropped (over %d/s), %d handled", n, a.cfg.PacketInRate, a.pktins.handled.Load()))
 	}

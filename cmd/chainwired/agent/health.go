@@ -3,9 +3,9 @@ package agent
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"hash/fnv"
 	"maps"
-	"net"
 	"sort"
 	"sync"
 	"time"
@@ -26,6 +26,7 @@ import (
 // probeTarget is a checked pair as the prober needs it.
 type probeTarget struct {
 	pair      string
+	sendErr   bool   // the last probe could not be sent (logged once)
 	in, out   uint32 // OpenFlow ports
 	check     topology.HealthCheck
 	token     uint64 // names the pair in its probes
@@ -39,42 +40,45 @@ type probeTarget struct {
 	onceKnown bool // the first answer or failure was seen
 }
 
-// prober keeps the probing state of the local checked pairs.
+// prober keeps the probing state of the local checked pairs. It tells
+// the run loop which pair changed state, not the state: the run loop
+// reads the state when it gets there (verdict), so reports that cross
+// on their way (a timeout and an answer at once) cannot leave it with
+// an old one.
 type prober struct {
 	log     *logrus.Entry
 	metrics *Metrics
 	chassis string
-	report  func(pair string, up bool)
+	report  func(pair string)
 
 	mu      sync.Mutex
 	targets map[string]*probeTarget
+	byToken map[uint64]*probeTarget
 	wake    chan struct{}
 }
 
-func newProber(chassis string, log *logrus.Entry, m *Metrics, report func(pair string, up bool)) *prober {
-	return &prober{log: log, metrics: m, chassis: chassis, report: report, targets: map[string]*probeTarget{}, wake: make(chan struct{}, 1)}
+func newProber(chassis string, log *logrus.Entry, m *Metrics, report func(pair string)) *prober {
+	return &prober{log: log, metrics: m, chassis: chassis, report: report, targets: map[string]*probeTarget{},
+		byToken: map[uint64]*probeTarget{}, wake: make(chan struct{}, 1)}
 }
 
-// probe frame: UDP between two link-local addresses, carrying a magic
-// string, the pair's token and a sequence number.
-var (
-	probeMagic = []byte("chainwire-probe\x00")
-	probeSrcIP = net.IPv4(169, 254, 199, 1).To4()
-	probeDstIP = net.IPv4(169, 254, 199, 2).To4()
-)
-
-const probePort = 3784 // BFD's, which a VNF lets through as it would BFD
+// The probe's payload: a magic string, the pair's token and a sequence
+// number.
+var probeMagic = []byte("chainwire-probe\x00")
 
 // setTargets replaces the checked local pairs: new ones start up (as
 // though healthy) and are probed at once; pairs that stay keep their
-// state; pairs that leave are forgotten.
+// state, new check options included; pairs that leave, or whose ports
+// moved, are forgotten.
 func (pr *prober) setTargets(want map[string]probeTarget) {
 	pr.mu.Lock()
 	defer pr.mu.Unlock()
 	for name, t := range pr.targets {
-		w, ok := want[name]
-		if !ok || w.in != t.in || w.out != t.out || w.check != t.check {
+		if w, ok := want[name]; !ok || w.in != t.in || w.out != t.out {
 			delete(pr.targets, name)
+			delete(pr.byToken, t.token)
+		} else {
+			t.check = w.check
 		}
 	}
 	for name, w := range want {
@@ -85,12 +89,22 @@ func (pr *prober) setTargets(want map[string]probeTarget) {
 		h := fnv.New64a()
 		h.Write([]byte(pr.chassis + "/" + name))
 		t.token, t.up = h.Sum64(), true
-		pr.targets[name] = &t
+		pr.targets[name], pr.byToken[t.token] = &t, &t
 	}
 	select {
 	case pr.wake <- struct{}{}:
 	default:
 	}
+}
+
+// verdict is a probed pair's state: up, and whether it is probed here.
+func (pr *prober) verdict(pair string) (up, probed bool) {
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if t := pr.targets[pair]; t != nil {
+		return t.up, true
+	}
+	return false, false
 }
 
 // states returns the local pairs' health for the status.
@@ -123,10 +137,8 @@ func (pr *prober) run(ctx context.Context, cn *controller.Conn) {
 		case <-pr.wake:
 		case <-timer.C:
 		}
-		next := pr.tick(time.Now(), func(port uint32, frame []byte) {
-			if err := cn.PacketOut(controller.PortController, pipeline.ProbeActions(port), frame); err != nil {
-				pr.log.WithError(err).Debug("cannot send a health probe")
-			}
+		next := pr.tick(time.Now(), func(port uint32, frame []byte) error {
+			return cn.PacketOut(controller.PortController, pipeline.ProbeActions(port), frame)
 		})
 		timer.Reset(time.Until(next))
 	}
@@ -134,8 +146,9 @@ func (pr *prober) run(ctx context.Context, cn *controller.Conn) {
 
 // tick counts the probes that timed out, sends the probes that are due,
 // with send, and returns when it has to run again.
-func (pr *prober) tick(now time.Time, send func(port uint32, frame []byte)) time.Time {
+func (pr *prober) tick(now time.Time, send func(port uint32, frame []byte) error) time.Time {
 	type probe struct {
+		t     *probeTarget
 		port  uint32
 		frame []byte
 	}
@@ -149,11 +162,16 @@ func (pr *prober) tick(now time.Time, send func(port uint32, frame []byte)) time
 			if t.miss() {
 				changes = append(changes, *t)
 			}
+			if t.up {
+				// Confirm a miss at once rather than an interval later:
+				// a dead VNF is out within interval + failure × timeout.
+				t.nextSend = now
+			}
 		}
 		if !now.Before(t.nextSend) {
 			t.seq++
 			t.sentAt, t.awaiting, t.nextSend = now, true, now.Add(t.check.Interval)
-			due = append(due, probe{t.in, probeFrame(t.token, t.seq)})
+			due = append(due, probe{t, t.in, probeFrame(t.token, t.seq)})
 		}
 		if t.nextSend.Before(next) {
 			next = t.nextSend
@@ -163,11 +181,18 @@ func (pr *prober) tick(now time.Time, send func(port uint32, frame []byte)) time
 		}
 	}
 	pr.mu.Unlock()
+	pr.announce(changes)
 	pr.metrics.probesSent.Add(float64(len(due)))
 	for _, p := range due {
-		send(p.port, p.frame)
+		err := send(p.port, p.frame)
+		pr.mu.Lock()
+		first := err != nil && !p.t.sendErr
+		p.t.sendErr = err != nil
+		pr.mu.Unlock()
+		if first {
+			pr.log.WithError(err).Warnf("cannot send a health probe for pair %s into port %d", topology.Quote(p.t.pair), p.port)
+		}
 	}
-	pr.announce(changes)
 	return next
 }
 
@@ -181,13 +206,11 @@ func (pr *prober) answer(inPort uint32, frame []byte) {
 	}
 	var changes []probeTarget
 	pr.mu.Lock()
-	for _, t := range pr.targets {
-		if t.token == token && t.out == inPort && t.awaiting && t.seq == seq {
-			t.awaiting = false
-			pr.metrics.probesAnswered.Inc()
-			if t.hit() {
-				changes = append(changes, *t)
-			}
+	if t := pr.byToken[token]; t != nil && t.out == inPort && t.awaiting && t.seq == seq {
+		t.awaiting = false
+		pr.metrics.probesAnswered.Inc()
+		if t.hit() {
+			changes = append(changes, *t)
 		}
 	}
 	pr.mu.Unlock()
@@ -203,7 +226,7 @@ func (pr *prober) announce(changes []probeTarget) {
 		}
 		pr.log.WithFields(logrus.Fields{"pair": t.pair, "hits": t.hits, "misses": t.misses}).
 			Logf(level, "port pair %s is %s", topology.Quote(t.pair), state)
-		pr.report(t.pair, t.up)
+		pr.report(t.pair)
 	}
 }
 
@@ -229,8 +252,8 @@ func (t *probeTarget) miss() bool {
 
 func probeFrame(token, seq uint64) []byte {
 	payload := append(append([]byte(nil), probeMagic...), be.AppendUint64(be.AppendUint64(nil, token), seq)...)
-	return ipFrame(pipeline.ProbeSrcMAC, pipeline.ProbeDstMAC, probeSrcIP, probeDstIP, protoUDP,
-		udpDatagram(probePort, probePort, payload))
+	return ipFrame(pipeline.ProbeSrcMAC, pipeline.ProbeDstMAC, pipeline.ProbeSrcIP, pipeline.ProbeDstIP, protoUDP,
+		udpDatagram(pipeline.ProbePort, pipeline.ProbePort, payload))
 }
 
 // parseProbe reads a probe's token and sequence number; anything else
@@ -253,13 +276,16 @@ func parseProbe(frame []byte) (token, seq uint64, ok bool) {
 const healthPoll = 200 * time.Millisecond
 
 // followChecks gives the prober the checked pairs bound here, when the
-// pairs or the local ports changed (or all is rendered anew).
+// pairs, the ports or the bindings changed (or all is rendered anew). A
+// pair is probed where its in port is bound; its out port must be there
+// too, else the pair is not probed and the status says so.
 func (a *Agent) followChecks() {
-	if a.renderer != nil && a.todo.OFPorts == nil && (a.todo.Model == nil || len(a.todo.Model.PortPairs) == 0) {
+	if a.renderer != nil && a.todo.OFPorts == nil && a.todo.Bindings == nil &&
+		(a.todo.Model == nil || len(a.todo.Model.PortPairs) == 0 && len(a.todo.Model.Ports) == 0) {
 		return
 	}
 	want := map[string]probeTarget{}
-	var checked []string
+	var checked, split []string
 	for name := range a.checked {
 		pp := a.ix.PortPair(name)
 		if pp == nil {
@@ -270,54 +296,65 @@ func (a *Agent) followChecks() {
 			continue
 		}
 		checked = append(checked, pp.Name)
-		in, inHere := a.bind.Ports[pp.InPort]
-		out, outHere := a.bind.Ports[pp.OutPort]
-		if inHere && outHere {
+		in, inHere := a.boundHere(pp.InPort)
+		out, outHere := a.boundHere(pp.OutPort)
+		switch {
+		case inHere && outHere:
 			want[pp.Name] = probeTarget{pair: pp.Name, in: in, out: out, check: hc}
+		case inHere || outHere:
+			split = append(split, fmt.Sprintf("port pair %s is health-checked, but only its %s port is bound here: not probed (a probe must come back on the chassis that sent it)",
+				topology.Quote(pp.Name), map[bool]string{true: "in", false: "out"}[inHere]))
 		}
 	}
+	sort.Strings(split)
 	a.checks.Store(len(checked) > 0)
 	a.probes.setTargets(want)
-	probing := map[string]bool{}
-	for name := range want {
-		probing[name] = true
-	}
+	a.healthWarnings = split
 	for name := range a.probing {
-		if !probing[name] {
-			delete(a.localUp, name) // probed elsewhere now: its verdict is theirs
+		if _, still := want[name]; !still {
 			a.metrics.forget(name)
 		}
 	}
-	for name := range probing {
-		if !a.probing[name] {
-			a.metrics.pair(name, true) // as the prober starts it
-		}
+	a.probing = map[string]bool{}
+	for name := range want {
+		a.probing[name] = true
+		up, _ := a.probes.verdict(name)
+		a.metrics.pair(name, up)
 	}
-	a.probing = probing
 	for name := range a.down {
 		checked = append(checked, name)
 	}
 	a.refreshDown(checked)
 }
 
+// boundHere is a port's local OpenFlow port, if it is bound on this
+// chassis (as the renderer decides: requested here, or nowhere).
+func (a *Agent) boundHere(port string) (uint32, bool) {
+	p := a.ix.Port(port)
+	ofport, ok := a.bind.Ports[port]
+	if p == nil || !ok {
+		return 0, false
+	}
+	rc := p.RequestedChassis()
+	return ofport, rc == "" || rc == a.cfg.Chassis
+}
+
 // noteChecks keeps the set of pairs that have a health check (or had,
 // until followChecks saw them go) as pairs come, change and go.
-func (a *Agent) noteChecks(pairs map[string]*topology.PortPair) {
-	for name, pp := range pairs {
-		if pp != nil && pp.Options[topology.OptHealthCheck] == "true" {
-			a.checked[name] = true
-		} else {
-			delete(a.checked, name)
-		}
+func (a *Agent) noteChecks(name string, pp *topology.PortPair) {
+	if pp != nil && pp.Options[topology.OptHealthCheck] == "true" {
+		a.checked[name] = true
+	} else {
+		delete(a.checked, name)
 	}
 }
 
-// onLocalHealth takes the prober's verdict on a pair probed here.
-func (a *Agent) onLocalHealth(pair string, up bool) {
-	if !a.probing[pair] {
-		return // it left while the verdict was on its way
+// onLocalHealth takes the news that a pair probed here changed state.
+func (a *Agent) onLocalHealth(pair string) {
+	up, probed := a.probes.verdict(pair)
+	if !probed || !a.probing[pair] {
+		return // it left while the news was on its way
 	}
-	a.localUp[pair] = up
 	a.metrics.pair(pair, up)
 	a.refreshDown([]string{pair})
 }
@@ -325,9 +362,16 @@ func (a *Agent) onLocalHealth(pair string, up bool) {
 // onRemoteHealth takes the verdicts the other chassis publish.
 func (a *Agent) onRemoteHealth(got map[string]map[string]string) {
 	var changed []string
-	for _, m := range []map[string]map[string]string{a.remoteHealth, got} {
-		for _, h := range m {
-			for pair := range h {
+	for ch, h := range got {
+		for pair, state := range h {
+			if a.remoteHealth[ch][pair] != state {
+				changed = append(changed, pair)
+			}
+		}
+	}
+	for ch, h := range a.remoteHealth {
+		for pair := range h {
+			if _, still := got[ch][pair]; !still {
 				changed = append(changed, pair)
 			}
 		}
@@ -338,19 +382,17 @@ func (a *Agent) onRemoteHealth(got map[string]map[string]string) {
 
 // refreshDown brings the renderer's view of the named pairs' health up
 // to date: a pair probed here by the local verdict, any other by what
-// its chassis publishes; a pair without a verdict is up.
+// the chassis its in port is bound on publishes; a pair without a
+// verdict is up.
 func (a *Agent) refreshDown(pairs []string) {
 	for _, name := range pairs {
 		down := false
 		if pp := a.ix.PortPair(name); pp != nil {
 			if _, checked := pp.HealthCheck(); checked {
-				if a.probing[name] {
-					up, known := a.localUp[name]
-					down = known && !up
+				if up, probed := a.probes.verdict(name); probed {
+					down = !up
 				} else {
-					for _, h := range a.remoteHealth {
-						down = down || h[name] == topology.HealthDown
-					}
+					down = a.remoteHealth[a.boundOn(pp.InPort)][name] == topology.HealthDown
 				}
 			}
 		}
@@ -370,6 +412,15 @@ func (a *Agent) refreshDown(pairs []string) {
 	}
 }
 
+// boundOn is the chassis a port is bound on: requested, or as its agent
+// published ("" if unknown).
+func (a *Agent) boundOn(port string) string {
+	if p := a.ix.Port(port); p != nil && p.RequestedChassis() != "" {
+		return p.RequestedChassis()
+	}
+	return a.remoteBind[port]
+}
+
 // watchHealth reads the other chassis' verdicts while there are checked
 // pairs, and hands the run loop what changed. A stale status (its agent
 // gone) says nothing.
@@ -377,6 +428,7 @@ func (a *Agent) watchHealth(ctx context.Context) {
 	t := time.NewTicker(healthPoll)
 	defer t.Stop()
 	last := map[string]map[string]string{}
+	failing := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -387,8 +439,13 @@ func (a *Agent) watchHealth(ctx context.Context) {
 		if a.checks.Load() {
 			sts, err := a.store.Statuses()
 			if err != nil {
+				if !failing {
+					a.log.WithError(err).Warn("cannot read the other chassis' pair health; keeping what they said last")
+				}
+				failing = true
 				continue
 			}
+			failing = false
 			now := time.Now()
 			for _, st := range sts {
 				if st.Chassis != a.cfg.Chassis && !st.Stale(now) && len(st.Health) > 0 {

@@ -12,7 +12,9 @@ import (
 // after Success answers in a row; probes come from the out port only.
 func TestProberVerdicts(t *testing.T) {
 	var verdicts []string
-	pr := newProber("hv1", logrus.NewEntry(logrus.New()), NewMetrics(), func(pair string, up bool) {
+	var pr *prober
+	pr = newProber("hv1", logrus.NewEntry(logrus.New()), NewMetrics(), func(pair string) {
+		up, _ := pr.verdict(pair)
 		verdicts = append(verdicts, map[bool]string{true: pair + " up", false: pair + " down"}[up])
 	})
 	check := topology.HealthCheck{Interval: time.Second, Timeout: 500 * time.Millisecond, Success: 2, Failure: 2}
@@ -20,7 +22,7 @@ func TestProberVerdicts(t *testing.T) {
 	forwarding := true
 	var lost int
 	now := time.Unix(1000, 0)
-	send := func(port uint32, frame []byte) {
+	send := func(port uint32, frame []byte) error {
 		if port != 5 {
 			t.Fatalf("probe sent into port %d, want the in port 5", port)
 		}
@@ -29,10 +31,11 @@ func TestProberVerdicts(t *testing.T) {
 		}
 		if !forwarding {
 			lost++
-			return
+			return nil
 		}
 		pr.answer(4, frame) // the wrong port: not an answer
 		pr.answer(6, frame)
+		return nil
 	}
 	step := func(d time.Duration) {
 		end := now.Add(d)
@@ -54,7 +57,7 @@ func TestProberVerdicts(t *testing.T) {
 	for len(verdicts) < 2 && now.Sub(failed) < 5*time.Second {
 		step(100 * time.Millisecond)
 	}
-	if took := now.Sub(failed); len(verdicts) != 2 || verdicts[1] != "PP1 down" || took > check.Interval*time.Duration(check.Failure)+check.Timeout {
+	if took := now.Sub(failed); len(verdicts) != 2 || verdicts[1] != "PP1 down" || took > check.Interval+time.Duration(check.Failure)*check.Timeout {
 		t.Fatalf("after the VNF stopped: verdicts %v after %v", verdicts, took)
 	}
 	if st := pr.states(); st["PP1"] != topology.HealthDown {
