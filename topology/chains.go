@@ -151,6 +151,9 @@ func checkPair(v *validation, pp *PortPair) error {
 		if p.Switch != pp.Switch {
 			return fail(KindPortPair, pp.Name, "%s %s is on switch %s, not %s", role.name, Quote(role.port), Quote(p.Switch), Quote(pp.Switch))
 		}
+		if p.Type == PortTypeRouter {
+			return fail(KindPortPair, pp.Name, "%s %s is of type router: a router's port cannot be a VNF port", role.name, Quote(role.port))
+		}
 		if len(p.PortSecurity) > 0 {
 			return fail(KindPortPair, pp.Name, "%s %s has port security, but a VNF port forwards frames with other ports' MACs", role.name, Quote(role.port))
 		}

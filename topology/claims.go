@@ -43,6 +43,11 @@ const (
 	lbVIPRule         // the load balancers with a VIP at an address (ports may not have it)
 	routerKeyRule     // router keys are unique (and no switch's)
 	routerPortKeyRule // router port keys are unique per router
+	routerPortOfRule  // the ports of a router (its networks may not overlap; its routes' next hops)
+	routerMACRule     // the router ports with a MAC (a switch port may not have it on a switch the router port joins)
+	routerIPRule      // the router ports with an IP address, likewise
+	routerPeerRule    // the router-type switch port that joins a router port (one at most)
+	routerSwitchRule  // the router-type ports of a switch
 )
 
 // Each claim has one constructor, used to claim and to look the claim up.
@@ -85,6 +90,20 @@ func lbKeyClaim(key uint32) claim        { return claim{rule: lbKeyRule, num: ui
 func routerKeyClaim(key uint32) claim    { return claim{rule: routerKeyRule, num: uint64(key)} }
 func routerPortKeyClaim(router string, key uint32) claim {
 	return claim{rule: routerPortKeyRule, scope: router, num: uint64(key)}
+}
+func routerPortOfClaim(router string) claim { return claim{rule: routerPortOfRule, value: router} }
+func routerPeerClaim(lrp string) claim      { return claim{rule: routerPeerRule, value: lrp} }
+func routerSwitchClaim(sw string) claim     { return claim{rule: routerSwitchRule, value: sw} }
+
+// routerMACClaim and routerIPClaim are keyed as macClaim and ipClaim
+// are, without a switch: a router port is on the switch its peer is.
+func routerMACClaim(mac net.HardwareAddr) claim {
+	c := macClaim("", mac)
+	c.rule = routerMACRule
+	return c
+}
+func routerIPClaim(ip net.IP) claim {
+	return claim{rule: routerIPRule, value: string(ip.To16())}
 }
 
 // lbVIPClaim is keyed as ipClaim is: an IPv4 address in its IPv4-mapped

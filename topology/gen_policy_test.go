@@ -279,6 +279,7 @@ func (g *gen) carelessPolicy(m *topology.Model) {
 			g.useLBs(m, &m.Switches[i])
 		}
 	}
+	g.carelessRouters(m)
 }
 
 // carefulPolicy adds groups of distinct existing ports, IPv4 sets, and
@@ -326,6 +327,7 @@ func (g *gen) carefulPolicy(m *topology.Model) {
 			}
 		}
 	}
+	g.carefulRouters(m)
 }
 
 // putPolicy adds or replaces one policy object.
@@ -464,6 +466,10 @@ func (g *gen) removePolicy(m *topology.Model, c *topology.Changes) {
 // policyChange is a random change of the policy objects: one edit, or a
 // port leaving every group and the matches that name it, then going.
 func (g *gen) policyChange(m *topology.Model, c *topology.Changes) {
+	if g.chance(0.3) {
+		g.routerChange(m, c)
+		return
+	}
 	switch n := g.r.IntN(10); {
 	case n < 3:
 		g.putPolicy(m, c)
@@ -491,13 +497,14 @@ func (g *gen) policyChange(m *topology.Model, c *topology.Changes) {
 func policyDump(ix *topology.Index, n string) []string {
 	port, pg, as := topology.Ref{Kind: topology.KindPort, Name: n}, topology.Ref{Kind: topology.KindPortGroup, Name: n},
 		topology.Ref{Kind: topology.KindAddressSet, Name: n}
-	return []string{objJSON(ix.ACL(n)), objJSON(ix.PortGroup(n)), objJSON(ix.AddressSet(n)), objJSON(ix.QoSRule(n)),
+	out := []string{objJSON(ix.ACL(n)), objJSON(ix.PortGroup(n)), objJSON(ix.AddressSet(n)), objJSON(ix.QoSRule(n)),
 		joined(ix.ACLsOf(n), aclName), joined(ix.ACLsOfPortGroup(n), aclName), joined(ix.PortGroupsOfPort(n), pgName),
 		joined(ix.QoSOf(n), qosName), joined(ix.ACLsNaming(port), aclName), joined(ix.ACLsNaming(pg), aclName),
 		joined(ix.ACLsNaming(as), aclName), joined(ix.QoSNaming(port), qosName), joined(ix.QoSNaming(pg), qosName),
 		joined(ix.QoSNaming(as), qosName),
 		objJSON(ix.DHCPOption(n)), objJSON(ix.DNSRecord(n)), joined(ix.DNSRecordsOf(n), dnsName), joined(ix.PortsUsingDHCPOptions(n), portName),
 		objJSON(ix.LoadBalancer(n)), strings.Join(ix.SwitchesUsingLB(n), ",")}
+	return append(out, routerDump(ix, n)...)
 }
 
 func dnsName(r *topology.DNSRecord) string { return r.Name }
@@ -566,6 +573,7 @@ func policyDumpModel(m *topology.Model, n string) []string {
 			lbUsers = append(lbUsers, sw.Name)
 		}
 	}
-	return append(out, objJSON(m.DHCPOption(n)), objJSON(m.DNSRecord(n)), strings.Join(records, ","), strings.Join(users, ","),
+	out = append(out, objJSON(m.DHCPOption(n)), objJSON(m.DNSRecord(n)), strings.Join(records, ","), strings.Join(users, ","),
 		objJSON(m.LoadBalancer(n)), strings.Join(lbUsers, ","))
+	return append(out, routerDumpModel(m, n)...)
 }

@@ -463,6 +463,8 @@ func (g *gen) shuffle(m *topology.Model) {
 	shuffle(g, m.DHCPOptions)
 	shuffle(g, m.DNSRecords)
 	shuffle(g, m.LoadBalancers)
+	shuffle(g, m.Routers)
+	shuffle(g, m.RouterPorts)
 }
 
 func shuffle[T any](g *gen, list []T) {
@@ -857,6 +859,8 @@ func applyTo(m *topology.Model, c *topology.Changes) *topology.Model {
 		DHCPOptions:    applyList(m.DHCPOptions, c.DHCPOptions, func(o topology.DHCPOptions) string { return o.Name }),
 		DNSRecords:     applyList(m.DNSRecords, c.DNSRecords, func(o topology.DNSRecord) string { return o.Name }),
 		LoadBalancers:  applyList(m.LoadBalancers, c.LoadBalancers, func(o topology.LoadBalancer) string { return o.Name }),
+		Routers:        applyList(m.Routers, c.Routers, func(o topology.Router) string { return o.Name }),
+		RouterPorts:    applyList(m.RouterPorts, c.RouterPorts, func(o topology.RouterPort) string { return o.Name }),
 	}
 	out.Normalize()
 	return out

@@ -29,6 +29,10 @@ func canon(m *topology.Model) string {
 		c.AddressSets[i].Addresses = nilIfEmpty(c.AddressSets[i].Addresses)
 	}
 	c.DHCPOptions, c.DNSRecords, c.LoadBalancers = nilIfEmpty(c.DHCPOptions), nilIfEmpty(c.DNSRecords), nilIfEmpty(c.LoadBalancers)
+	c.Routers, c.RouterPorts = nilIfEmpty(c.Routers), nilIfEmpty(c.RouterPorts)
+	for i := range c.Routers {
+		c.Routers[i].Routes = nilIfEmpty(c.Routers[i].Routes)
+	}
 	for i := range c.Switches {
 		c.Switches[i].LoadBalancers = nilIfEmpty(c.Switches[i].LoadBalancers)
 	}
@@ -55,7 +59,7 @@ func nilIfEmpty[T any](list []T) []T {
 func universe(ms ...*topology.Model) []string {
 	var out []string
 	for _, pool := range [][]string{chassisPool, switchPool, portPool, pairPool, groupPool, chainPool, clsPool, pgPool, asPool, aclPool, qosPool,
-		dhcpPool, lbPool} {
+		dhcpPool, lbPool, routerPool, lrpPool} {
 		out = append(out, pool...)
 	}
 	for _, m := range ms {
@@ -96,6 +100,13 @@ func universe(ms ...*topology.Model) []string {
 			out = append(out, s.LoadBalancers...)
 		}
 		out = append(out, lbNames(m)...)
+		out = append(append(out, routerNames(m)...), lrpNames(m)...)
+		for _, p := range m.Ports {
+			out = append(out, p.Options["router-port"])
+		}
+		for _, rp := range m.RouterPorts {
+			out = append(out, rp.Router)
+		}
 		out = append(append(out, chassisNames(m)...), switchNames(m)...)
 	}
 	out = slices.DeleteFunc(out, func(s string) bool { return s == "" }) // no port requests chassis ""
@@ -336,7 +347,7 @@ func TestIndexOfRandomModels(t *testing.T) {
 func hasDuplicates(m *topology.Model) bool {
 	for _, list := range [][]string{chassisNames(m), switchNames(m), portNames(m), pairNames(m), groupNames(m), chainNames(m),
 		nameList(m.Classifiers, func(c topology.Classifier) string { return c.Name }), aclNames(m), pgNames(m), asNames(m), qosNames(m),
-		dhcpNames(m), dnsNames(m), lbNames(m)} {
+		dhcpNames(m), dnsNames(m), lbNames(m), routerNames(m), lrpNames(m)} {
 		slices.Sort(list)
 		if len(slices.Compact(list)) != len(list) {
 			return true

@@ -267,11 +267,29 @@ var routerPortKind = &kind[RouterPort]{id: KindRouterPort, name: "router port",
 		return a.Name == b.Name && a.Router == b.Router && a.Key == b.Key && a.MAC == b.MAC &&
 			slices.Equal(a.Networks, b.Networks)
 	},
-	clone: func(rp RouterPort) RouterPort { rp.Networks = slices.Clone(rp.Networks); return rp },
-	refs:  func(rp *RouterPort, ref func(Kind, string)) { ref(KindRouter, rp.Router) },
-	claims: func(rp *RouterPort, claim func(claim)) {
-		claim(routerPortKeyClaim(rp.Router, rp.Key))
-	},
+	clone:  func(rp RouterPort) RouterPort { rp.Networks = slices.Clone(rp.Networks); return rp },
+	refs:   func(rp *RouterPort, ref func(Kind, string)) { ref(KindRouter, rp.Router) },
+	claims: lrpClaims,
+}
+
+// lrpClaims claims a router port's key, its place among its router's
+// ports and, up to the first that does not parse (the rule refuses it),
+// its MAC and addresses.
+func lrpClaims(rp *RouterPort, claim func(claim)) {
+	claim(routerPortKeyClaim(rp.Router, rp.Key))
+	claim(routerPortOfClaim(rp.Router))
+	mac, err := ParseUnicastMAC(rp.MAC)
+	if err != nil {
+		return
+	}
+	claim(routerMACClaim(mac))
+	for _, s := range rp.Networks {
+		a, err := parseRouterNetwork(s)
+		if err != nil {
+			return
+		}
+		claim(routerIPClaim(a.IP))
+	}
 }
 
 func checkRouter(v *validation, r *Router) error {
@@ -298,7 +316,119 @@ func checkRouterPort(v *validation, rp *RouterPort) error {
 	if other, taken := v.takenBy(routerPortKeyClaim(rp.Router, rp.Key), rp.Name); taken {
 		return fail(KindRouterPort, rp.Name, "tunnel key %d is already used by router port %s on router %s", rp.Key, Quote(other), Quote(rp.Router))
 	}
+	v.claim(routerPortOfClaim(rp.Router), rp.Name)
+	mac, err := rp.HardwareAddr()
+	if err != nil {
+		return err
+	}
+	if len(rp.Networks) == 0 {
+		return fail(KindRouterPort, rp.Name, "has no networks (give at least one, e.g. 10.0.1.1/24)")
+	}
+	if len(rp.Networks) > MaxRouterNetworks {
+		return fail(KindRouterPort, rp.Name, "has %d networks, more than %d", len(rp.Networks), MaxRouterNetworks)
+	}
+	nets, err := rp.ParsedNetworks()
+	if err != nil {
+		return err
+	}
+	for i, a := range nets {
+		for j := range i {
+			if netsOverlap(a.Net, nets[j].Net) {
+				if rp.Networks[j] == rp.Networks[i] {
+					return fail(KindRouterPort, rp.Name, "network %s is given twice", rp.Networks[i])
+				}
+				return fail(KindRouterPort, rp.Name, "networks %s and %s overlap", rp.Networks[j], rp.Networks[i])
+			}
+		}
+	}
+	// The networks of the router's other ports (those checked before it,
+	// while loading): a router routes to each network through one port.
+	var clash error
+	v.eachHolder(routerPortOfClaim(rp.Router), func(name string) bool {
+		other := v.routerPorts[name]
+		if name == rp.Name || other == nil {
+			return true
+		}
+		for _, s := range other.Networks {
+			o, err := parseRouterNetwork(s)
+			if err != nil {
+				continue
+			}
+			for i, a := range nets {
+				if netsOverlap(a.Net, o.Net) {
+					clash = fail(KindRouterPort, rp.Name, "network %s overlaps network %s of router port %s (the networks of router %s may not overlap)",
+						rp.Networks[i], s, Quote(name), Quote(rp.Router))
+					return false
+				}
+			}
+		}
+		return true
+	})
+	if clash != nil {
+		return clash
+	}
+	v.claim(routerMACClaim(mac), rp.Name)
+	for _, a := range nets {
+		v.claim(routerIPClaim(a.IP), rp.Name)
+	}
 	return nil
+}
+
+// MaxRouterNetworks bounds the networks of one router port.
+const MaxRouterNetworks = 16
+
+// netsOverlap reports whether two networks share an address.
+func netsOverlap(a, b *net.IPNet) bool { return a.Contains(b.IP) || b.Contains(a.IP) }
+
+// checkRoutes checks a router's static routes, once its ports are checked.
+func checkRoutes(v *validation, r *Router) error {
+	self := Ref{KindRouter, r.Name}
+	seen := make(map[string]bool, len(r.Routes))
+	for _, rt := range r.Routes {
+		prefix, nexthop, err := rt.Parsed()
+		if err != nil {
+			return fail(KindRouter, r.Name, "static route %s: %v", Quote(rt.Prefix), err)
+		}
+		if canon := prefix.String(); canon != rt.Prefix {
+			return fail(KindRouter, r.Name, "static route %s: the prefix is not in canonical form (give %s)", Quote(rt.Prefix), canon)
+		}
+		if seen[rt.Prefix] {
+			return fail(KindRouter, r.Name, "has two static routes for prefix %s", rt.Prefix)
+		}
+		seen[rt.Prefix] = true
+		if rt.Port != "" {
+			lrp := v.routerPorts[rt.Port]
+			switch {
+			case lrp == nil:
+				return v.missing(Ref{KindRouterPort, rt.Port}, self, "routes through it")
+			case lrp.Router != r.Name:
+				return fail(KindRouter, r.Name, "static route %s: output port %s is a port of router %s", rt.Prefix, Quote(rt.Port), Quote(lrp.Router))
+			case !onNetworkOf(lrp, nexthop):
+				return fail(KindRouter, r.Name, "static route %s: nexthop %s is on no network of router port %s", rt.Prefix, rt.NextHop, Quote(rt.Port))
+			}
+			continue
+		}
+		found := false
+		v.eachHolder(routerPortOfClaim(r.Name), func(name string) bool {
+			lrp := v.routerPorts[name]
+			found = lrp != nil && onNetworkOf(lrp, nexthop)
+			return !found
+		})
+		if !found {
+			return fail(KindRouter, r.Name, "static route %s: nexthop %s is on no network of router %s", rt.Prefix, rt.NextHop, Quote(r.Name))
+		}
+	}
+	return nil
+}
+
+// onNetworkOf reports whether ip is on a network of the router port.
+func onNetworkOf(rp *RouterPort, ip net.IP) bool {
+	for _, s := range rp.Networks {
+		if a, err := parseRouterNetwork(s); err == nil && a.Net.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // Router and RouterPort return the named object, or nil.
@@ -313,27 +443,31 @@ func (ix *Index) RouterPortsOf(router string) []*RouterPort {
 // PeerOf returns the switch port of type router whose router-port option
 // names the router port, or nil.
 func (ix *Index) PeerOf(routerPort string) *Port {
-	return firstReferring(ix, ix.ports, Ref{KindRouterPort, routerPort}, KindPort)
+	if name, ok := ix.firstHolder(routerPeerClaim(routerPort)); ok {
+		return ix.ports[name]
+	}
+	return nil
 }
 
 // RoutersOf returns the routers with a port joined to switch sw, sorted.
 func (ix *Index) RoutersOf(sw string) []string {
 	var out []string
-	ix.eachReferrer(Ref{KindSwitch, sw}, KindPort, func(r Ref) {
-		p := ix.ports[r.Name]
-		if p == nil || p.Type != PortTypeRouter {
-			return
+	ix.eachHolder(routerSwitchClaim(sw), func(name string) bool {
+		if p := ix.ports[name]; p != nil {
+			if rp := ix.routerPorts[p.RouterPort()]; rp != nil {
+				out = append(out, rp.Router)
+			}
 		}
-		if rp := ix.routerPorts[p.RouterPort()]; rp != nil {
-			out = append(out, rp.Router)
-		}
+		return true
 	})
 	slices.Sort(out)
 	return slices.Compact(out)
 }
 
 // checkPortType checks a port's type and, for a router-type port, the
-// router port it joins.
+// router port it joins: one that exists and no other port joins, whose
+// MAC and IPs no other port of the switch has (they are the port's
+// addresses).
 func checkPortType(v *validation, p *Port) error {
 	switch p.Type {
 	case "":
@@ -343,13 +477,66 @@ func checkPortType(v *validation, p *Port) error {
 		return fail(KindPort, p.Name, "type %s is not supported (known: router, or none for a VM's port)", Quote(p.Type))
 	}
 	name := p.RouterPort()
-	if name == "" {
+	switch {
+	case name == "":
 		return fail(KindPort, p.Name, "a port of type router needs option router-port (the router port it joins)")
+	case len(p.PortSecurity) > 0:
+		return fail(KindPort, p.Name, "a port of type router has no port security")
+	case p.DHCPv4Options != "" || p.DHCPv6Options != "":
+		return fail(KindPort, p.Name, "a port of type router has no DHCP options")
 	}
-	if v.routerPorts[name] == nil {
+	lrp := v.routerPorts[name]
+	if lrp == nil {
 		return v.missing(Ref{KindRouterPort, name}, Ref{KindPort, p.Name}, "joins it to its switch")
 	}
+	if other, taken := v.takenBy(routerPeerClaim(name), p.Name); taken {
+		return fail(KindPort, p.Name, "router port %s is already joined to switch %s by port %s", Quote(name), Quote(v.ports[other].Switch), Quote(other))
+	}
+	v.claim(routerSwitchClaim(p.Switch), p.Name)
+	mac, err := ParseUnicastMAC(lrp.MAC)
+	if err != nil {
+		return nil // the router port's rule refuses it
+	}
+	if other, ok := v.firstHolder(macClaim(p.Switch, mac)); ok {
+		return routerAddressTaken(p, name, mac.String(), other)
+	}
+	if other, ok := v.routerAddressOwner(routerMACClaim(mac), p.Switch, p.Name); ok {
+		return routerAddressTaken(p, name, mac.String(), other)
+	}
+	for _, s := range lrp.Networks {
+		a, err := parseRouterNetwork(s)
+		if err != nil {
+			return nil
+		}
+		if other, ok := v.firstHolder(ipClaim(p.Switch, a.IP)); ok {
+			return routerAddressTaken(p, name, a.IP.String(), other)
+		}
+		if other, ok := v.routerAddressOwner(routerIPClaim(a.IP), p.Switch, p.Name); ok {
+			return routerAddressTaken(p, name, a.IP.String(), other)
+		}
+	}
 	return nil
+}
+
+func routerAddressTaken(p *Port, lrp, id, other string) error {
+	return fail(KindPort, p.Name, "address %s (of router port %s) already belongs to port %s on switch %s", id, Quote(lrp), Quote(other), Quote(p.Switch))
+}
+
+// routerAddressOwner is the router-type port on switch sw, other than
+// self, that joins a router port holding c (a MAC or an IP): the switch
+// port whose address that is. While loading, only the ports checked
+// before are found.
+func (v *validation) routerAddressOwner(c claim, sw, self string) (string, bool) {
+	owner := ""
+	v.eachHolder(c, func(lrp string) bool {
+		if peer, ok := v.firstHolder(routerPeerClaim(lrp)); ok && peer != self {
+			if p := v.ports[peer]; p != nil && p.Switch == sw {
+				owner = peer
+			}
+		}
+		return owner == ""
+	})
+	return owner, owner != ""
 }
 
 // checkRouterAddresses checks the addresses of a router-type port: none,
@@ -363,5 +550,12 @@ func checkRouterAddresses(v *validation, p *Port) error {
 	}
 }
 
-// routerPortClaims claims what a router-type port holds beyond its key.
-func routerPortClaims(p *Port, claim func(claim)) {}
+// routerPortClaims claims what a router-type port holds beyond its key:
+// its router port (one switch port joins it) and its place among the
+// switch's router-type ports.
+func routerPortClaims(p *Port, claim func(claim)) {
+	if rp := p.RouterPort(); rp != "" {
+		claim(routerPeerClaim(rp))
+	}
+	claim(routerSwitchClaim(p.Switch))
+}

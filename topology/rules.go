@@ -53,6 +53,7 @@ var rules = []rule{
 	ruleFor(switchKind, checkSwitch),
 	ruleFor(routerKind, checkRouter),
 	ruleFor(routerPortKind, checkRouterPort),
+	ruleFor(routerKind, checkRoutes),
 	ruleFor(portKind, checkPort),
 	ruleFor(pairKind, checkPair),
 	ruleFor(chainKind, checkChain),

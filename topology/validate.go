@@ -221,8 +221,14 @@ func checkAddresses(v *validation, p *Port) error {
 		if other, taken := v.takenBy(macClaim(p.Switch, addr.MAC), p.Name); taken {
 			return addressTaken(p, addr.MAC.String(), other)
 		}
+		if other, ok := v.routerAddressOwner(routerMACClaim(addr.MAC), p.Switch, p.Name); ok {
+			return addressTaken(p, addr.MAC.String(), other)
+		}
 		for _, ip := range addr.IPs {
 			if other, taken := v.takenBy(ipClaim(p.Switch, ip), p.Name); taken {
+				return addressTaken(p, ip.String(), other)
+			}
+			if other, ok := v.routerAddressOwner(routerIPClaim(ip), p.Switch, p.Name); ok {
 				return addressTaken(p, ip.String(), other)
 			}
 		}
