@@ -106,7 +106,9 @@ func classifierFlows(rd *reader, name string, tun uint32) ([]Flow, error) {
 	var out []Flow
 	for _, path := range paths {
 		picks := map[int]bool{} // groups whose member this chassis picks
-		out = append(out, path.entry(rd.hasLocalPorts(path.target.dp), picks)...)
+		// Traffic towards T may come in by a router from any chassis.
+		towards := rd.hasLocalPorts(path.target.dp) || len(rd.routersOf(path.target.p.Switch)) > 0
+		out = append(out, path.entry(towards, picks)...)
 		for i, g := range path.groups {
 			if g.tap {
 				continue // what a tap sends is dropped (vnfDropsTheRest)

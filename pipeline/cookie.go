@@ -35,6 +35,7 @@ const (
 	FeatureARPRsp   Feature = 9  // arp_rsp: ARP and ND answers
 	FeatureDHCP     Feature = 10 // dhcp_options, dns_lookup
 	FeatureLB       Feature = 11 // pre_lb, lb, stateful of load balancers
+	FeatureRouter   Feature = 12 // lr_* tables, router-type switch ports
 )
 
 // Kind is the kind of object a flow belongs to.
@@ -52,6 +53,9 @@ const (
 	KindQoS Kind = 5
 	// KindLB: id = the load balancer's key << 24 | switch key.
 	KindLB Kind = 6
+	// KindRouter: id = the router's key << 16 | router port key (0: the
+	// router's own, static routes).
+	KindRouter Kind = 7
 )
 
 // MakeCookie builds a cookie for a feature and an object.
@@ -77,7 +81,7 @@ func DescribeCookie(c uint64) string {
 	}
 	f, k, id := Feature(c>>48&0xff), Kind(c>>40&0xff), c&(1<<40-1)
 	names := map[Feature]string{FeatureBase: "base", FeaturePhysical: "physical",
-		FeaturePortSec: "port-security", FeatureL2: "l2", FeatureTunnel: "tunnel", FeatureChain: "chain", FeatureACL: "acl", FeatureQoS: "qos", FeatureARPRsp: "arp-responder", FeatureDHCP: "dhcp-dns", FeatureLB: "lb"}
+		FeaturePortSec: "port-security", FeatureL2: "l2", FeatureTunnel: "tunnel", FeatureChain: "chain", FeatureACL: "acl", FeatureQoS: "qos", FeatureARPRsp: "arp-responder", FeatureDHCP: "dhcp-dns", FeatureLB: "lb", FeatureRouter: "router"}
 	switch k {
 	case KindSwitch:
 		return fmt.Sprintf("%s of switch key %d", names[f], id)
@@ -91,6 +95,8 @@ func DescribeCookie(c uint64) string {
 		return fmt.Sprintf("%s of QoS rule key %d", names[f], id)
 	case KindLB:
 		return fmt.Sprintf("%s of load balancer key %d on switch key %d", names[f], id>>24, id&0xffffff)
+	case KindRouter:
+		return fmt.Sprintf("%s of router port key %d on router key %d", names[f], id&0xffff, id>>16)
 	}
 	return names[f]
 }

@@ -43,10 +43,13 @@ const (
 	depLocalPorts // whether a switch has ports on this chassis
 	depPortGroup
 	depAddressSet
-	depStateful // whether a switch tracks connections (aclunits.go)
-	depDHCP     // DHCP options, by name
-	depDNS      // a switch's DNS records, by switch name
-	depHealth   // whether a health check found a pair down
+	depStateful   // whether a switch tracks connections (aclunits.go)
+	depDHCP       // DHCP options, by name
+	depDNS        // a switch's DNS records, by switch name
+	depHealth     // whether a health check found a pair down
+	depRouter     // a router, with the set of its ports
+	depRouterPort // a router port, with the switch port peered with it
+	depRouted     // the routers a switch is attached to
 )
 
 func (rd *reader) use(k depKind, name string) {
@@ -66,6 +69,8 @@ func (d dep) unit() (unitID, bool) {
 		return unitID{unitPort, d.name}, true
 	case depClassifier:
 		return unitID{unitClassifier, d.name}, true
+	case depRouter:
+		return unitID{unitRouter, d.name}, true
 	}
 	return unitID{}, false
 }
@@ -130,6 +135,8 @@ type portView struct {
 	addrs []topology.Address
 	// lbs: its switch has load balancers.
 	lbs bool
+	// router: a router-type port, everywhere at once: its router port.
+	router *routerPort
 }
 
 func (p *portView) local() bool   { return p.ofport != 0 }
@@ -146,6 +153,9 @@ func (rd *reader) port(name string) (*portView, error) {
 	sw := rd.sw(p.Switch)
 	if sw == nil {
 		return nil, nil
+	}
+	if p.Type == topology.PortTypeRouter {
+		return rd.routerTypePort(p, sw)
 	}
 	env := &rd.r.env
 	rd.use(depVNF, name)

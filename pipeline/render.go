@@ -104,7 +104,11 @@ func portUnit(rd *reader, name string, tun uint32) (output, error) {
 	if p == nil || err != nil {
 		return output{}, err
 	}
+	if p.router != nil {
+		return output{flows: append(append(l2Unicast(p), responder(p)...), routerPortFlows(p)...), dp: p.dp}, nil
+	}
 	out := output{flows: append(append(l2Unicast(p), responder(p)...), dhcpFlows(rd, p)...), local: p.local(), dp: p.dp}
+	out.flows = append(out.flows, routedNeighbours(rd, p)...)
 	if p.lbs {
 		out.flows = append(out.flows, lbBackend(p)...)
 	}

@@ -33,6 +33,11 @@ type Renderer struct {
 	// pairPorts remembers the ports of each pair as last rendered: when a
 	// pair changes, both its old and its new ports change VNF status.
 	pairPorts map[string][2]string
+	// lrpRouter and routerLSPs remember each router port's router and
+	// each router-type switch port's switch and router port, for the same
+	// reason.
+	lrpRouter  map[string]string
+	routerLSPs map[string][2]string
 
 	groupIDs map[string]uint32
 	usedIDs  map[uint32]bool
@@ -98,6 +103,7 @@ const (
 	unitACL
 	unitQoS
 	unitLB
+	unitRouter
 )
 
 // Units render in phases: classifiers read what ports decide (whether a
@@ -141,7 +147,7 @@ type groupSlot struct {
 func NewRenderer(ix *topology.Index, env Env) (*Renderer, *Tables, error) {
 	r := &Renderer{ix: ix, units: map[unitID]*unit{}, dependents: map[dep]map[*unit]bool{},
 		slots: map[string]*slot{}, groups: map[string]*groupSlot{}, meters: map[uint32]meterSlot{}, floods: map[floodKey]*flood{},
-		localPorts: map[uint32]int{}, pairPorts: map[string][2]string{},
+		localPorts: map[uint32]int{}, pairPorts: map[string][2]string{}, lrpRouter: map[string]string{}, routerLSPs: map[string][2]string{},
 		groupIDs: map[string]uint32{}, usedIDs: map[uint32]bool{}, aclPlaces: map[string]aclPlace{}, related: map[string]int{}}
 	r.env = Env{Chassis: env.Chassis, TunnelOFPort: env.TunnelOFPort, PacketInRate: env.PacketInRate,
 		OFPorts: copyMap(env.OFPorts), Bindings: copyMap(env.Bindings), Zones: copyMap(env.Zones), Down: copyMap(env.Down)}
@@ -153,6 +159,15 @@ func NewRenderer(ix *topology.Index, env Env) (*Renderer, *Tables, error) {
 	}
 	for _, p := range m.Ports {
 		r.mark(unitID{unitPort, p.Name})
+		if p.Type == topology.PortTypeRouter {
+			r.routerLSPs[p.Name] = [2]string{p.Switch, p.RouterPort()}
+		}
+	}
+	for _, rt := range m.Routers {
+		r.mark(unitID{unitRouter, rt.Name})
+	}
+	for _, lrp := range m.RouterPorts {
+		r.lrpRouter[lrp.Name] = lrp.Router
 	}
 	for _, c := range m.Classifiers {
 		r.mark(unitID{unitClassifier, c.Name})
@@ -278,9 +293,25 @@ func (r *Renderer) markModel(c *topology.Changes) {
 		r.changed(dep{kind: depSwitch, name: name})
 		r.mark(unitID{unitSwitch, name})
 	}
-	for name := range c.Ports {
+	for name, p := range c.Ports {
 		r.changed(dep{kind: depPort, name: name})
 		r.mark(unitID{unitPort, name})
+		r.markRouterLSP(name, p)
+	}
+	for name := range c.Routers {
+		r.changed(dep{kind: depRouter, name: name})
+		r.mark(unitID{unitRouter, name})
+	}
+	for name, lrp := range c.RouterPorts {
+		r.changed(dep{kind: depRouterPort, name: name})
+		if old, ok := r.lrpRouter[name]; ok {
+			r.changed(dep{kind: depRouter, name: old})
+		}
+		delete(r.lrpRouter, name)
+		if lrp != nil {
+			r.lrpRouter[name] = lrp.Router
+			r.changed(dep{kind: depRouter, name: lrp.Router})
+		}
 	}
 	for name, pp := range c.PortPairs {
 		r.changed(dep{kind: depPair, name: name})
@@ -321,6 +352,21 @@ func (r *Renderer) markModel(c *topology.Changes) {
 				r.mark(unitID{unitLB, lb})
 			}
 		}
+	}
+}
+
+// markRouterLSP marks what reads a router-type port's peering: its old
+// and new router port, and the routers of its old and new switch.
+func (r *Renderer) markRouterLSP(name string, p *topology.Port) {
+	if old, ok := r.routerLSPs[name]; ok {
+		r.changed(dep{kind: depRouted, name: old[0]})
+		r.changed(dep{kind: depRouterPort, name: old[1]})
+	}
+	delete(r.routerLSPs, name)
+	if p != nil && p.Type == topology.PortTypeRouter {
+		r.routerLSPs[name] = [2]string{p.Switch, p.RouterPort()}
+		r.changed(dep{kind: depRouted, name: p.Switch})
+		r.changed(dep{kind: depRouterPort, name: p.RouterPort()})
 	}
 }
 
@@ -412,6 +458,8 @@ func (r *Renderer) render(u *unit) error {
 		out, err = qosUnit(rd, u.id.name)
 	case unitLB:
 		out, err = lbUnit(rd, u.id.name)
+	case unitRouter:
+		out.flows, err = routerUnit(rd, u.id.name)
 	}
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/fnv"
+	"math/big"
 	"net"
 	"sort"
 	"strings"
@@ -194,7 +195,7 @@ func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, d
 				return err
 			}
 		case pipeline.Move:
-			v := (p.Get(a.Src) >> a.SrcOfs) & mask(int(a.Bits))
+			v := bitsOf(p, a.Src, a.SrcOfs, a.Bits)
 			if err := load(p, a.Dst, a.DstOfs, a.Bits, v); err != nil {
 				return err
 			}
@@ -453,6 +454,13 @@ func load(p Packet, f pipeline.Field, ofs, bits uint8, v uint64) error {
 	m := mask(n) << ofs
 	p.Set(f, p.Get(f)&^m|(v<<ofs)&m)
 	return nil
+}
+
+// bitsOf reads bits ofs..ofs+n-1 of a field of any width (n <= 64).
+func bitsOf(p Packet, f pipeline.Field, ofs, n uint8) uint64 {
+	v := new(big.Int).SetBytes(p.bytes(f))
+	v.Rsh(v, uint(ofs))
+	return v.Uint64() & mask(int(n))
 }
 
 // String prints the trace, one hop per line.

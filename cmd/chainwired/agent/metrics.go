@@ -116,7 +116,7 @@ func (m *Metrics) packetIn(table uint8, userdata []byte) {
 
 var opNames = map[byte]string{pipeline.OpContinue: "continue", pipeline.OpLogACL: "acl_log", pipeline.OpReject: "reject",
 	pipeline.OpNDAdvert: "nd", pipeline.OpDHCPv4: "dhcpv4", pipeline.OpDHCPv6: "dhcpv6", pipeline.OpDNS: "dns",
-	pipeline.OpProbe: "probe"}
+	pipeline.OpProbe: "probe", pipeline.OpTimeExceeded: "time_exceeded", pipeline.OpRouterEcho6: "router_echo6"}
 
 // pair publishes a probed pair's health; forget drops a pair no longer
 // probed here.

@@ -122,6 +122,10 @@ func (p *packetIns) handle(cn *controller.Conn, pi controller.PacketIn) {
 		p.answer(cn, pi, "DHCPv6 request", dhcpv6Reply)
 	case pipeline.OpDNS:
 		p.dnsQuery(cn, pi)
+	case pipeline.OpTimeExceeded:
+		p.routerAnswer(cn, pi, "packet whose TTL expired", func(b []byte, u routerUserdata) ([]byte, error) { return timeExceeded(b, u) })
+	case pipeline.OpRouterEcho6:
+		p.routerAnswer(cn, pi, "ping to a router", func(b []byte, _ routerUserdata) ([]byte, error) { return echo6Reply(b) })
 	default:
 		p.log.Debugf("packet-in with unknown opcode %d from table %d", pi.Userdata[0], pi.Table)
 	}
@@ -169,6 +173,22 @@ func (p *packetIns) replyToInport(cn *controller.Conn, pi controller.PacketIn, w
 	if err := cn.PacketOut(controller.PortController, acts, reply); err != nil {
 		p.log.WithError(err).Warnf("cannot send the answer to a %s", what)
 	}
+}
+
+// routerAnswer sends a router's answer into the switch the packet came
+// from, by its router-type port.
+func (p *packetIns) routerAnswer(cn *controller.Conn, pi controller.PacketIn, what string, build func([]byte, routerUserdata) ([]byte, error)) {
+	u, err := parseRouterUserdata(pi.Userdata)
+	if err == nil {
+		var reply []byte
+		if reply, err = build(pi.Data, u); err == nil {
+			if err := cn.PacketOut(controller.PortController, pipeline.RouterAnswerActions(u.dp, u.port), reply); err != nil {
+				p.log.WithError(err).Warnf("cannot send the answer to a %s", what)
+			}
+			return
+		}
+	}
+	p.log.Debugf("%s gets no answer: %v", what, err)
 }
 
 // dnsQuery answers a query for a name of its switch, or lets it go on.
