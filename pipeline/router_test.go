@@ -22,7 +22,7 @@ const (
 func routed() *topology.Model {
 	on := func(ch string) map[string]string { return map[string]string{"requested-chassis": ch} }
 	m := &topology.Model{
-		Chassis: []topology.Chassis{{Name: "hv1", Encap: "geneve", IP: "192.0.2.1"}, {Name: "hv2", Encap: "geneve", IP: "192.0.2.2"}},
+		Chassis:  []topology.Chassis{{Name: "hv1", Encap: "geneve", IP: "192.0.2.1"}, {Name: "hv2", Encap: "geneve", IP: "192.0.2.2"}},
 		Switches: []topology.Switch{{Name: "S1", Key: 1}, {Name: "S2", Key: 2}},
 		Routers: []topology.Router{{Name: "R", Key: 3,
 			Routes: []topology.StaticRoute{{Prefix: "10.0.3.0/24", NextHop: "10.0.2.12"}}}},

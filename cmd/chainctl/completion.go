@@ -60,7 +60,7 @@ complete -F _chainctl chainctl
 // optionValues the values of the keys that have few.
 var (
 	setOptionKeys = map[string][]string{
-		"lsp-set-options":            {"requested-chassis"},
+		"lsp-set-options":            {"requested-chassis", topology.OptRouterPort},
 		"lsp-pair-set-options":       topology.PairOptionKeys,
 		"lsp-pair-group-set-options": topology.GroupOptionKeys,
 	}

@@ -294,6 +294,9 @@ func scopeOf(calls []*call) (topology.Scope, bool) {
 			sc.Ports = append(sc.Ports, c.args[1])
 			added[c.args[1]] = true
 		case "lsp-set-options", "lsp-set-enabled":
+			if c.verb == "lsp-set-options" && joinsRouter(c.args[1:]) {
+				return sc, false // the port's rules read its router port and router
+			}
 			if !added[c.args[0]] {
 				sc.Ports = append(sc.Ports, c.args[0])
 			}
@@ -306,6 +309,16 @@ func scopeOf(calls []*call) (topology.Scope, bool) {
 		}
 	}
 	return sc, true
+}
+
+// joinsRouter reports whether options name a router port.
+func joinsRouter(kvs []string) bool {
+	for _, kv := range kvs {
+		if k, _, _ := strings.Cut(kv, "="); k == topology.OptRouterPort {
+			return true
+		}
+	}
+	return false
 }
 
 func contains(list []string, s string) bool {

@@ -51,6 +51,12 @@ func show(c *call, m *topology.Model, store topology.Store) error {
 		fmt.Fprintf(c.out, "switch %s (key %d)\n", sw.Name, sw.Key)
 		for _, p := range m.PortsOf(sw.Name) {
 			fmt.Fprintf(c.out, "    port %s (key %d)\n", p.Name, p.Key)
+			if p.Type != "" {
+				fmt.Fprintf(c.out, "        type: %s\n", p.Type)
+			}
+			if rp := p.RouterPort(); rp != "" {
+				fmt.Fprintf(c.out, "        router-port: %s\n", rp)
+			}
 			if ch := bound[p.Name]; ch != "" {
 				fmt.Fprintf(c.out, "        bound on: %s\n", ch)
 			}
@@ -69,6 +75,9 @@ func show(c *call, m *topology.Model, store topology.Store) error {
 			}
 			sort.Strings(keys)
 			for _, k := range keys {
+				if k == topology.OptRouterPort && p.RouterPort() != "" {
+					continue // shown as router-port
+				}
 				fmt.Fprintf(c.out, "        options: %s=%s\n", k, p.Options[k])
 			}
 			printPortDHCP(c, m, "dhcpv4_options", p.DHCPv4Options)
@@ -98,6 +107,7 @@ func show(c *call, m *topology.Model, store topology.Store) error {
 			fmt.Fprintf(c.out, "    dns %s: %s\n", r.Hostname, strings.Join(r.Addresses, " "))
 		}
 	}
+	printRouters(c, m)
 	for _, ch := range m.Chassis {
 		fmt.Fprintf(c.out, "chassis %s\n    encap %s ip: %s\n", ch.Name, ch.Encap, ch.IP)
 	}

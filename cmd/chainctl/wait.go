@@ -57,6 +57,7 @@ func changedSwitches(before, after *topology.Model) map[string]bool {
 			}
 		}
 	}
+	routerSwitches(changed, before, after)
 	return changed
 }
 
