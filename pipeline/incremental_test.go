@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"math/rand"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -144,7 +145,9 @@ func (mu *mutator) pick(n int) int { return mu.rnd.Intn(n) }
 // model changes m in place, one random edit.
 func (mu *mutator) model(m *topology.Model) string {
 	mu.n++
-	switch mu.pick(18) {
+	switch mu.pick(19) {
+	case 18: // routers: switches attached and detached, static routes
+		return mu.routers(m)
 	case 17: // health checks, fail-mode and taps
 		return mu.resilience(m)
 	case 0: // a new port, maybe bound nowhere by request
@@ -306,6 +309,57 @@ func (mu *mutator) model(m *topology.Model) string {
 		m.PortPairs = append(m.PortPairs, topology.PortPair{Name: fmt.Sprintf("pp%d", mu.n), Switch: sw.Name, InPort: in, OutPort: out, Weight: 1})
 		return "add pair " + in + "/" + out
 	}
+}
+
+// routers attaches a switch to router R or detaches it (the fixture's
+// switch n has its ports in 10.n.0.0/16), or adds or removes a static
+// route via a port of an attached switch.
+func (mu *mutator) routers(m *topology.Model) string {
+	if len(m.Routers) == 0 {
+		key, err := m.FreeRouterKey()
+		if err != nil {
+			return "nothing"
+		}
+		m.Routers = []topology.Router{{Name: "R", Key: key}}
+	}
+	i := 1 + mu.pick(len(m.Switches))
+	sw := fixture.SwitchName(i)
+	lrp, lsp := "r-"+sw, "rp-"+sw
+	if mu.pick(3) == 0 {
+		r := &m.Routers[0]
+		if len(r.Routes) > 0 {
+			r.Routes = nil
+			return "static routes removed"
+		}
+		if m.RouterPort(lrp) == nil {
+			return "nothing"
+		}
+		r.Routes = []topology.StaticRoute{{Prefix: "192.168.0.0/24", NextHop: fmt.Sprintf("10.%d.0.2", i)}}
+		return "static route via " + sw
+	}
+	if m.RouterPort(lrp) != nil {
+		if len(m.Routers[0].Routes) > 0 {
+			return "nothing" // the route's next hop is on it
+		}
+		m.Ports = slices.DeleteFunc(m.Ports, func(p topology.Port) bool { return p.Name == lsp })
+		m.RouterPorts = slices.DeleteFunc(m.RouterPorts, func(p topology.RouterPort) bool { return p.Name == lrp })
+		return "detach " + sw
+	}
+	key, err := m.FreeRouterPortKey("R")
+	if err != nil {
+		return "nothing"
+	}
+	pkey := uint32(0)
+	for _, p := range m.Ports {
+		if p.Switch == sw && p.Key > pkey {
+			pkey = p.Key
+		}
+	}
+	m.RouterPorts = append(m.RouterPorts, topology.RouterPort{Name: lrp, Router: "R", Key: key,
+		MAC: fmt.Sprintf("02:ee:00:00:00:%02x", i), Networks: []string{fmt.Sprintf("10.%d.255.254/16", i)}})
+	m.Ports = append(m.Ports, topology.Port{Name: lsp, Switch: sw, Key: pkey + 1, Type: topology.PortTypeRouter,
+		Addresses: []string{"router"}, Options: map[string]string{"router-port": lrp}})
+	return "attach " + sw
 }
 
 // resilience turns a pair's health check on or off, or a group's

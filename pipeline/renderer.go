@@ -304,13 +304,17 @@ func (r *Renderer) markModel(c *topology.Changes) {
 	}
 	for name, lrp := range c.RouterPorts {
 		r.changed(dep{kind: depRouterPort, name: name})
+		// The router's unit may be gone (a router without ports renders
+		// nothing): mark makes it again.
 		if old, ok := r.lrpRouter[name]; ok {
 			r.changed(dep{kind: depRouter, name: old})
+			r.mark(unitID{unitRouter, old})
 		}
 		delete(r.lrpRouter, name)
 		if lrp != nil {
 			r.lrpRouter[name] = lrp.Router
 			r.changed(dep{kind: depRouter, name: lrp.Router})
+			r.mark(unitID{unitRouter, lrp.Router})
 		}
 	}
 	for name, pp := range c.PortPairs {
