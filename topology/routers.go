@@ -297,6 +297,9 @@ func checkRouter(v *validation, r *Router) error {
 		return fail(KindRouter, r.Name, "tunnel key %d is out of range 1..%d", r.Key, MaxSwitchKey)
 	}
 	if sw, taken := v.firstHolder(switchKeyClaim(r.Key)); taken {
+		if v.blame(Ref{KindRouter, r.Name}, Ref{KindSwitch, sw}) {
+			return fail(KindSwitch, sw, "tunnel key %d is already used by router %s", r.Key, Quote(r.Name))
+		}
 		return fail(KindRouter, r.Name, "tunnel key %d is already used by switch %s", r.Key, Quote(sw))
 	}
 	if other, taken := v.takenBy(routerKeyClaim(r.Key), r.Name); taken {
@@ -485,11 +488,15 @@ func checkPortType(v *validation, p *Port) error {
 	case p.DHCPv4Options != "" || p.DHCPv6Options != "":
 		return fail(KindPort, p.Name, "a port of type router has no DHCP options")
 	}
+	self := Ref{KindPort, p.Name}
 	lrp := v.routerPorts[name]
 	if lrp == nil {
-		return v.missing(Ref{KindRouterPort, name}, Ref{KindPort, p.Name}, "joins it to its switch")
+		return v.missing(Ref{KindRouterPort, name}, self, "joins it to its switch")
 	}
 	if other, taken := v.takenBy(routerPeerClaim(name), p.Name); taken {
+		if v.blame(self, Ref{KindPort, other}) {
+			return fail(KindPort, other, "router port %s is already joined to switch %s by port %s", Quote(name), Quote(p.Switch), Quote(p.Name))
+		}
 		return fail(KindPort, p.Name, "router port %s is already joined to switch %s by port %s", Quote(name), Quote(v.ports[other].Switch), Quote(other))
 	}
 	v.claim(routerSwitchClaim(p.Switch), p.Name)
@@ -497,25 +504,58 @@ func checkPortType(v *validation, p *Port) error {
 	if err != nil {
 		return nil // the router port's rule refuses it
 	}
-	if other, ok := v.firstHolder(macClaim(p.Switch, mac)); ok {
-		return routerAddressTaken(p, name, mac.String(), other)
+	taken := func(id string, c, rc claim) error {
+		mine := v.isChanged(self) || v.isChanged(Ref{KindRouterPort, name})
+		if vif, ok := v.firstHolder(c); ok { // a VM's port (checked before, while loading)
+			if !mine && v.blame(self, Ref{KindPort, vif}) {
+				return fail(KindPort, vif, "address %s already belongs to port %s on switch %s", id, Quote(p.Name), Quote(p.Switch))
+			}
+			return routerAddressTaken(p, name, id, vif)
+		}
+		if peer, lrp2, ok := v.routerAddressOwner(rc, p.Switch, p.Name); ok { // another router's port
+			if !mine && v.blame(self, Ref{KindPort, peer}) || !mine && v.blame(self, Ref{KindRouterPort, lrp2}) {
+				return routerAddressTaken(v.ports[peer], lrp2, id, p.Name)
+			}
+			return routerAddressTaken(p, name, id, peer)
+		}
+		return nil
 	}
-	if other, ok := v.routerAddressOwner(routerMACClaim(mac), p.Switch, p.Name); ok {
-		return routerAddressTaken(p, name, mac.String(), other)
+	if err := taken(mac.String(), macClaim(p.Switch, mac), routerMACClaim(mac)); err != nil {
+		return err
 	}
 	for _, s := range lrp.Networks {
 		a, err := parseRouterNetwork(s)
 		if err != nil {
 			return nil
 		}
-		if other, ok := v.firstHolder(ipClaim(p.Switch, a.IP)); ok {
-			return routerAddressTaken(p, name, a.IP.String(), other)
-		}
-		if other, ok := v.routerAddressOwner(routerIPClaim(a.IP), p.Switch, p.Name); ok {
-			return routerAddressTaken(p, name, a.IP.String(), other)
+		if err := taken(a.IP.String(), ipClaim(p.Switch, a.IP), routerIPClaim(a.IP)); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// isChanged reports whether the change being checked holds the object;
+// with no change (a whole model), every object is new.
+func (v *validation) isChanged(r Ref) bool { return v.changed == nil || v.changed.has(r) }
+
+// blame reports whether a clash between self and other found while
+// loading a changed model (each object is checked against those before
+// it) is better said of other: the change holds other, not self.
+func (v *validation) blame(self, other Ref) bool {
+	return v.loading && v.changed != nil && v.changed.has(other) && !v.changed.has(self)
+}
+
+// routerAddressClash is the error of a VM's port p with an address id
+// that the router port of a router-type port (peer) on its switch has:
+// said of p, or of the peer when the change holds it or its router port
+// and not p.
+func (v *validation) routerAddressClash(p *Port, id, peer, lrp string) error {
+	self := Ref{KindPort, p.Name}
+	if v.blame(self, Ref{KindPort, peer}) || v.blame(self, Ref{KindRouterPort, lrp}) {
+		return routerAddressTaken(v.ports[peer], lrp, id, p.Name)
+	}
+	return addressTaken(p, id, peer)
 }
 
 func routerAddressTaken(p *Port, lrp, id, other string) error {
@@ -523,20 +563,19 @@ func routerAddressTaken(p *Port, lrp, id, other string) error {
 }
 
 // routerAddressOwner is the router-type port on switch sw, other than
-// self, that joins a router port holding c (a MAC or an IP): the switch
-// port whose address that is. While loading, only the ports checked
-// before are found.
-func (v *validation) routerAddressOwner(c claim, sw, self string) (string, bool) {
-	owner := ""
-	v.eachHolder(c, func(lrp string) bool {
-		if peer, ok := v.firstHolder(routerPeerClaim(lrp)); ok && peer != self {
+// self, that joins a router port holding c (a MAC or an IP), with that
+// router port: the switch port whose address that is. While loading,
+// only the ports checked before are found.
+func (v *validation) routerAddressOwner(c claim, sw, self string) (port, lrp string, ok bool) {
+	v.eachHolder(c, func(name string) bool {
+		if peer, held := v.firstHolder(routerPeerClaim(name)); held && peer != self {
 			if p := v.ports[peer]; p != nil && p.Switch == sw {
-				owner = peer
+				port, lrp, ok = peer, name, true
 			}
 		}
-		return owner == ""
+		return !ok
 	})
-	return owner, owner != ""
+	return port, lrp, ok
 }
 
 // checkRouterAddresses checks the addresses of a router-type port: none,

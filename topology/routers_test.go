@@ -296,3 +296,31 @@ func TestRouterAddressesPerSwitch(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A store validates a change against the model in order; a clash is
+// said of what the change holds, not of the object it met.
+func TestRouterClashesNameTheChange(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		edit func(m *topology.Model)
+		want string
+	}{
+		{"a switch with the router's key", func(m *topology.Model) { m.Switches = append(m.Switches, topology.Switch{Name: "sw9", Key: 3}) },
+			`switch "sw9": tunnel key 3 is already used by router "lr0"`},
+		{"a gateway MAC a VM has", func(m *topology.Model) { m.RouterPort("lrp1").MAC = "02:00:00:00:01:01" },
+			`port "sw1-lr0": address 02:00:00:00:01:01 (of router port "lrp1") already belongs to port "vm1" on switch "sw1"`},
+		{"a VM's MAC a gateway has", func(m *topology.Model) {
+			m.Ports = append(m.Ports, topology.Port{Name: "a-vm", Switch: "sw1", Key: 9, Addresses: []string{"02:00:00:00:ff:01"}})
+		}, `port "a-vm": address 02:00:00:00:ff:01 already belongs to port "sw1-lr0" on switch "sw1"`},
+		{"a router port taken", func(m *topology.Model) { m.Port("sw0-lr0").Options = map[string]string{"router-port": "lrp1"} },
+			`port "sw0-lr0": router port "lrp1" is already joined to switch "sw1" by port "sw1-lr0"`},
+	} {
+		before := routerModel()
+		next, _ := topology.Copy(before)
+		c.edit(next)
+		next.Normalize()
+		if err := topology.ValidateUpdate(before, next); err == nil || err.Error() != c.want {
+			t.Errorf("%s: %v\nwant %s", c.name, err, c.want)
+		}
+	}
+}

@@ -53,8 +53,8 @@ var rules = []rule{
 	ruleFor(switchKind, checkSwitch),
 	ruleFor(routerKind, checkRouter),
 	ruleFor(routerPortKind, checkRouterPort),
-	ruleFor(routerKind, checkRoutes),
 	ruleFor(portKind, checkPort),
+	ruleFor(routerKind, checkRoutes), // after the ports: a router port they join is named first
 	ruleFor(pairKind, checkPair),
 	ruleFor(chainKind, checkChain),
 	ruleFor(groupKind, checkGroup),

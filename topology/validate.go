@@ -221,15 +221,15 @@ func checkAddresses(v *validation, p *Port) error {
 		if other, taken := v.takenBy(macClaim(p.Switch, addr.MAC), p.Name); taken {
 			return addressTaken(p, addr.MAC.String(), other)
 		}
-		if other, ok := v.routerAddressOwner(routerMACClaim(addr.MAC), p.Switch, p.Name); ok {
-			return addressTaken(p, addr.MAC.String(), other)
+		if peer, lrp, ok := v.routerAddressOwner(routerMACClaim(addr.MAC), p.Switch, p.Name); ok {
+			return v.routerAddressClash(p, addr.MAC.String(), peer, lrp)
 		}
 		for _, ip := range addr.IPs {
 			if other, taken := v.takenBy(ipClaim(p.Switch, ip), p.Name); taken {
 				return addressTaken(p, ip.String(), other)
 			}
-			if other, ok := v.routerAddressOwner(routerIPClaim(ip), p.Switch, p.Name); ok {
-				return addressTaken(p, ip.String(), other)
+			if peer, lrp, ok := v.routerAddressOwner(routerIPClaim(ip), p.Switch, p.Name); ok {
+				return v.routerAddressClash(p, ip.String(), peer, lrp)
 			}
 		}
 	}

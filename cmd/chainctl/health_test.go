@@ -205,7 +205,9 @@ func TestBashCompletionOfOptions(t *testing.T) {
 		{[]string{"lsp-pair-group-set-options", "PG1", ""}, "fail-mode= tap="},
 		{[]string{"lsp-pair-group-set-options", "PG1", "fail-mode", "=", "o"}, "open"},
 		{[]string{"ls-add", "sw9", "--", "lsp-pair-group-set-options", "PG1", "tap", "=", ""}, "true false"},
-		{[]string{"lsp-set-options", "p1", ""}, "requested-chassis="},
+		{[]string{"lsp-set-options", "p1", ""}, "requested-chassis= router-port="},
+		{[]string{"lr-route-"}, "lr-route-add lr-route-del lr-route-list"},
+		{[]string{"lsp-set-t"}, "lsp-set-type"},
 		{[]string{"lsp-pair-g"}, "lsp-pair-group-add lsp-pair-group-del lsp-pair-group-port-pair-add lsp-pair-group-port-pair-del lsp-pair-group-set-options"},
 		{[]string{"lsp-pair-list", ""}, ""},
 	} {
