@@ -227,18 +227,21 @@ func (rv *routerView) echo6(p routerPortView) []Flow {
 // expiredTTL sends a packet whose TTL (hop limit) routing would take to
 // 0 to chainwired, which answers with ICMP time exceeded from the port's
 // address of the packet's family (dropped if it has none).
+// (OVS cannot mask nw_ttl: one flow for 0, one for 1.)
 func (rv *routerView) expiredTTL(p routerPortView) []Flow {
 	var out []Flow
 	for _, et := range []uint64{ethIPv4, ethIPv6} {
-		f := Flow{Stage: LrInIPInput, Priority: prioRouterTTL, Cookie: rv.cookie(p.key),
-			Match: rv.match().With(LogInport, uint64(p.key)).With(FieldEthType, et).WithMasked(FieldIPTTL, 0, 0xfe)}
+		var acts []Action
 		for _, a := range p.addrs {
 			if ethTypeOf(a.IP) == et {
-				f.Actions = []Action{toChainwired(false, RouterAnswerUserdata(OpTimeExceeded, p.peer.dp, p.peer.key, p.mac, a.IP)...)}
+				acts = []Action{toChainwired(false, RouterAnswerUserdata(OpTimeExceeded, p.peer.dp, p.peer.key, p.mac, a.IP)...)}
 				break
 			}
 		}
-		out = append(out, f)
+		for ttl := uint64(0); ttl <= 1; ttl++ {
+			out = append(out, Flow{Stage: LrInIPInput, Priority: prioRouterTTL, Cookie: rv.cookie(p.key),
+				Match: rv.match().With(LogInport, uint64(p.key)).With(FieldEthType, et).With(FieldIPTTL, ttl), Actions: acts})
+		}
 	}
 	return out
 }

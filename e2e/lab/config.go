@@ -48,6 +48,10 @@ type InterfaceConfig struct {
 	Port string `yaml:"port"` // logical port name
 	MAC  string `yaml:"mac"`
 	IP   string `yaml:"ip"` // CIDR, VMs only
+	IP6  string `yaml:"ip6"` // CIDR, VMs only
+	// Gateway and Gateway6: the default routes' next hops (a router).
+	Gateway  string `yaml:"gateway"`
+	Gateway6 string `yaml:"gateway6"`
 }
 
 // LoadConfig reads a lab description.

@@ -255,6 +255,16 @@ func (l *Lab) buildNode(n NodeConfig) error {
 		if i.IP != "" {
 			cmds = append(cmds, []string{"ip", "-n", ns, "addr", "add", i.IP, "dev", i.Name})
 		}
+		if i.IP6 != "" {
+			cmds = append(cmds, []string{"ip", "netns", "exec", ns, "sysctl", "-qw", "net.ipv6.conf." + i.Name + ".disable_ipv6=0"},
+				[]string{"ip", "-n", ns, "addr", "add", i.IP6, "dev", i.Name, "nodad"})
+		}
+		if i.Gateway != "" {
+			cmds = append(cmds, []string{"ip", "-n", ns, "route", "add", "default", "via", i.Gateway})
+		}
+		if i.Gateway6 != "" {
+			cmds = append(cmds, []string{"ip", "-n", ns, "-6", "route", "add", "default", "via", i.Gateway6})
+		}
 		for _, c := range cmds {
 			if err := run(c...); err != nil {
 				return err
