@@ -47,7 +47,7 @@ type InterfaceConfig struct {
 	Name string `yaml:"name"` // inside the node, e.g. eth0
 	Port string `yaml:"port"` // logical port name
 	MAC  string `yaml:"mac"`
-	IP   string `yaml:"ip"` // CIDR, VMs only
+	IP   string `yaml:"ip"`  // CIDR, VMs only
 	IP6  string `yaml:"ip6"` // CIDR, VMs only
 	// Gateway and Gateway6: the default routes' next hops (a router).
 	Gateway  string `yaml:"gateway"`
