@@ -27,7 +27,7 @@ func diffOps(cli client.Client, st *state, ch *topology.Changes) ([]ovsdb.Operat
 	}, func(uuid string) model.Model { return &switchRow{UUID: uuid} })
 	diffKind(d, st.uuids[tPort], ch.Ports, func(v *topology.Port, uuid string) (model.Model, []any) {
 		r := portRowOf(*v, uuid)
-		return r, []any{&r.Switch, &r.TunnelKey, &r.Addresses, &r.PortSecurity, &r.Enabled, &r.Options, &r.DHCPv4Options, &r.DHCPv6Options}
+		return r, []any{&r.Switch, &r.TunnelKey, &r.Addresses, &r.PortSecurity, &r.Enabled, &r.Options, &r.DHCPv4Options, &r.DHCPv6Options, &r.Type}
 	}, func(uuid string) model.Model { return &portRow{UUID: uuid} })
 	diffKind(d, st.uuids[tPair], ch.PortPairs, func(v *topology.PortPair, uuid string) (model.Model, []any) {
 		r := pairRowOf(*v, uuid)
@@ -73,6 +73,14 @@ func diffOps(cli client.Client, st *state, ch *topology.Changes) ([]ovsdb.Operat
 		r := loadBalancerRowOf(*v, uuid)
 		return r, []any{&r.Key, &r.Protocol, &r.VIPs}
 	}, func(uuid string) model.Model { return &loadBalancerRow{UUID: uuid} })
+	diffKind(d, st.uuids[tRouter], ch.Routers, func(v *topology.Router, uuid string) (model.Model, []any) {
+		r := routerRowOf(*v, uuid)
+		return r, []any{&r.TunnelKey, &r.StaticRoutes}
+	}, func(uuid string) model.Model { return &routerRow{UUID: uuid} })
+	diffKind(d, st.uuids[tRouterPort], ch.RouterPorts, func(v *topology.RouterPort, uuid string) (model.Model, []any) {
+		r := routerPortRowOf(*v, uuid)
+		return r, []any{&r.Router, &r.TunnelKey, &r.MAC, &r.Networks}
+	}, func(uuid string) model.Model { return &routerPortRow{UUID: uuid} })
 	return d.ops, d.err
 }
 

@@ -3,6 +3,7 @@ package nbdb
 import (
 	"maps"
 	"sort"
+	"strings"
 
 	"github.com/chainwire/chainwire/topology"
 	"github.com/ovn-kubernetes/libovsdb/model"
@@ -64,6 +65,7 @@ type portRow struct {
 	Options       map[string]string `ovsdb:"options"`
 	DHCPv4Options string            `ovsdb:"dhcpv4_options"`
 	DHCPv6Options string            `ovsdb:"dhcpv6_options"`
+	Type          string            `ovsdb:"type"` // 1.5.0
 }
 
 type pairRow struct {
@@ -165,6 +167,25 @@ type loadBalancerRow struct {
 	VIPs     map[string]string `ovsdb:"vips"`
 }
 
+// routerRow (1.5.0) holds a router's static routes as a map prefix ->
+// "NEXTHOP" or "NEXTHOP PORT": one route per prefix, as the model has
+// them.
+type routerRow struct {
+	UUID         string            `ovsdb:"_uuid"`
+	Name         string            `ovsdb:"name"`
+	TunnelKey    int               `ovsdb:"tunnel_key"`
+	StaticRoutes map[string]string `ovsdb:"static_routes"`
+}
+
+type routerPortRow struct {
+	UUID      string   `ovsdb:"_uuid"`
+	Name      string   `ovsdb:"name"`
+	Router    string   `ovsdb:"router"`
+	TunnelKey int      `ovsdb:"tunnel_key"`
+	MAC       string   `ovsdb:"mac"`
+	Networks  []string `ovsdb:"networks"`
+}
+
 // Table names.
 const (
 	tGlobal     = "NB_Global"
@@ -183,6 +204,8 @@ const (
 	tDHCP       = "DHCP_Options"
 	tDNS        = "DNS_Record"
 	tLB         = "Load_Balancer"
+	tRouter     = "Logical_Router"
+	tRouterPort = "Logical_Router_Port"
 )
 
 // dbName is the database's name in the schema.
@@ -194,6 +217,7 @@ func dbModel() (model.ClientDBModel, error) {
 		tPort: &portRow{}, tPair: &pairRow{}, tGroup: &groupRow{}, tChain: &chainRow{}, tClassifier: &classifierRow{},
 		tACL: &aclRow{}, tPortGroup: &portGroupRow{}, tAddressSet: &addressSetRow{}, tQoS: &qosRow{},
 		tDHCP: &dhcpOptionsRow{}, tDNS: &dnsRecordRow{}, tLB: &loadBalancerRow{},
+		tRouter: &routerRow{}, tRouterPort: &routerPortRow{},
 	})
 }
 
@@ -243,7 +267,7 @@ func switchRowOf(s topology.Switch, uuid string) *switchRow {
 }
 
 func portOf(r *portRow) topology.Port {
-	p := topology.Port{Name: r.Name, Switch: r.Switch, Key: uint32(r.TunnelKey), Enabled: r.Enabled,
+	p := topology.Port{Name: r.Name, Switch: r.Switch, Key: uint32(r.TunnelKey), Type: r.Type, Enabled: r.Enabled,
 		DHCPv4Options: r.DHCPv4Options, DHCPv6Options: r.DHCPv6Options}
 	if len(r.Addresses) > 0 {
 		p.Addresses = append([]string(nil), r.Addresses...)
@@ -268,7 +292,7 @@ func stringMap(m map[string]string) map[string]string {
 func portRowOf(p topology.Port, uuid string) *portRow {
 	return &portRow{UUID: uuid, Name: p.Name, Switch: p.Switch, TunnelKey: int(p.Key), Addresses: p.Addresses,
 		PortSecurity: p.PortSecurity, Enabled: p.Enabled, Options: p.Options,
-		DHCPv4Options: p.DHCPv4Options, DHCPv6Options: p.DHCPv6Options}
+		DHCPv4Options: p.DHCPv4Options, DHCPv6Options: p.DHCPv6Options, Type: p.Type}
 }
 
 func pairOf(r *pairRow) topology.PortPair {
@@ -380,4 +404,35 @@ func loadBalancerOf(r *loadBalancerRow) topology.LoadBalancer {
 
 func loadBalancerRowOf(lb topology.LoadBalancer, uuid string) *loadBalancerRow {
 	return &loadBalancerRow{UUID: uuid, Name: lb.Name, Key: int(lb.Key), Protocol: lb.Protocol, VIPs: lb.VIPs}
+}
+
+func routerOf(r *routerRow) topology.Router {
+	out := topology.Router{Name: r.Name, Key: uint32(r.TunnelKey)}
+	for prefix, v := range r.StaticRoutes {
+		rt := topology.StaticRoute{Prefix: prefix}
+		rt.NextHop, rt.Port, _ = strings.Cut(v, " ")
+		out.Routes = append(out.Routes, rt)
+	}
+	sort.Slice(out.Routes, func(i, j int) bool { return out.Routes[i].Prefix < out.Routes[j].Prefix }) // as Normalize sorts them
+	return out
+}
+
+func routerRowOf(r topology.Router, uuid string) *routerRow {
+	row := &routerRow{UUID: uuid, Name: r.Name, TunnelKey: int(r.Key), StaticRoutes: make(map[string]string, len(r.Routes))}
+	for _, rt := range r.Routes {
+		v := rt.NextHop
+		if rt.Port != "" {
+			v += " " + rt.Port
+		}
+		row.StaticRoutes[rt.Prefix] = v
+	}
+	return row
+}
+
+func routerPortOf(r *routerPortRow) topology.RouterPort {
+	return topology.RouterPort{Name: r.Name, Router: r.Router, Key: uint32(r.TunnelKey), MAC: r.MAC, Networks: sortedSet(r.Networks)}
+}
+
+func routerPortRowOf(rp topology.RouterPort, uuid string) *routerPortRow {
+	return &routerPortRow{UUID: uuid, Name: rp.Name, Router: rp.Router, TunnelKey: int(rp.Key), MAC: rp.MAC, Networks: rp.Networks}
 }

@@ -219,7 +219,7 @@ func newState() *state {
 }
 
 var readTables = []string{tGlobal, tChassis, tBinding, tSwitch, tPort, tPair, tGroup, tChain, tClassifier,
-	tACL, tPortGroup, tAddressSet, tQoS, tDHCP, tDNS, tLB}
+	tACL, tPortGroup, tAddressSet, tQoS, tDHCP, tDNS, tLB, tRouter, tRouterPort}
 
 // read selects every table in one transaction.
 func (s *Store) read(ctx context.Context) (*state, error) {
@@ -256,9 +256,10 @@ func scopePortColumns(placement bool) []string {
 }
 
 // readScope reads the scope's part of the model in one transaction: the
-// global row, every chassis, DHCP options set and load balancer, the
-// named switches and
-// their ports, the named ports whole. The switches of the named ports
+// global row, every chassis, DHCP options set, load balancer, router and
+// router port, the named switches and their ports (those of type router
+// whole: their router ports' addresses are theirs), the named ports
+// whole. The switches of the named ports
 // are looked up first (and again if one moved in between).
 func (s *Store) readScope(ctx context.Context, sc topology.Scope) (*state, error) {
 	switches := append([]string(nil), sc.Switches...)
@@ -301,13 +302,21 @@ func (s *Store) readScope(ctx context.Context, sc topology.Scope) (*state, error
 }
 
 func (s *Store) readParts(ctx context.Context, switches, ports []string, placement bool) (*state, error) {
-	// Every chassis, DHCP options set and load balancer: what a port or
-	// a switch may name (few beside the ports).
+	// Every chassis, DHCP options set, load balancer, router and router
+	// port: what a port or a switch may name (few beside the ports), and
+	// what a router port's rules read (its router, its router's other
+	// ports and routes).
 	ops := []ovsdb.Operation{{Op: ovsdb.OperationSelect, Table: tGlobal}, {Op: ovsdb.OperationSelect, Table: tChassis},
-		{Op: ovsdb.OperationSelect, Table: tDHCP}, {Op: ovsdb.OperationSelect, Table: tLB}}
-	const whole = 4 // the tables read whole, first
+		{Op: ovsdb.OperationSelect, Table: tDHCP}, {Op: ovsdb.OperationSelect, Table: tLB},
+		{Op: ovsdb.OperationSelect, Table: tRouter}, {Op: ovsdb.OperationSelect, Table: tRouterPort}}
+	const whole = 6 // the tables read whole, first
 	for _, sw := range switches {
 		ops = append(ops, selectWhere(tSwitch, "name", sw), selectWhere(tPort, "switch", sw, scopePortColumns(placement)...))
+	}
+	for _, sw := range switches { // the switches' router-type ports, whole
+		ops = append(ops, ovsdb.Operation{Op: ovsdb.OperationSelect, Table: tPort, Where: []ovsdb.Condition{
+			{Column: "switch", Function: ovsdb.ConditionEqual, Value: sw},
+			{Column: "type", Function: ovsdb.ConditionEqual, Value: topology.PortTypeRouter}}})
 	}
 	for _, p := range ports {
 		ops = append(ops, selectWhere(tPort, "name", p))
@@ -325,13 +334,24 @@ func (s *Store) readParts(ctx context.Context, switches, ports []string, placeme
 		}
 		return nil
 	}
-	if err := errors.Join(add(tGlobal, res[0]), add(tChassis, res[1]), add(tDHCP, res[2]), add(tLB, res[3])); err != nil {
+	if err := errors.Join(add(tGlobal, res[0]), add(tChassis, res[1]), add(tDHCP, res[2]), add(tLB, res[3]),
+		add(tRouter, res[4]), add(tRouterPort, res[5])); err != nil {
 		return nil, err
 	}
-	named := res[whole+2*len(switches):]
+	named := res[whole+3*len(switches):]
 	for _, rows := range named {
 		if err := add(tPort, rows); err != nil {
 			return nil, err
+		}
+	}
+	for _, rows := range res[whole+2*len(switches) : whole+3*len(switches)] { // the router-type ports
+		for _, row := range rows {
+			if r, err := decodeRow[portRow](row, ""); err == nil && st.uuids[tPort][r.Name] != "" {
+				continue // a named port, read already
+			}
+			if err := add(tPort, []json.RawMessage{row}); err != nil {
+				return nil, err
+			}
 		}
 	}
 	for i, sw := range switches {
@@ -467,6 +487,18 @@ func (st *state) add(table string, row json.RawMessage) error {
 		if r, err = decodeRow[loadBalancerRow](row, ""); err == nil {
 			uuids[r.Name] = r.UUID
 			m.LoadBalancers = append(m.LoadBalancers, loadBalancerOf(r))
+		}
+	case tRouter:
+		var r *routerRow
+		if r, err = decodeRow[routerRow](row, ""); err == nil {
+			uuids[r.Name] = r.UUID
+			m.Routers = append(m.Routers, routerOf(r))
+		}
+	case tRouterPort:
+		var r *routerPortRow
+		if r, err = decodeRow[routerPortRow](row, ""); err == nil {
+			uuids[r.Name] = r.UUID
+			m.RouterPorts = append(m.RouterPorts, routerPortOf(r))
 		}
 	}
 	return err

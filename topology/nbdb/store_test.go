@@ -211,13 +211,15 @@ func olderSchema(t *testing.T, version string, tables, columns []string) string 
 
 // What each version added: 1.1.0 the switch policy, 1.2.0 DHCP and DNS,
 // 1.3.0 load balancers, 1.4.0 the options of pairs and groups and the
-// chassis' pair health.
+// chassis' pair health, 1.5.0 routers and the ports' type.
 var (
 	tables110, tables120, tables130 = []string{"ACL", "Port_Group", "Address_Set", "QoS"}, []string{"DHCP_Options", "DNS_Record"},
 		[]string{"Load_Balancer"}
+	tables150  = []string{"Logical_Router", "Logical_Router_Port"}
 	columns120 = []string{"Logical_Switch_Port.dhcpv4_options", "Logical_Switch_Port.dhcpv6_options"}
 	columns130 = []string{"Logical_Switch.load_balancer"}
 	columns140 = []string{"Port_Pair.options", "Port_Pair_Group.options", "Chassis.health"}
+	columns150 = []string{"Logical_Switch_Port.type"}
 )
 
 // upgrade runs a database of an older schema with rows inserted by
@@ -241,7 +243,7 @@ func upgrade(t *testing.T, oldSchema, version, transact string) *nbdb.Store {
 // A 1.0.0 database (the tables before the switch policy) converts to the
 // installed schema in place: its rows stay, and the policy tables work.
 func TestUpgradeFrom100(t *testing.T) {
-	old := olderSchema(t, "1.0.0", slices.Concat(tables110, tables120, tables130), slices.Concat(columns120, columns130, columns140))
+	old := olderSchema(t, "1.0.0", slices.Concat(tables110, tables120, tables130, tables150), slices.Concat(columns120, columns130, columns140, columns150))
 	s := upgrade(t, old, "1.0.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
 		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
 	m, err := s.Update(func(m *topology.Model) error {
@@ -259,7 +261,7 @@ func TestUpgradeFrom100(t *testing.T) {
 // A 1.1.0 database (before DHCP and DNS) converts likewise: its ports
 // come back with no DHCP options, and can be given some.
 func TestUpgradeFrom110(t *testing.T) {
-	old := olderSchema(t, "1.1.0", slices.Concat(tables120, tables130), slices.Concat(columns120, columns130, columns140))
+	old := olderSchema(t, "1.1.0", slices.Concat(tables120, tables130, tables150), slices.Concat(columns120, columns130, columns140, columns150))
 	s := upgrade(t, old, "1.1.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
 		{"op": "insert", "table": "Logical_Switch_Port", "row": {"name": "p1", "switch": "sw0", "tunnel_key": 1}},
 		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
@@ -284,7 +286,7 @@ func TestUpgradeFrom110(t *testing.T) {
 // A 1.2.0 database (before load balancers) converts likewise: its
 // switches come back with none, and can be given some.
 func TestUpgradeFrom120(t *testing.T) {
-	old := olderSchema(t, "1.2.0", tables130, slices.Concat(columns130, columns140))
+	old := olderSchema(t, "1.2.0", slices.Concat(tables130, tables150), slices.Concat(columns130, columns140, columns150))
 	s := upgrade(t, old, "1.2.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
 		{"op": "insert", "table": "Logical_Switch_Port", "row": {"name": "p1", "switch": "sw0", "tunnel_key": 1, "dhcpv4_options": ""}},
 		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
@@ -309,7 +311,7 @@ func TestUpgradeFrom120(t *testing.T) {
 // chassis' health) converts likewise: its chain and its agent's status
 // come back with no options and no health, and can be given some.
 func TestUpgradeFrom130(t *testing.T) {
-	old := olderSchema(t, "1.3.0", nil, columns140)
+	old := olderSchema(t, "1.3.0", tables150, slices.Concat(columns140, columns150))
 	s := upgrade(t, old, "1.3.0", `["Chainwire_NB",
 		{"op": "insert", "table": "Chassis", "row": {"name": "hv1", "encap_type": "geneve", "encap_ip": "192.0.2.1",
 			"hostname": "h1", "nb_cfg": 1, "heartbeat": 1000, "heartbeat_interval": 2000, "connected": true}},
@@ -345,6 +347,87 @@ func TestUpgradeFrom130(t *testing.T) {
 	}
 	if sts, err := s.Statuses(); err != nil || len(sts) != 1 || sts[0].Health["pp"] != topology.HealthUp {
 		t.Fatalf("statuses after publishing: %v %+v", err, sts)
+	}
+}
+
+// A 1.4.0 database (before routers and the ports' type) converts
+// likewise: its ports come back as VMs' ports, and a router can join its
+// switch.
+func TestUpgradeFrom140(t *testing.T) {
+	old := olderSchema(t, "1.4.0", tables150, columns150)
+	s := upgrade(t, old, "1.4.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 1}},
+		{"op": "insert", "table": "Logical_Switch_Port", "row": {"name": "p1", "switch": "sw0", "tunnel_key": 1,
+			"addresses": "02:00:00:00:00:01 10.0.0.10"}},
+		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
+	if m, err := s.Snapshot(); err != nil || m.Port("p1") == nil || m.Port("p1").Type != "" || m.Routers != nil {
+		t.Fatalf("after the upgrade: %v %+v", err, m)
+	}
+	m, err := s.Update(func(m *topology.Model) error {
+		m.Routers = []topology.Router{{Name: "lr0", Key: 2}}
+		m.RouterPorts = []topology.RouterPort{{Name: "lrp0", Router: "lr0", Key: 1, MAC: "02:00:00:00:ff:00", Networks: []string{"10.0.0.1/24"}}}
+		m.Ports = append(m.Ports, topology.Port{Name: "sw0-lr0", Switch: "sw0", Key: 2, Type: topology.PortTypeRouter,
+			Options: map[string]string{topology.OptRouterPort: "lrp0"}})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Generation != 2 || m.Router("lr0") == nil || m.Port("sw0-lr0").RouterPort() != "lrp0" {
+		t.Fatalf("after the upgrade: %s", topology.Encode(m))
+	}
+}
+
+// A scoped change of a port on a switch a router joins validates its
+// addresses against the router port's: the scope holds every router and
+// router port, and the switch's router-type ports whole.
+func TestUpdateInReadsRouters(t *testing.T) {
+	s := open1(t, server(t))
+	if _, err := s.Update(func(m *topology.Model) error {
+		m.Switches = []topology.Switch{{Name: "sw0", Key: 1}, {Name: "sw1", Key: 2}}
+		m.Routers = []topology.Router{{Name: "lr0", Key: 3, Routes: []topology.StaticRoute{{Prefix: "10.0.9.0/24", NextHop: "10.0.1.9"}}}}
+		m.RouterPorts = []topology.RouterPort{
+			{Name: "lrp0", Router: "lr0", Key: 1, MAC: "02:00:00:00:ff:00", Networks: []string{"10.0.0.1/24"}},
+			{Name: "lrp1", Router: "lr0", Key: 2, MAC: "02:00:00:00:ff:01", Networks: []string{"10.0.1.1/24"}}}
+		m.Ports = []topology.Port{
+			{Name: "sw0-lr0", Switch: "sw0", Key: 1, Type: topology.PortTypeRouter, Addresses: []string{"router"},
+				Options: map[string]string{topology.OptRouterPort: "lrp0"}},
+			{Name: "sw1-lr0", Switch: "sw1", Key: 1, Type: topology.PortTypeRouter, Options: map[string]string{topology.OptRouterPort: "lrp1"}}}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	sc := topology.Scope{Switches: []string{"sw0"}, Ports: []string{"vm0"}}
+	_, err := s.UpdateIn(sc, func(m *topology.Model) error {
+		if m.Router("lr0") == nil || len(m.RouterPorts) != 2 {
+			return fmt.Errorf("the scope lacks the router: %s", topology.Encode(m))
+		}
+		if p := m.Port("sw0-lr0"); p == nil || p.RouterPort() != "lrp0" || m.Port("sw1-lr0") != nil {
+			return fmt.Errorf("the scope holds router-type ports %+v, want sw0's whole", m.Ports)
+		}
+		m.Ports = append(m.Ports, topology.Port{Name: "vm0", Switch: "sw0", Key: 2, Addresses: []string{"02:00:00:00:00:01 10.0.0.1"}})
+		return nil
+	})
+	if err == nil || !strings.Contains(err.Error(), `port "vm0": address 10.0.0.1 already belongs to port "sw0-lr0" on switch "sw0"`) {
+		t.Fatalf("a VM at the gateway's address: %v", err)
+	}
+	if _, err := s.UpdateIn(sc, func(m *topology.Model) error {
+		m.Ports = append(m.Ports, topology.Port{Name: "vm0", Switch: "sw0", Key: 2, Addresses: []string{"02:00:00:00:00:01 10.0.0.10"}})
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// A named router-type port is read once.
+	if _, err := s.UpdateIn(topology.Scope{Ports: []string{"sw0-lr0"}}, func(m *topology.Model) error {
+		if n := len(m.Ports); n != 2 {
+			return fmt.Errorf("the scope holds %d ports: %+v", n, m.Ports)
+		}
+		m.Port("sw0-lr0").Addresses = nil
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := s.Snapshot(); m.Generation != 3 || m.Port("vm0") == nil || m.Port("sw0-lr0").Addresses != nil {
+		t.Fatalf("after the scoped updates: %s", topology.Encode(m))
 	}
 }
 

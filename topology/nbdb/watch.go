@@ -18,6 +18,7 @@ var modelSpec = monitorSpec{
 	tGlobal: {"generation"}, tChassis: {"name", "encap_type", "encap_ip"},
 	tSwitch: nil, tPort: nil, tPair: nil, tGroup: nil, tChain: nil, tClassifier: nil,
 	tACL: nil, tPortGroup: nil, tAddressSet: nil, tQoS: nil, tDHCP: nil, tDNS: nil, tLB: nil,
+	tRouter: nil, tRouterPort: nil,
 }
 
 // Watch reports the model: the whole of it after each (re)connect, the
@@ -103,6 +104,8 @@ type mirror struct {
 	dhcpOptions   map[string]topology.DHCPOptions
 	dnsRecords    map[string]topology.DNSRecord
 	loadBalancers map[string]topology.LoadBalancer
+	routers       map[string]topology.Router
+	routerPorts   map[string]topology.RouterPort
 }
 
 func newMirror() *mirror {
@@ -111,7 +114,8 @@ func newMirror() *mirror {
 		chains: map[string]topology.PortChain{}, classifiers: map[string]topology.Classifier{},
 		acls: map[string]topology.ACL{}, portGroups: map[string]topology.PortGroup{}, addressSets: map[string]topology.AddressSet{},
 		qos: map[string]topology.QoS{}, dhcpOptions: map[string]topology.DHCPOptions{}, dnsRecords: map[string]topology.DNSRecord{},
-		loadBalancers: map[string]topology.LoadBalancer{}}
+		loadBalancers: map[string]topology.LoadBalancer{}, routers: map[string]topology.Router{},
+		routerPorts: map[string]topology.RouterPort{}}
 }
 
 // apply takes in one update and returns the objects it changed. An
@@ -184,6 +188,10 @@ func (m *mirror) row(ru rowUpdate, ch *topology.Changes, set bool, undo *[]func(
 		return mirrorRow(ru, set, undo, m.dnsRecords, &ch.DNSRecords, dnsRecordOf, func(v topology.DNSRecord) string { return v.Name })
 	case tLB:
 		return mirrorRow(ru, set, undo, m.loadBalancers, &ch.LoadBalancers, loadBalancerOf, func(v topology.LoadBalancer) string { return v.Name })
+	case tRouter:
+		return mirrorRow(ru, set, undo, m.routers, &ch.Routers, routerOf, func(v topology.Router) string { return v.Name })
+	case tRouterPort:
+		return mirrorRow(ru, set, undo, m.routerPorts, &ch.RouterPorts, routerPortOf, func(v topology.RouterPort) string { return v.Name })
 	}
 	return nil
 }
@@ -278,6 +286,12 @@ func (m *mirror) model() *topology.Model {
 	}
 	for _, v := range m.loadBalancers {
 		out.LoadBalancers = append(out.LoadBalancers, v)
+	}
+	for _, v := range m.routers {
+		out.Routers = append(out.Routers, v)
+	}
+	for _, v := range m.routerPorts {
+		out.RouterPorts = append(out.RouterPorts, v)
 	}
 	out.Normalize()
 	return out

@@ -70,6 +70,7 @@ type (
 		Options       wireStrMap  `json:"options"`
 		DHCPv4Options string      `json:"dhcpv4_options"`
 		DHCPv6Options string      `json:"dhcpv6_options"`
+		Type          string      `json:"type"`
 	}
 	pairWire struct {
 		UUID    wireUUID   `json:"_uuid"`
@@ -159,6 +160,20 @@ type (
 		Protocol string     `json:"protocol"`
 		VIPs     wireStrMap `json:"vips"`
 	}
+	routerWire struct {
+		UUID         wireUUID   `json:"_uuid"`
+		Name         string     `json:"name"`
+		TunnelKey    int        `json:"tunnel_key"`
+		StaticRoutes wireStrMap `json:"static_routes"`
+	}
+	routerPortWire struct {
+		UUID      wireUUID `json:"_uuid"`
+		Name      string   `json:"name"`
+		Router    string   `json:"router"`
+		TunnelKey int      `json:"tunnel_key"`
+		MAC       string   `json:"mac"`
+		Networks  wireStrs `json:"networks"`
+	}
 )
 
 // decodeRow decodes one row; uuid, if given, is its UUID (a monitor's
@@ -195,7 +210,7 @@ func decodeRow[R any](raw json.RawMessage, uuid string) (*R, error) {
 		if err = json.Unmarshal(raw, &w); err == nil {
 			*p = portRow{UUID: string(w.UUID), Name: w.Name, Switch: w.Switch, TunnelKey: w.TunnelKey,
 				Addresses: w.Addresses, PortSecurity: w.PortSecurity, Enabled: w.Enabled.v, Options: w.Options,
-				DHCPv4Options: w.DHCPv4Options, DHCPv6Options: w.DHCPv6Options}
+				DHCPv4Options: w.DHCPv4Options, DHCPv6Options: w.DHCPv6Options, Type: w.Type}
 		}
 	case *pairRow:
 		var w pairWire
@@ -256,6 +271,16 @@ func decodeRow[R any](raw json.RawMessage, uuid string) (*R, error) {
 		if err = json.Unmarshal(raw, &w); err == nil {
 			*p = loadBalancerRow{UUID: string(w.UUID), Name: w.Name, Key: w.Key, Protocol: w.Protocol, VIPs: w.VIPs}
 		}
+	case *routerRow:
+		var w routerWire
+		if err = json.Unmarshal(raw, &w); err == nil {
+			*p = routerRow{UUID: string(w.UUID), Name: w.Name, TunnelKey: w.TunnelKey, StaticRoutes: w.StaticRoutes}
+		}
+	case *routerPortRow:
+		var w routerPortWire
+		if err = json.Unmarshal(raw, &w); err == nil {
+			*p = routerPortRow{UUID: string(w.UUID), Name: w.Name, Router: w.Router, TunnelKey: w.TunnelKey, MAC: w.MAC, Networks: w.Networks}
+		}
 	default:
 		return nil, fmt.Errorf("no wire form for %T", p)
 	}
@@ -301,6 +326,10 @@ func setUUID(row any, uuid string) {
 	case *dnsRecordRow:
 		r.UUID = uuid
 	case *loadBalancerRow:
+		r.UUID = uuid
+	case *routerRow:
+		r.UUID = uuid
+	case *routerPortRow:
 		r.UUID = uuid
 	}
 }

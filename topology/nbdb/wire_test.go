@@ -157,3 +157,43 @@ func TestWireOptionsAndHealthRows(t *testing.T) {
 		t.Error("a set as a pair's options decoded")
 	}
 }
+
+// Routers (their routes a map prefix -> "NEXTHOP [PORT]"), router ports
+// and the ports' type decode, and a 1.4.0 port row, without a type, too.
+func TestWireRouterRows(t *testing.T) {
+	r, err := decodeRow[routerRow]([]byte(`{"_uuid":["uuid","u1"],"name":"lr0","tunnel_key":16777215,
+		"static_routes":["map",[["10.0.3.0/24","10.0.1.5 lrp1"],["0.0.0.0/0","10.0.0.254"]]]}`), "")
+	if err != nil || r.UUID != "u1" || r.TunnelKey != 16777215 {
+		t.Fatalf("router row %+v, %v", r, err)
+	}
+	if got := fmt.Sprintf("%+v", routerOf(r)); got != `{Name:lr0 Key:16777215 Routes:[{Prefix:0.0.0.0/0 NextHop:10.0.0.254 Port:} {Prefix:10.0.3.0/24 NextHop:10.0.1.5 Port:lrp1}]}` {
+		t.Errorf("router %s", got)
+	}
+	if back := routerRowOf(routerOf(r), "u1"); fmt.Sprint(back.StaticRoutes) != fmt.Sprint(r.StaticRoutes) {
+		t.Errorf("router row back: %+v", back)
+	}
+	if r, err := decodeRow[routerRow]([]byte(`{"name":"lr1","tunnel_key":2,"static_routes":["map",[]]}`), "u2"); err != nil ||
+		routerOf(r).Routes != nil || r.UUID != "u2" {
+		t.Errorf("a router without routes: %+v, %v", r, err)
+	}
+	rp, err := decodeRow[routerPortRow]([]byte(`{"_uuid":["uuid","u3"],"name":"lrp1","router":"lr0","tunnel_key":2,
+		"mac":"02:00:00:00:ff:01","networks":["set",["fd00:1::1/64","10.0.1.1/24"]]}`), "")
+	if err != nil || fmt.Sprintf("%+v", routerPortOf(rp)) != `{Name:lrp1 Router:lr0 Key:2 MAC:02:00:00:00:ff:01 Networks:[10.0.1.1/24 fd00:1::1/64]}` {
+		t.Errorf("router port row %+v, %v", rp, err)
+	}
+	if rp, err := decodeRow[routerPortRow]([]byte(`{"name":"lrp0","router":"lr0","tunnel_key":1,"mac":"02:00:00:00:ff:00","networks":"10.0.0.1/24"}`), ""); err != nil ||
+		fmt.Sprint(rp.Networks) != "[10.0.0.1/24]" {
+		t.Errorf("a router port with one network: %+v, %v", rp, err)
+	}
+	p, err := decodeRow[portRow]([]byte(`{"name":"sw0-lr0","switch":"sw0","tunnel_key":2,"type":"router","addresses":"router",
+		"options":["map",[["router-port","lrp0"]]]}`), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if port := portOf(p); port.Type != "router" || port.RouterPort() != "lrp0" {
+		t.Errorf("a router-type port row %+v", p)
+	}
+	if p, err := decodeRow[portRow]([]byte(`{"name":"p1","switch":"sw0","tunnel_key":1}`), ""); err != nil || portOf(p).Type != "" {
+		t.Errorf("a 1.4.0 port row %+v, %v", p, err)
+	}
+}

@@ -42,6 +42,9 @@ func Run(t *testing.T, open func(t *testing.T) topology.Store) {
 		{"OptionsRoundTrip", optionsRoundTrip},
 		{"RefusedOptionsChangeNothing", refusedOptions},
 		{"WatchSeesOptionChangesNotHealth", watchSeesOptions},
+		{"RoutersRoundTrip", routersRoundTrip},
+		{"RefusedRoutersChangeNothing", refusedRouters},
+		{"WatchSeesRouterChanges", watchSeesRouters},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, open(t)) })
 	}
@@ -651,6 +654,105 @@ func watchSeesOptions(t *testing.T, s topology.Store) {
 	}
 	s.Update(func(m *topology.Model) error { m.PortPairGroup("pg").Options = nil; return nil })
 	if got := fmt.Sprint(want(4)); got != `[port pair group "pg"]` {
+		t.Errorf("changes named %s", got)
+	}
+}
+
+// routers adds to the sample a second switch and router lr0 joining both
+// (lrp0 on sw0, lrp1 with IPv4 and IPv6 networks on sw1, through
+// router-type ports, one with addresses "router"), with static routes
+// through a port and without one.
+func routers(m *topology.Model) error {
+	sample(m)
+	m.Switches = append(m.Switches, topology.Switch{Name: "sw1", Key: 2})
+	m.Routers = append(m.Routers, topology.Router{Name: "lr0", Key: 16777215, Routes: []topology.StaticRoute{
+		{Prefix: "0.0.0.0/0", NextHop: "10.0.0.254"},
+		{Prefix: "10.0.3.0/24", NextHop: "10.0.1.5", Port: "lrp1"},
+		{Prefix: "fd00:9::/64", NextHop: "fd00:1::9"},
+	}})
+	m.RouterPorts = append(m.RouterPorts,
+		topology.RouterPort{Name: "lrp0", Router: "lr0", Key: 1, MAC: "02:00:00:00:ff:00", Networks: []string{"10.0.0.253/24"}},
+		topology.RouterPort{Name: "lrp1", Router: "lr0", Key: 32767, MAC: "02:00:00:00:ff:01", Networks: []string{"10.0.1.1/24", "fd00:1::1/64"}})
+	m.Ports = append(m.Ports,
+		topology.Port{Name: "sw0-lr0", Switch: "sw0", Key: 4, Type: topology.PortTypeRouter, Addresses: []string{"router"},
+			Options: map[string]string{topology.OptRouterPort: "lrp0"}},
+		topology.Port{Name: "sw1-lr0", Switch: "sw1", Key: 1, Type: topology.PortTypeRouter,
+			Options: map[string]string{topology.OptRouterPort: "lrp1"}})
+	return nil
+}
+
+// Routers, their ports and routes, and router-type ports come back as
+// written, after adds, edits and deletes.
+func routersRoundTrip(t *testing.T, s topology.Store) {
+	roundTrip(t, s, routers, func(m *topology.Model) error {
+		r := m.Router("lr0")
+		r.Key = 9
+		r.Routes = []topology.StaticRoute{{Prefix: "10.0.3.0/24", NextHop: "10.0.0.5"}, {Prefix: "10.0.4.0/24", NextHop: "10.0.1.6", Port: "lrp1"}}
+		lrp := m.RouterPort("lrp1")
+		lrp.MAC, lrp.Key, lrp.Networks = "02:00:00:00:ff:09", 2, []string{"10.0.1.1/24"}
+		m.Port("sw1-lr0").Addresses = []string{"router"}
+		return nil
+	}, func(m *topology.Model) error {
+		m.Router("lr0").Routes = nil
+		m.Ports = slices.DeleteFunc(m.Ports, func(p topology.Port) bool { return p.Name == "sw1-lr0" })
+		m.RouterPorts = slices.DeleteFunc(m.RouterPorts, func(rp topology.RouterPort) bool { return rp.Name == "lrp1" })
+		m.Port("sw0-lr0").Type, m.Port("sw0-lr0").Options, m.Port("sw0-lr0").Addresses = "", nil, nil // a VM's port again
+		return nil
+	})
+}
+
+// A refused change of the routers leaves the model as it was.
+func refusedRouters(t *testing.T, s topology.Store) {
+	refuses(t, s, routers, []refusal{
+		{"a router with ports deleted", func(m *topology.Model) { m.Routers = nil }},
+		{"a router port a switch port joins deleted", func(m *topology.Model) {
+			m.RouterPorts = slices.DeleteFunc(m.RouterPorts, func(rp topology.RouterPort) bool { return rp.Name == "lrp0" })
+		}},
+		{"a router with a switch's key", func(m *topology.Model) { m.Router("lr0").Key = 1 }},
+		{"a router port key taken", func(m *topology.Model) { m.RouterPort("lrp1").Key = 1 }},
+		{"overlapping networks", func(m *topology.Model) { m.RouterPort("lrp1").Networks = []string{"10.0.0.129/25"} }},
+		{"a VM with the gateway's IP", func(m *topology.Model) { m.Port("v1").Addresses = []string{"02:00:00:00:00:0a 10.0.0.253"} }},
+		{"a router port on two switches", func(m *topology.Model) { m.Port("sw1-lr0").Options[topology.OptRouterPort] = "lrp0" }},
+		{"a nexthop on no network", func(m *topology.Model) { m.Router("lr0").Routes[0].NextHop = "10.0.7.1" }},
+		{"two routes, one prefix", func(m *topology.Model) { m.Router("lr0").Routes[1].Prefix = "0.0.0.0/0" }},
+		{"a router-type port with port security", func(m *topology.Model) { m.Port("sw1-lr0").PortSecurity = []string{"02:00:00:00:ff:01"} }},
+		{"an unknown port type", func(m *topology.Model) { m.Port("v1").Type = "localnet" }},
+	})
+}
+
+// Watch reports changes of routers, router ports and port types as
+// changes of them.
+func watchSeesRouters(t *testing.T, s topology.Store) {
+	want := follow(t, s)
+	want(0)
+	s.Update(sample)
+	want(1)
+	if _, err := s.Update(func(m *topology.Model) error {
+		p := &topology.Model{}
+		routers(p)
+		m.Switches, m.Ports, m.Routers, m.RouterPorts = p.Switches, p.Ports, p.Routers, p.RouterPorts
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(want(2)); got != `[switch "sw1" port "sw0-lr0" port "sw1-lr0" router "lr0" router port "lrp0" router port "lrp1"]` {
+		t.Errorf("changes named %s", got)
+	}
+	s.Update(func(m *topology.Model) error {
+		m.Router("lr0").Routes = m.Router("lr0").Routes[1:]
+		m.RouterPort("lrp0").MAC = "02:00:00:00:ff:0a"
+		return nil
+	})
+	if got := fmt.Sprint(want(3)); got != `[router "lr0" router port "lrp0"]` {
+		t.Errorf("changes named %s", got)
+	}
+	s.Update(func(m *topology.Model) error {
+		m.Ports = slices.DeleteFunc(m.Ports, func(p topology.Port) bool { return p.Name == "sw1-lr0" })
+		m.Router("lr0").Routes = nil
+		m.RouterPorts = slices.DeleteFunc(m.RouterPorts, func(rp topology.RouterPort) bool { return rp.Name == "lrp1" })
+		return nil
+	})
+	if got := fmt.Sprint(want(4)); got != `[port "sw1-lr0" router "lr0" router port "lrp1"]` {
 		t.Errorf("changes named %s", got)
 	}
 }
