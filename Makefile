@@ -42,6 +42,7 @@ e2e: build
 
 demo: deps build
 	$(BIN)/chainwire-lab demo
+	$(BIN)/chainwire-lab demo router
 
 # Render benchmarks, then programming and data-plane measurements on emulated hypervisors;
 # writes docs/BENCHMARKS.md (root; takes a few minutes).

@@ -37,7 +37,7 @@ func main() {
 }
 
 func usage() error {
-	return errors.New("usage: chainwire-lab up -f LAB.yaml | exec MEMBER -- CMD... | env | down | demo | decode FILE.pcap | bench | dhcp-flood IFACE RATE SECONDS | dhcp-rtt IFACE N | tcp-echo ADDR | tcp-conns ADDR N | tcp-streams ADDR N SECONDS | metrics HOST | get URL  [--name NAME] [--base DIR]")
+	return errors.New("usage: chainwire-lab up -f LAB.yaml | exec MEMBER -- CMD... | env | down | demo [router] | decode FILE.pcap | bench | dhcp-flood IFACE RATE SECONDS | dhcp-rtt IFACE N | tcp-echo ADDR | tcp-conns ADDR N | tcp-streams ADDR N SECONDS | metrics HOST | get URL  [--name NAME] [--base DIR]")
 }
 
 func run(args []string) error {
@@ -133,8 +133,14 @@ func run(args []string) error {
 			return fmt.Errorf("lab %q: %w", *name, err)
 		}
 		return l.Down()
-	case "demo":
-		return demo()
+	case "demo": // [router]
+		switch fs.Arg(0) {
+		case "":
+			return demo()
+		case "router":
+			return demoRouter()
+		}
+		return usage()
 	case "bench":
 		return bench(*renderFile, *inputsFile, *out, *runs, *only)
 	case "decode":
