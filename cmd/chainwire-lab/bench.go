@@ -47,6 +47,7 @@ func bench(renderFile, inputsFile, out string, runs int, only string) error {
 		{"dataplane", "data plane", r.dataPlane},
 		{"packetin", "packet-ins", r.packetInBench},
 		{"vnf", "VNF health checks", r.vnfBench},
+		{"router", "routing", r.routerBench},
 	}
 	for _, s := range steps {
 		if only != "" && !strings.Contains(","+only+",", ","+s.key+",") {
@@ -80,6 +81,7 @@ type report struct {
 	ovn      *ovnReport
 	pktin    *pktinReport
 	vnf      *vnfReport
+	router   *routerReport
 }
 
 type renderRow struct {
@@ -848,6 +850,10 @@ func (r *report) markdown() string {
 	if r.vnf != nil {
 		w("")
 		r.vnfMarkdown(&b)
+	}
+	if r.router != nil {
+		w("")
+		r.routerMarkdown(&b)
 	}
 	return b.String()
 }

@@ -52,7 +52,7 @@ func run(args []string) error {
 	inputsFile := fs.String("inputs", "", "bench: output of go test -bench for the input-cost benchmarks to include")
 	out := fs.String("out", "", "bench: write the report here")
 	runs := fs.Int("runs", 5, "bench: runs per measurement (the median is reported)")
-	only := fs.String("only", "", "bench: run only these sections (comma-separated: programming, nb, ovn, dataplane, packetin, vnf)")
+	only := fs.String("only", "", "bench: run only these sections (comma-separated: programming, nb, ovn, dataplane, packetin, vnf, router)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
