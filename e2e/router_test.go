@@ -69,7 +69,10 @@ func (c routedSetup) up(t *testing.T) *lab.Lab {
 			"lsp-pair-group-add", "VC", "VG", "--", "lsp-pair-group-port-pair-add", "VG", "V", "--",
 			"lsp-chain-classifier", "S2", "VC", "vm2", "entry-lport", "bi-directional", "vcl", "ip4")
 	}
-	chainctl(t, l, "--wait", "show")
+	// Every change above is on both chassis before any packet goes.
+	for _, h := range []string{"hv1", "hv2"} {
+		waitGeneration(t, l, h)
+	}
 	return l
 }
 
