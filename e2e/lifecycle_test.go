@@ -25,19 +25,24 @@ type pinger struct {
 // startPing sends count echo requests at 50 per second.
 func startPing(t *testing.T, l *lab.Lab, from, to string, count int) *pinger {
 	t.Helper()
-	p := &pinger{}
-	p.cmd = l.Command(from, "ping", "-q", "-i", "0.02", "-W", "1", "-c", strconv.Itoa(count), to)
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	if err := p.cmd.Start(); err != nil {
+	p := &pinger{cmd: l.Command(from, "ping", "-q", "-i", "0.02", "-W", "1", "-c", strconv.Itoa(count), to)}
+	return p.start(t)
+}
+
+// background starts cmd with its output in out, and kills it when the
+// test ends if it still runs.
+func background(t *testing.T, cmd *exec.Cmd, out *strings.Builder) {
+	t.Helper()
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
 		}
 	})
-	return p
 }
 
 var pingSummary = regexp.MustCompile(`(\d+) packets transmitted, (\d+) received`)

@@ -19,19 +19,8 @@ import (
 // startFastPing sends count echo requests every 10 ms.
 func startFastPing(t *testing.T, l *lab.Lab, from, to string, count int) *pinger {
 	t.Helper()
-	p := &pinger{}
-	p.cmd = l.Command(from, "ping", "-q", "-i", "0.01", "-W", "1", "-c", strconv.Itoa(count), to)
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
-		}
-	})
-	return p
+	p := &pinger{cmd: l.Command(from, "ping", "-q", "-i", "0.01", "-W", "1", "-c", strconv.Itoa(count), to)}
+	return p.start(t)
 }
 
 // dumpOn reads the model from one database member.

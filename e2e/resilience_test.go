@@ -62,9 +62,7 @@ func rxPackets(t *testing.T, l *lab.Lab, vnf, ifc string) int {
 // fastPing pings at rate per second for d; each reply is printed with
 // its time (outage and lastReply read them).
 func fastPing(l *lab.Lab, from, to string, rate int, d time.Duration) *pinger {
-	p := &pinger{cmd: l.Command(from, lab.FastPingArgs(to, rate, d)...)}
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	return p
+	return &pinger{cmd: l.Command(from, lab.FastPingArgs(to, rate, d)...)}
 }
 
 func (p *pinger) replies(t *testing.T) []time.Time {
@@ -91,15 +89,7 @@ func (p *pinger) lastReply(t *testing.T) time.Time {
 func (p *pinger) start(t *testing.T) *pinger {
 	t.Helper()
 	p.started = time.Now()
-	if err := p.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if p.cmd.ProcessState == nil {
-			p.cmd.Process.Kill()
-			p.cmd.Wait()
-		}
-	})
+	background(t, p.cmd, &p.out)
 	return p
 }
 
@@ -114,16 +104,7 @@ func startStreams(t *testing.T, l *lab.Lab, from, addr string, n int, d time.Dur
 	t.Helper()
 	s := &streams{cmd: l.Command(from, filepath.Join(binDir, "chainwire-lab"), "tcp-streams", addr, strconv.Itoa(n),
 		fmt.Sprintf("%.1f", d.Seconds()))}
-	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if s.cmd.ProcessState == nil {
-			s.cmd.Process.Kill()
-			s.cmd.Wait()
-		}
-	})
+	background(t, s.cmd, &s.out)
 	return s
 }
 

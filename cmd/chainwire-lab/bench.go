@@ -684,17 +684,7 @@ func iperf(l *lab.Lab) (float64, error) {
 
 var rttLine = regexp.MustCompile(`= [0-9.]+/([0-9.]+)/`)
 
-func pingRTT(l *lab.Lab) (float64, error) {
-	out, err := l.Exec("vm1", "ping", "-q", "-c", "50", "-i", "0.01", "10.0.0.2")
-	if err != nil {
-		return 0, err
-	}
-	m := rttLine.FindStringSubmatch(out)
-	if m == nil {
-		return 0, fmt.Errorf("no rtt in %q", out)
-	}
-	return strconv.ParseFloat(m[1], 64)
-}
+func pingRTT(l *lab.Lab) (float64, error) { return rttTo(l, "10.0.0.2") }
 
 func (r *report) markdown() string {
 	var b strings.Builder
