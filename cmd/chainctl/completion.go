@@ -23,7 +23,8 @@ _chainctl() {
     case $prev in
         --db|--private-key|--certificate|--ca-cert) COMPREPLY=($(compgen -f -- "$cur")); return ;;
         -o|--output) COMPREPLY=($(compgen -W "text json" -- "$cur")); return ;;
-        --wait-timeout|--lock-timeout|--tunnel-key|--weight|--priority|--name) return ;;
+        --wait-timeout|--lock-timeout|--tunnel-key|--weight|--priority|--name|--bridge|--ovs-db) return ;;
+        --ovs-rundir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
     esac
     if [[ $cur == -* ]]; then
         COMPREPLY=($(compgen -W "%s" -- "$cur")); return
@@ -32,7 +33,7 @@ _chainctl() {
     for ((i = 1; i < COMP_CWORD; i++)); do
         case ${COMP_WORDS[i]} in
             --) verb= n=0 ;;
-            --db|--private-key|--certificate|--ca-cert|-o|--output|--wait-timeout|--lock-timeout|--tunnel-key|--weight|--priority|--name) ((i++)) ;;
+            --db|--private-key|--certificate|--ca-cert|-o|--output|--wait-timeout|--lock-timeout|--tunnel-key|--weight|--priority|--name|--bridge|--ovs-rundir|--ovs-db) ((i++)) ;;
             -*) ;;
             *) if [[ -z $verb ]]; then verb=${COMP_WORDS[i]}; else ((n++)); fi ;;
         esac

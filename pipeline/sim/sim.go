@@ -88,7 +88,11 @@ type Result struct {
 	ToController [][]byte
 	// Meters lists the meters the packet passed, in order (the simulator
 	// never drops for a rate).
-	Meters  []uint32
+	Meters []uint32
+	// Steps is every flow hit, miss, output, group bucket and controller
+	// action, in order; only RunTraced fills it (trace.go).
+	Steps   []Step
+	tracing bool
 	lookups int
 }
 
@@ -179,10 +183,12 @@ func (s *Switch) table(t uint8, p Packet, r *Result, depth int) error {
 	if err != nil || f == nil {
 		if f == nil && err == nil {
 			r.Trace = append(r.Trace, fmt.Sprintf("%s miss", stageName(t)))
+			r.step(Step{Kind: StepMiss, Table: t, Depth: depth})
 		}
 		return err
 	}
 	r.Trace = append(r.Trace, fmt.Sprintf("%s %d", f.Stage.Name(), f.Priority))
+	r.step(Step{Kind: StepFlow, Table: t, Flow: f, Depth: depth})
 	return s.actions(f.Actions, t, p, r, depth)
 }
 
@@ -207,6 +213,9 @@ func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, d
 			// OpenFlow never sends a packet back out of its in_port.
 			if uint64(a.Port) != p.Get(pipeline.FieldInPort) {
 				r.Outputs = append(r.Outputs, Output{Port: a.Port, Packet: p.clone()})
+				r.step(Step{Kind: StepOutput, Table: t, Depth: depth, Port: a.Port, Packet: r.Outputs[len(r.Outputs)-1].Packet})
+			} else {
+				r.step(Step{Kind: StepOutput, Table: t, Depth: depth, Port: a.Port, Skipped: true})
 			}
 		case pipeline.Multipath:
 			if err := load(p, a.Dst, a.Ofs, a.Bits, symmetricHash(p)%uint64(a.Links)); err != nil {
@@ -248,6 +257,7 @@ func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, d
 				// the actions go on: after a copy at once, after a pause
 				// as chainwired resumes what it does not answer.
 				r.ToController = append(r.ToController, append([]byte(nil), a.Userdata...))
+				r.step(Step{Kind: StepController, Table: t, Depth: depth, Userdata: r.ToController[len(r.ToController)-1], Pause: a.Pause})
 				if a.Pause {
 					r.Pauses++
 					r.lookups = 0
@@ -259,6 +269,7 @@ func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, d
 			}
 			r.Pauses++
 			r.lookups = 0
+			r.step(Step{Kind: StepController, Table: t, Depth: depth, Userdata: a.Userdata, Pause: true})
 		case pipeline.Ct:
 			if !a.Recirc {
 				// The packet goes on with the state it had; the
@@ -275,6 +286,7 @@ func (s *Switch) actions(acts []pipeline.Action, t uint8, p Packet, r *Result, d
 				return err
 			}
 			r.Trace = append(r.Trace, "recirc")
+			r.step(Step{Kind: StepRecirc, Table: t, Depth: depth})
 			if err := s.table(a.Table.Table(), q, r, depth+1); err != nil {
 				return err
 			}
@@ -304,16 +316,19 @@ func (s *Switch) group(id uint32, p Packet, r *Result, depth int) error {
 			total += int(b.Weight)
 		}
 		if total == 0 {
+			r.step(Step{Kind: StepBucket, Table: 0xff, Depth: depth, Group: &g, Bucket: -1})
 			return nil // no live bucket: OVS drops
 		}
 		h := int(symmetricHash(p) % uint64(total))
-		for _, b := range g.Buckets {
+		for i, b := range g.Buckets {
 			if h -= int(b.Weight); h < 0 {
+				r.step(Step{Kind: StepBucket, Table: 0xff, Depth: depth, Group: &g, Bucket: i})
 				return s.actions(b.Actions, 0xff, p.clone(), r, depth)
 			}
 		}
 	}
-	for _, b := range g.Buckets {
+	for i, b := range g.Buckets {
+		r.step(Step{Kind: StepBucket, Table: 0xff, Depth: depth, Group: &g, Bucket: i})
 		if err := s.actions(b.Actions, 0xff, p.clone(), r, depth); err != nil {
 			return err
 		}
