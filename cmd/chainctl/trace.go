@@ -1487,10 +1487,10 @@ func (b *ovsBridge) outcome(out string) []string {
 	for i, l := range lines {
 		// A recirculation (ct) ends a section with Final flow and
 		// Datapath actions; the resumed one has its own bridge section.
-		switch {
-		case strings.HasPrefix(l, "bridge(\""):
+		switch tl := strings.TrimSpace(l); {
+		case strings.HasPrefix(tl, "bridge(\""):
 			inBridge = true
-		case strings.HasPrefix(l, "Final flow:"):
+		case strings.HasPrefix(tl, "Final flow:"):
 			inBridge = false
 		}
 		if !inBridge {
