@@ -1426,12 +1426,19 @@ func readOVSBridge(flags map[string]string) (*ovsBridge, error) {
 	return b, nil
 }
 
-// appctlTarget is ovs-vswitchd's control socket: <rundir>/ovs-vswitchd.<pid>.ctl
-// from its pid file, else ovs-vswitchd found through OVS_RUNDIR.
+// appctl runs ovs-appctl against ovs-vswitchd's control socket:
+// <rundir>/ovs-vswitchd.<pid>.ctl from its pid file (the default), or
+// <rundir>/ovs-vswitchd.ctl (a --unixctl of that name), else ovs-vswitchd
+// found through OVS_RUNDIR.
 func (b *ovsBridge) appctl(args ...string) ([]byte, error) {
+	var sockets []string
 	if pid, err := os.ReadFile(filepath.Join(b.rundir, "ovs-vswitchd.pid")); err == nil {
 		if n, err := strconv.Atoi(strings.TrimSpace(string(pid))); err == nil {
-			ctl := filepath.Join(b.rundir, fmt.Sprintf("ovs-vswitchd.%d.ctl", n))
+			sockets = append(sockets, filepath.Join(b.rundir, fmt.Sprintf("ovs-vswitchd.%d.ctl", n)))
+		}
+	}
+	for _, ctl := range append(sockets, filepath.Join(b.rundir, "ovs-vswitchd.ctl")) {
+		if _, err := os.Stat(ctl); err == nil {
 			return runOVS(nil, "ovs-appctl", append([]string{"-t", ctl}, args...)...)
 		}
 	}

@@ -323,6 +323,10 @@ func TestTraceUnboundPorts(t *testing.T) {
 func TestTraceOFProto(t *testing.T) {
 	db := traceCase3(t)
 	rundir := t.TempDir()
+	// ovs-vswitchd's pid file and its control socket (a plain file will do).
+	if err := os.WriteFile(filepath.Join(rundir, "ovs-vswitchd.4242.ctl"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(rundir, "ovs-vswitchd.pid"), []byte("4242\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
