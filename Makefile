@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin
 PREFIX  ?= /usr/local
 
-.PHONY: build test unit e2e demo bench install clean deps
+.PHONY: build test unit e2e demo bench install deb clean deps
 
 build:
 	$(GO) build -o $(BIN)/ ./cmd/...
@@ -68,5 +68,13 @@ install: build
 	test -e $(DESTDIR)/etc/chainwire/chainwired.yaml || \
 		install -D -m 0644 deploy/chainwired.yaml $(DESTDIR)/etc/chainwire/chainwired.yaml
 
+# The Debian package chainwire into dist/, with dpkg-deb alone, then lintian on it
+# (deploy/build-deb.sh; it installs lintian and man-db if missing, as root).
+# VERSION=1.2.0-1 sets the version (default from git describe); LINTIAN=no skips the check.
+LINTIAN ?= yes
+DIST    ?= dist
+deb:
+	GO="$(GO)" VERSION="$(VERSION)" LINTIAN="$(LINTIAN)" DIST="$(DIST)" ./deploy/build-deb.sh
+
 clean:
-	rm -rf $(BIN) bench
+	rm -rf $(BIN) bench dist
