@@ -5,7 +5,7 @@
 # from starting, so nothing of OVN runs on the machine's own OVS.
 set -euo pipefail
 pairs="ovs-vswitchd:openvswitch-switch tcpdump:tcpdump ping:iputils-ping iperf3:iperf3
-       ip:iproute2 ethtool:ethtool arping:iputils-arping dhclient:isc-dhcp-client dig:bind9-dnsutils traceroute:traceroute mn:mininet"
+       ip:iproute2 ethtool:ethtool arping:iputils-arping dhclient:isc-dhcp-client dig:bind9-dnsutils traceroute:traceroute mn:mininet man:man-db"
 if [ "${1:-}" = --bench ]; then
     pairs="$pairs ovn-northd:ovn-central ovn-controller:ovn-host"
 fi

@@ -45,7 +45,7 @@ func prerequisites() string {
 	if os.Geteuid() != 0 {
 		return "needs root (network namespaces)"
 	}
-	for _, tool := range []string{"ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl", "ip", "ethtool", "ping", "tcpdump", "iperf3", "arping", "dhclient", "dig", "traceroute", "mn"} {
+	for _, tool := range []string{"ovs-vswitchd", "ovsdb-server", "ovs-vsctl", "ovs-ofctl", "ip", "ethtool", "ping", "tcpdump", "iperf3", "arping", "dhclient", "dig", "traceroute", "mn", "man"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			return tool + " is not installed"
 		}

@@ -48,11 +48,7 @@ func vnfForwarding(t *testing.T, l *lab.Lab, vnf string, on bool) {
 // rxPackets is what a VNF interface has received so far.
 func rxPackets(t *testing.T, l *lab.Lab, vnf, ifc string) int {
 	t.Helper()
-	out, err := l.Exec(vnf, "cat", "/sys/class/net/"+ifc+"/statistics/rx_packets")
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(out))
+	n, err := l.RxPackets(vnf, ifc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -172,8 +172,7 @@ func (vr *vnfReport) failover(runs int) error {
 		})
 	}
 	rx := func(v string) int {
-		b, _ := l.Exec(v, "cat", "/sys/class/net/eth1/statistics/rx_packets")
-		n, _ := strconv.Atoi(strings.TrimSpace(b))
+		n, _ := l.RxPackets(v, "eth1")
 		return n
 	}
 	for run := 0; run < runs; run++ {

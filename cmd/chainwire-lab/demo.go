@@ -258,26 +258,22 @@ func ping(l *lab.Lab, from, to string) error {
 }
 
 // vnfCounters reads the receive counter of every VNF interface.
-func vnfCounters(l *lab.Lab) map[string]string {
-	out := map[string]string{}
+func vnfCounters(l *lab.Lab) map[string]int {
+	out := map[string]int{}
 	for k := 1; k <= 3; k++ {
 		for _, ifc := range []string{"eth1", "eth2"} {
 			node := fmt.Sprintf("vnf%d", k)
-			b, _ := l.Exec(node, "cat", "/sys/class/net/"+ifc+"/statistics/rx_packets")
-			out[node+"/"+ifc] = strings.TrimSpace(b)
+			out[node+"/"+ifc], _ = l.RxPackets(node, ifc)
 		}
 	}
 	return out
 }
 
-func printCounters(before, after map[string]string) {
+func printCounters(before, after map[string]int) {
 	for k := 1; k <= 3; k++ {
 		for _, ifc := range []string{"eth1", "eth2"} {
 			key := fmt.Sprintf("vnf%d/%s", k, ifc)
-			var b, a int
-			fmt.Sscan(before[key], &b)
-			fmt.Sscan(after[key], &a)
-			fmt.Printf("  %-10s received %d frames\n", key, a-b)
+			fmt.Printf("  %-10s received %d frames\n", key, after[key]-before[key])
 		}
 	}
 }

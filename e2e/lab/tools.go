@@ -208,3 +208,12 @@ func (l *Lab) Iperf(client, server, addr string, seconds int, extra ...string) (
 	}
 	return 0, fmt.Errorf("iperf3 %s -> %s received nothing: %s", client, addr, out)
 }
+
+// RxPackets is how many frames a member's interface has received.
+func (l *Lab) RxPackets(member, iface string) (int, error) {
+	out, err := l.Exec(member, "cat", "/sys/class/net/"+iface+"/statistics/rx_packets")
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(out))
+}
