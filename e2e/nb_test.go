@@ -254,7 +254,7 @@ func TestSchemaUpgrade(t *testing.T) {
 	if err := json.Unmarshal(deploy.NBSchema, &schema); err != nil {
 		t.Fatal(err)
 	}
-	schema["version"] = "1.6.0"
+	schema["version"] = "1.7.0"
 	cols := schema["tables"].(map[string]any)["Logical_Switch"].(map[string]any)["columns"].(map[string]any)
 	cols["description"] = map[string]any{"type": "string"}
 	newer, _ := json.Marshal(schema)
@@ -263,13 +263,13 @@ func TestSchemaUpgrade(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := l.NB[0]
-	if out, err := l.NBScript(m, map[string]string{"NB_SCHEMA": path}, "upgrade"); err != nil || !strings.Contains(out, "converted to schema 1.6.0") {
+	if out, err := l.NBScript(m, map[string]string{"NB_SCHEMA": path}, "upgrade"); err != nil || !strings.Contains(out, "converted to schema 1.7.0") {
 		t.Fatalf("upgrade: %v: %s", err, out)
 	}
 	if out, err := l.NBScript(m, map[string]string{"NB_SCHEMA": path}, "upgrade"); err != nil || out != "" {
 		t.Fatalf("a second upgrade did something: %v: %q", err, out)
 	}
-	if out, err := l.NBScript(m, nil, "status"); err != nil || !strings.Contains(out, "schema 1.6.0") {
+	if out, err := l.NBScript(m, nil, "status"); err != nil || !strings.Contains(out, "schema 1.7.0") {
 		t.Fatalf("status after the upgrade: %v: %s", err, out)
 	}
 	addPort(t, l, "A", "a3", "3", "hv1", 3) // --wait: the agent follows the converted database

@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chainwire/chainwire/e2e/lab"
 )
@@ -20,6 +21,9 @@ const (
 type routedSetup struct {
 	vnf      bool // a two-armed VNF on S2 (hv2), on vm2's chain
 	routerVM bool // vm3 on S2 (hv2): 10.0.2.12, with 10.0.3.1 behind it
+	// unknown: vm3's port names only its MAC, and vm3 has fd00:2::12 with
+	// fd00:3::1 behind it: the router learns both next hops by asking.
+	unknown bool
 }
 
 func (c routedSetup) up(t *testing.T) *lab.Lab {
@@ -31,7 +35,9 @@ func (c routedSetup) up(t *testing.T) *lab.Lab {
 		{Name: "vm1", Host: "hv1", Interfaces: iface("vm1", macVM1, "10.0.1.10/24", "fd00:1::10/64", "10.0.1.1", "fd00:1::1")},
 		{Name: "vm2", Host: "hv2", Interfaces: iface("vm2", macVM2, "10.0.2.11/24", "fd00:2::11/64", "10.0.2.1", "fd00:2::1")},
 	}
-	if c.routerVM {
+	if c.routerVM && c.unknown {
+		nodes = append(nodes, lab.NodeConfig{Name: "vm3", Host: "hv2", Interfaces: iface("vm3", macVM3, "10.0.2.12/24", "fd00:2::12/64", "10.0.2.1", "fd00:2::1")})
+	} else if c.routerVM {
 		nodes = append(nodes, lab.NodeConfig{Name: "vm3", Host: "hv2", Interfaces: iface("vm3", macVM3, "10.0.2.12/24", "", "10.0.2.1", "")})
 	}
 	if c.vnf {
@@ -54,13 +60,25 @@ func (c routedSetup) up(t *testing.T) *lab.Lab {
 	vm("S1", "vm1", macVM1, "10.0.1.10 fd00:1::10", "hv1")
 	vm("S2", "vm2", macVM2, "10.0.2.11 fd00:2::11", "hv2")
 	if c.routerVM {
-		vm("S2", "vm3", macVM3, "10.0.2.12", "hv2")
+		addrs := "10.0.2.12"
+		if c.unknown {
+			addrs = ""
+		}
+		vm("S2", "vm3", macVM3, addrs, "hv2")
 		// 10.0.3.1 is vm3's own (on lo): it answers for the network
 		// behind it, as a router VM would forward to it.
 		if _, err := l.Exec("vm3", "ip", "addr", "add", "10.0.3.1/32", "dev", "lo"); err != nil {
 			t.Fatal(err)
 		}
 		chainctl(t, l, "lr-route-add", "R", "10.0.3.0/24", "10.0.2.12")
+		if c.unknown {
+			for _, cmd := range [][]string{{"sysctl", "-qw", "net.ipv6.conf.lo.disable_ipv6=0"}, {"ip", "addr", "add", "fd00:3::1/128", "dev", "lo"}} {
+				if _, err := l.Exec("vm3", cmd...); err != nil {
+					t.Fatal(err)
+				}
+			}
+			chainctl(t, l, "lr-route-add", "R", "fd00:3::/64", "fd00:2::12")
+		}
 	}
 	if c.vnf {
 		chainctl(t, l, "lsp-add", "S2", "V-in", "--", "lsp-set-options", "V-in", "requested-chassis=hv2", "--",
@@ -218,5 +236,81 @@ func TestStaticRouteToRouterVM(t *testing.T) {
 	out, _ := l.Chainctl("lr-route-list", "R")
 	if !strings.Contains(out, "10.0.3.0/24") {
 		t.Errorf("lr-route-list R:\n%s", out)
+	}
+}
+
+// A next hop no port's addresses name (vm3's port knows only its MAC) is
+// asked for by the router, from its own address, and learned from the
+// reply on hv2, where it arrives; hv1, where vm1's packets are routed,
+// routes with what hv2 learned. IPv4 (ARP) and IPv6 (ND).
+func TestNextHopLearned(t *testing.T) {
+	l := routedSetup{routerVM: true, unknown: true}.up(t)
+	asked := inbound(t, l, "vm3", "eth0", "arp or (icmp6 and ip6[40] == 135)")
+	for _, dst := range []string{"10.0.3.1", "fd00:3::1"} {
+		// The first packets are dropped while the router asks.
+		err := lab.EventuallyEvery(20*time.Second, 100*time.Millisecond, func() error {
+			_, err := l.Exec("vm1", "ping", "-c", "1", "-W", "1", dst)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("%s never answered: %v", dst, err)
+		}
+		if err := ping(l, "vm1", dst); err != nil {
+			t.Errorf("%s, once learned: %v", dst, err)
+		}
+	}
+	lines, err := asked.Stop(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var arp, ns bool
+	for _, line := range lines {
+		from := strings.HasPrefix(strings.Fields(line + " x")[1], macR2)
+		arp = arp || from && strings.Contains(line, "who-has 10.0.2.12 tell 10.0.2.1")
+		ns = ns || from && strings.Contains(line, "fd00:2::1 > ff02::1:ff00:12") && strings.Contains(line, "who has fd00:2::12")
+	}
+	if !arp || !ns {
+		t.Errorf("vm3 saw the router's ARP request: %v, its solicitation: %v:\n%s", arp, ns, strings.Join(lines, "\n"))
+	}
+	out, err := l.Chainctl("status")
+	for _, want := range []string{"neighbour 10.0.2.12 via r2: " + macVM3, "neighbour fd00:2::12 via r2: " + macVM3} {
+		if err != nil || !strings.Contains(out, want) {
+			t.Errorf("chainctl status (%v) lacks %q:\n%s", err, want, out)
+		}
+	}
+	flows, err := l.Ofctl("hv1", "dump-flows", "br-int", "table=lr_in_arp_resolve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(flows, "load:0x2000000020c->NXM_OF_ETH_DST[]"); n != 2 { // vm3's MAC
+		t.Errorf("hv1 resolves %d next hops to vm3's MAC, want 2 (learned on hv2):\n%s", n, flows)
+	}
+}
+
+// A load balancer of the destination switch takes routed connections:
+// vm1 on S1 (hv1) reaches the VIP 10.0.2.100:80 on S2 by its gateway,
+// balanced over vm2 and vm3 (hv2), replies routed back from the VIP.
+func TestRoutedLoadBalancer(t *testing.T) {
+	l := routedSetup{routerVM: true}.up(t)
+	logs := map[string]string{}
+	for _, b := range []string{"vm2", "vm3"} {
+		ip := map[string]string{"vm2": "10.0.2.11", "vm3": "10.0.2.12"}[b]
+		logs[b] = startLogged(t, l, b, "echoserver", ip+":8080", "-")
+	}
+	chainctl(t, l, "lb-add", "web", "10.0.2.100:80", "10.0.2.11:8080,10.0.2.12:8080", "--", "--wait", "ls-lb-add", "S2", "web")
+	out, err := helperCmd(t, l, "vm1", "echoclients", "10.0.2.100:80", "40").CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "ok 40") {
+		t.Fatalf("40 routed connections to the VIP: %v\n%s", err, out)
+	}
+	total := 0
+	for b, path := range logs {
+		n := conns(path)
+		total += n
+		if n == 0 {
+			t.Errorf("backend %s got none of the 40 connections", b)
+		}
+	}
+	if total != 40 {
+		t.Errorf("the backends took %d connections, want 40", total)
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"maps"
 	"math/rand"
+	"net"
 	"slices"
 	"sort"
 	"strings"
@@ -135,6 +136,8 @@ type mutator struct {
 	bindings map[string]string
 	zones    map[string]uint16
 	down     map[string]bool
+	// neighbours learned behind router ports: port -> IP -> MAC
+	neighbours map[string]map[string]string
 }
 
 var matches = []string{"", "tcp", "tcp.dst == 80", "udp && udp.dst >= 1000 && udp.dst <= 2000 && udp.src >= 5 && udp.src <= 9",
@@ -489,6 +492,9 @@ func (mu *mutator) loadBalancers(m *topology.Model) string {
 // another agent reports a binding.
 func (mu *mutator) env(m *topology.Model) (pipeline.Update, string) {
 	mu.n++
+	if len(m.RouterPorts) > 0 && mu.pick(3) == 0 {
+		return mu.neighbour(m)
+	}
 	if len(m.PortPairs) > 0 && mu.pick(4) == 0 {
 		pp := m.PortPairs[mu.pick(len(m.PortPairs))].Name
 		mu.down[pp] = !mu.down[pp]
@@ -542,6 +548,37 @@ func (mu *mutator) env(m *topology.Model) (pipeline.Update, string) {
 	return pipeline.Update{Bindings: map[string]string{p: ch}}, fmt.Sprintf("binding %s: %q", p, ch)
 }
 
+// neighbour learns or forgets a next hop behind a router port: one of
+// its networks' first addresses, or one outside them all.
+func (mu *mutator) neighbour(m *topology.Model) (pipeline.Update, string) {
+	lrp := m.RouterPorts[mu.pick(len(m.RouterPorts))]
+	ip := "203.0.113.7"
+	if len(lrp.Networks) > 0 && mu.pick(4) > 0 {
+		if _, n, err := net.ParseCIDR(lrp.Networks[mu.pick(len(lrp.Networks))]); err == nil {
+			a := slices.Clone(n.IP)
+			a[len(a)-1] += byte(10 + mu.pick(3))
+			ip = a.String()
+		}
+	}
+	mac := ""
+	if mu.neighbours[lrp.Name][ip] == "" || mu.pick(2) == 0 {
+		mac = fmt.Sprintf("02:00:00:00:aa:%02x", mu.n%256)
+	}
+	ns := maps.Clone(mu.neighbours[lrp.Name])
+	if ns == nil {
+		ns = map[string]string{}
+	}
+	if mac == "" {
+		delete(ns, ip)
+	} else {
+		ns[ip] = mac
+	}
+	mu.neighbours = maps.Clone(mu.neighbours)
+	mu.neighbours[lrp.Name] = ns
+	return pipeline.Update{Neighbours: map[string]map[string]string{lrp.Name: {ip: mac}}},
+		fmt.Sprintf("neighbour %s behind %s: %q", ip, lrp.Name, mac)
+}
+
 // TestIncrementalEqualsFull applies random change sequences and checks,
 // after each, that the incremental state equals a full render of the new
 // model, and that the deltas it returned lead to it.
@@ -559,7 +596,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 			m := fixture.Build(fixture.Spec{Chassis: 3, Switches: 2, PortsPerSwitch: 10, Chains: 4, GroupsPerChain: 2, PairsPerGroup: 2,
 				Match: "tcp"})
 			mu := &mutator{rnd: rand.New(rand.NewSource(seed)), ofports: map[string]uint32{}, bindings: map[string]string{},
-				zones: map[string]uint16{}, down: map[string]bool{}}
+				zones: map[string]uint16{}, down: map[string]bool{}, neighbours: map[string]map[string]string{}}
 			// A few local ports, so that switches gain and lose their last.
 			for name, ofp := range fixture.LocalPorts(m, "hv1") {
 				if ofp%4 == 0 {
@@ -604,7 +641,7 @@ func TestIncrementalEqualsFull(t *testing.T) {
 				}
 				state.apply(d)
 				full, err := pipeline.Render(pipeline.Input{Model: ix.Model(), Chassis: "hv1", OFPorts: mu.ofports,
-					Bindings: mu.bindings, TunnelOFPort: 60000, Zones: mu.zones, Down: mu.down})
+					Bindings: mu.bindings, TunnelOFPort: 60000, Zones: mu.zones, Down: mu.down, Neighbours: mu.neighbours})
 				if err != nil {
 					t.Fatalf("step %d (%s): full render: %v", step, what, err)
 				}

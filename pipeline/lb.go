@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/chainwire/chainwire/topology"
 )
@@ -31,6 +32,13 @@ import (
 // per port address on such a switch): a chain on the backend's port
 // takes it, l2_lkup delivers it. On replies ls_out_port_sec_ip puts the
 // VIP's MAC back as eth.src.
+//
+// Routed clients (DESIGN.md §11): a switch attached by routers to one
+// that has a load balancer balances its ports' connections to the VIPs
+// too, in the client's zone, as its own (OVN balances east/west traffic
+// in the client's switch): the reply, routed back wherever the backend
+// is, meets the connection in the client's egress. Only the VIP's ARP
+// and MAC stay on the switches that have it.
 //
 // Hairpin (a backend whose connection to a VIP lands on itself): the
 // frame, now from and to the backend, is translated in HairpinZone to
@@ -136,7 +144,8 @@ func lbBackend(p *portView) []Flow {
 	return out
 }
 
-// lbUnit renders a load balancer on every switch that has it.
+// lbUnit renders a load balancer on every switch that has it, and on the
+// switches routed to those.
 func lbUnit(rd *reader, name string) (output, error) {
 	lb := rd.r.ix.LoadBalancer(name)
 	if lb == nil {
@@ -166,13 +175,15 @@ func lbUnit(rd *reader, name string) (output, error) {
 		}
 		out.groups = append(out.groups, g)
 	}
-	for _, sw := range switches {
+	routed := rd.routedSwitches(switches)
+	for _, sw := range append(switches, routed...) {
+		direct := !slices.Contains(routed, sw)
 		seen := map[[2]netip.Addr]bool{}
 		for i, v := range vips {
 			out.flows = append(out.flows, lbVIPFlow(lb, sw.Key, v, fmt.Sprintf("lb/%d/%d", lb.Key, i)))
 			if !seen[[2]netip.Addr{v.VIP}] {
 				seen[[2]netip.Addr{v.VIP}] = true
-				out.flows = append(out.flows, vipAddressFlows(sw.Key, v.VIP)...)
+				out.flows = append(out.flows, vipAddressFlows(sw.Key, v.VIP, direct)...)
 			}
 			for _, b := range v.Backends {
 				if !seen[[2]netip.Addr{v.VIP, b.IP}] {
@@ -216,8 +227,10 @@ func hairpin(dp uint32, vip, backend netip.Addr) Flow {
 // vipAddressFlows are a VIP address's flows on a switch (one set per
 // address, whatever the load balancers and ports that have it; the
 // switch's cookie, so that two load balancers' are one flow): tracked
-// towards it, its MAC back on replies, its ARP or ND answered.
-func vipAddressFlows(dp uint32, addr netip.Addr) []Flow {
+// towards it and, on a switch that has the load balancer (direct), its
+// MAC back on replies and its ARP or ND answered. Clients on a routed
+// switch reach the VIP by their gateway, and hear from it by it.
+func vipAddressFlows(dp uint32, addr netip.Addr, direct bool) []Flow {
 	cookie := SwitchCookie(FeatureLB, dp)
 	mac, vip := vipMAC(addr), net.IP(addr.AsSlice())
 	toVIP := dpMatch(dp).With(FieldEthType, ethOf(addr)).WithBytes(ipDst(addr), vip, nil)
@@ -226,11 +239,16 @@ func vipAddressFlows(dp uint32, addr netip.Addr) []Flow {
 			Actions: []Action{Ct{Zone: HairpinZone, Recirc: true, Table: InPreLB, NAT: &NAT{}}}},
 		{Stage: InPreLB, Priority: prioLBTrack, Cookie: cookie, Match: toVIP,
 			Actions: []Action{Load{Dst: ACLBits, Bits: 1, Value: 1}, next(InPreLB)}},
+	}
+	if !direct {
+		return out
+	}
+	out = append(out, []Flow{
 		{Stage: OutPortSecIP, Priority: prioLBRestore, Cookie: cookie,
 			Match: dpMatch(dp).With(FieldEthType, ethOf(addr)).WithBytes(ipSrc(addr), vip, nil).WithMasked(ACLBits, LBNAT, LBNAT),
 			Actions: []Action{Load{Dst: FieldEthSrc, Value: macValue(mac)}, Load{Dst: ACLBits, Ofs: 2, Bits: 1, Value: 0},
 				Resubmit{OutPortSecIP}}},
-	}
+	}...)
 	if addr.Is4() {
 		out = append(out, Flow{Stage: InARPRsp, Priority: prioRspAnsw, Cookie: cookie,
 			Match:   arpRequest(dp, vip).WithMAC(FieldEthDst, macBroadcast).WithMasked(LogFlags, 0, FlagFromVNF),
@@ -239,4 +257,47 @@ func vipAddressFlows(dp uint32, addr netip.Addr) []Flow {
 		out = append(out, ndAnswerFlow(dp, cookie, mac, vip))
 	}
 	return out
+}
+
+// routedSwitches are the switches attached to a router of one of
+// switches, not among them.
+func (rd *reader) routedSwitches(switches []*topology.Switch) []*topology.Switch {
+	var out []*topology.Switch
+	for _, sw := range switches {
+		for _, peer := range rd.routedPeers(sw.Name) {
+			if !slices.Contains(switches, peer) && !slices.Contains(out, peer) {
+				out = append(out, peer)
+			}
+		}
+	}
+	return out
+}
+
+// routedPeers are the other switches the routers of switch sw join.
+func (rd *reader) routedPeers(sw string) []*topology.Switch {
+	var out []*topology.Switch
+	for _, r := range rd.routersOf(sw) {
+		for _, lrp := range rd.routerPorts(r) {
+			if p := rd.peerOf(lrp.Name); p != nil && p.Switch != sw {
+				if peer := rd.sw(p.Switch); peer != nil && !slices.Contains(out, peer) {
+					out = append(out, peer)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// balances reports whether switch sw balances connections: it has load
+// balancers, or a switch routed to it has.
+func (rd *reader) balances(sw *topology.Switch) bool {
+	if len(sw.LoadBalancers) > 0 {
+		return true
+	}
+	for _, peer := range rd.routedPeers(sw.Name) {
+		if len(peer.LoadBalancers) > 0 {
+			return true
+		}
+	}
+	return false
 }

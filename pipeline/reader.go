@@ -50,6 +50,7 @@ const (
 	depRouter     // a router, with the set of its ports
 	depRouterPort // a router port, with the switch port peered with it
 	depRouted     // the routers a switch is attached to
+	depNeighbour  // the neighbours learned behind a router port
 )
 
 func (rd *reader) use(k depKind, name string) {

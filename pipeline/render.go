@@ -25,6 +25,8 @@ type Input struct {
 	PacketInRate int
 	// Down holds the health-checked pairs found down (see Env).
 	Down map[string]bool
+	// Neighbours are the learned next hops (see Env).
+	Neighbours map[string]map[string]string
 }
 
 // Priorities shared by several flow families.
@@ -51,7 +53,7 @@ func Render(in Input) (*Tables, error) {
 		return nil, err
 	}
 	_, t, err := NewRenderer(ix, Env{Chassis: in.Chassis, OFPorts: in.OFPorts, Bindings: in.Bindings,
-		TunnelOFPort: in.TunnelOFPort, Zones: in.Zones, PacketInRate: in.PacketInRate, Down: in.Down})
+		TunnelOFPort: in.TunnelOFPort, Zones: in.Zones, PacketInRate: in.PacketInRate, Down: in.Down, Neighbours: in.Neighbours})
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +89,7 @@ func switchFlows(rd *reader, name string) []Flow {
 		return nil
 	}
 	flows := append([]Flow{l2Flood(sw.Key)}, dnsLookup(rd, sw)...)
-	if len(sw.LoadBalancers) > 0 {
+	if rd.balances(sw) {
 		flows = append(flows, lbSwitchFlows(sw.Key)...)
 	}
 	if rd.stateful(name) {

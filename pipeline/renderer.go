@@ -74,6 +74,9 @@ type Env struct {
 	// Down holds the health-checked pairs a probe found down (by this
 	// chassis or the pair's own, as it published).
 	Down map[string]bool
+	// Neighbours are the next hops learned behind router ports, by any
+	// chassis: router port -> IP -> MAC.
+	Neighbours map[string]map[string]string
 }
 
 // unit is one object's part of the desired state.
@@ -150,7 +153,11 @@ func NewRenderer(ix *topology.Index, env Env) (*Renderer, *Tables, error) {
 		localPorts: map[uint32]int{}, pairPorts: map[string][2]string{}, lrpRouter: map[string]string{}, routerLSPs: map[string][2]string{},
 		groupIDs: map[string]uint32{}, usedIDs: map[uint32]bool{}, aclPlaces: map[string]aclPlace{}, related: map[string]int{}}
 	r.env = Env{Chassis: env.Chassis, TunnelOFPort: env.TunnelOFPort, PacketInRate: env.PacketInRate,
-		OFPorts: copyMap(env.OFPorts), Bindings: copyMap(env.Bindings), Zones: copyMap(env.Zones), Down: copyMap(env.Down)}
+		OFPorts: copyMap(env.OFPorts), Bindings: copyMap(env.Bindings), Zones: copyMap(env.Zones), Down: copyMap(env.Down),
+		Neighbours: map[string]map[string]string{}}
+	for lrp, ns := range env.Neighbours {
+		r.env.Neighbours[lrp] = copyMap(ns)
+	}
 	r.begin()
 	m := ix.Model()
 	r.mark(unitID{kind: unitGlobal})
@@ -205,14 +212,16 @@ func copyMap[K comparable, V any](m map[K]V) map[K]V {
 
 // Update says what changed: model changes already applied to the index,
 // the new local ports and zones (nil: unchanged), the bindings that
-// changed (port -> chassis, "" for none) and the pairs whose health
-// changed (pair -> down).
+// changed (port -> chassis, "" for none), the pairs whose health
+// changed (pair -> down) and the neighbours that changed (router port ->
+// IP -> MAC, "" for forgotten).
 type Update struct {
-	Model    *topology.Changes
-	OFPorts  map[string]uint32
-	Zones    map[string]uint16
-	Bindings map[string]string
-	Down     map[string]bool
+	Model      *topology.Changes
+	OFPorts    map[string]uint32
+	Zones      map[string]uint16
+	Bindings   map[string]string
+	Down       map[string]bool
+	Neighbours map[string]map[string]string
 }
 
 // Update renders again what the changes affect and returns the change in
@@ -255,6 +264,9 @@ func (r *Renderer) Update(u Update) (*Delta, error) {
 			delete(r.env.Down, pair)
 		}
 		r.changed(dep{kind: depHealth, name: pair})
+	}
+	for lrp, ns := range u.Neighbours {
+		r.setNeighbours(lrp, ns)
 	}
 	if err := r.run(); err != nil {
 		return nil, err

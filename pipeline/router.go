@@ -25,8 +25,9 @@ import (
 // Routed traffic skips the switches' ACL and load-balancer stages on the
 // router ports, as OVN's does (conntrack cannot follow a connection
 // whose directions are routed on different chassis): each VM's ACLs
-// apply at its own port, in its zone, on its chassis. Chains of the
-// destination switch apply.
+// apply at its own port, in its zone, on its chassis, and load
+// balancers in the client's switch (lb.go). Chains of the destination
+// switch apply.
 
 const (
 	protoICMP        = 1
@@ -127,7 +128,8 @@ func routerPortOf(lrp *topology.RouterPort) (routerPortView, error) {
 }
 
 // routerUnit is a router's own flows: admission, its IPs, routing and
-// delivery. The next hops' MACs come from their ports (routedNeighbours).
+// delivery. The next hops' MACs come from their ports (routedNeighbours)
+// or are learned (neighbour.go).
 func routerUnit(rd *reader, name string) ([]Flow, error) {
 	rv, err := rd.routerView(name)
 	if rv == nil || err != nil {
@@ -141,6 +143,9 @@ func routerUnit(rd *reader, name string) ([]Flow, error) {
 		if p.peer != nil {
 			out = append(out, rv.expiredTTL(p)...)
 			out = append(out, rv.echo6(p)...)
+			out = append(out, rv.learnNeighbours(p)...)
+			out = append(out, rv.learnedNeighbours(rd, p)...)
+			out = append(out, rv.resolve(p)...)
 			out = append(out, rv.delivery(p))
 		}
 	}

@@ -45,7 +45,10 @@ func routed() *topology.Model {
 	return m
 }
 
-func routedNetwork(t *testing.T, m *topology.Model) *sim.Network {
+func routedNetwork(t *testing.T, m *topology.Model) *sim.Network { return routedNetworkWith(t, m, nil) }
+
+// routedNetworkWith is routedNetwork with learned neighbours.
+func routedNetworkWith(t *testing.T, m *topology.Model, neighbours map[string]map[string]string) *sim.Network {
 	t.Helper()
 	n := &sim.Network{Chassis: map[string]*sim.Switch{}, IPs: map[string]string{}, TunnelPort: tunPort}
 	for _, ch := range m.Chassis {
@@ -55,7 +58,7 @@ func routedNetwork(t *testing.T, m *topology.Model) *sim.Network {
 				ofports[p.Name] = map[string]uint32{"S1": 10, "S2": 20}[p.Switch] + p.Key
 			}
 		}
-		sw, err := sim.New(render(t, pipeline.Input{Model: m, Chassis: ch.Name, OFPorts: ofports, TunnelOFPort: tunPort}))
+		sw, err := sim.New(render(t, pipeline.Input{Model: m, Chassis: ch.Name, OFPorts: ofports, TunnelOFPort: tunPort, Neighbours: neighbours}))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -114,6 +114,7 @@ func (s *MemStore) PublishStatus(st Status) error {
 func (st Status) clone() Status {
 	st.Warnings = slices.Clone(st.Warnings)
 	st.Health = maps.Clone(st.Health)
+	st.Neighbours = maps.Clone(st.Neighbours)
 	return st
 }
 

@@ -438,6 +438,9 @@ func onNetworkOf(rp *RouterPort, ip net.IP) bool {
 func (ix *Index) Router(name string) *Router         { return ix.routers[name] }
 func (ix *Index) RouterPort(name string) *RouterPort { return ix.routerPorts[name] }
 
+// HasRouters reports whether the model has any router.
+func (ix *Index) HasRouters() bool { return len(ix.routers) > 0 }
+
 // RouterPortsOf returns the ports of a router, by name.
 func (ix *Index) RouterPortsOf(router string) []*RouterPort {
 	return referring(ix, ix.routerPorts, Ref{KindRouter, router}, KindRouterPort)

@@ -1,6 +1,7 @@
 package topology_test
 
 import (
+	"net"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -321,6 +322,31 @@ func TestRouterClashesNameTheChange(t *testing.T) {
 		next.Normalize()
 		if err := topology.ValidateUpdate(before, next); err == nil || err.Error() != c.want {
 			t.Errorf("%s: %v\nwant %s", c.name, err, c.want)
+		}
+	}
+}
+
+// A neighbour's key names its router port and IP (IPv4 or IPv6) and
+// parses back; anything else is no key.
+func TestNeighbourKey(t *testing.T) {
+	for _, c := range []struct{ port, ip, key string }{
+		{"r2", "10.0.2.12", "r2 10.0.2.12"},
+		{"r2", "fd00:2::12", "r2 fd00:2::12"},
+		{"lr0-port_1.a", "fd00:0:0:0:0:0:0:1", "lr0-port_1.a fd00::1"},
+	} {
+		ip := net.ParseIP(c.ip)
+		k := topology.NeighbourKey(c.port, ip)
+		if k != c.key {
+			t.Errorf("NeighbourKey(%q, %s) = %q, want %q", c.port, c.ip, k, c.key)
+		}
+		if port, back, ok := topology.ParseNeighbourKey(k); !ok || port != c.port || !back.Equal(ip) {
+			t.Errorf("ParseNeighbourKey(%q) = %q, %v, %v", k, port, back, ok)
+		}
+	}
+	for _, k := range []string{"", "r2", "r2 ", " 10.0.2.12", "10.0.2.12", "r2 10.0.2", "r2 10.0.2.12/24",
+		"r2 02:00:00:00:02:0c", "r2 10.0.2.12 ", "r2 host"} {
+		if port, ip, ok := topology.ParseNeighbourKey(k); ok {
+			t.Errorf("ParseNeighbourKey(%q) = %q, %v, true; want not ok", k, port, ip)
 		}
 	}
 }

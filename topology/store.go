@@ -2,6 +2,8 @@ package topology
 
 import (
 	"context"
+	"net"
+	"strings"
 	"time"
 )
 
@@ -63,8 +65,27 @@ type Status struct {
 	Heartbeat  Seconds  `json:"heartbeat_seconds,omitempty"` // how often the agent publishes
 	// Health is the state of the health-checked pairs this agent
 	// probes: pair name -> HealthUp or HealthDown.
-	Health  map[string]string `json:"health,omitempty"`
-	Updated time.Time         `json:"updated"`
+	Health map[string]string `json:"health,omitempty"`
+	// Neighbours are the next hops this agent learned for routers by ARP
+	// or ND (their replies reach the router on the replier's chassis):
+	// NeighbourKey(router port, IP) -> MAC. Every agent routes with all
+	// chassis' neighbours.
+	Neighbours map[string]string `json:"neighbours,omitempty"`
+	Updated    time.Time         `json:"updated"`
+}
+
+// NeighbourKey names a learned neighbour: the router port it is reached
+// by and its IP.
+func NeighbourKey(routerPort string, ip net.IP) string { return routerPort + " " + ip.String() }
+
+// ParseNeighbourKey splits a NeighbourKey.
+func ParseNeighbourKey(k string) (routerPort string, ip net.IP, ok bool) {
+	i := strings.LastIndexByte(k, ' ')
+	if i <= 0 {
+		return "", nil, false
+	}
+	ip = net.ParseIP(k[i+1:])
+	return k[:i], ip, ip != nil
 }
 
 // A probed pair's health.

@@ -145,15 +145,17 @@ func TestOptionsChangedSwitches(t *testing.T) {
 	}
 }
 
-// chainctl status prints the health of the pairs each agent probes, in
-// text (a line per pair under its chassis) and JSON.
+// chainctl status prints the health of the pairs each agent probes and
+// the neighbours it learned, in text (a line each under its chassis) and
+// JSON.
 func TestStatusShowsHealth(t *testing.T) {
 	db := baseModel(t)
 	now := time.Now()
 	for _, st := range []topology.Status{
 		{Chassis: "hv1", Generation: 7, Connected: true, Heartbeat: 2, Updated: now,
 			Health: map[string]string{"PP2": topology.HealthDown, "PP1": topology.HealthUp}},
-		{Chassis: "hv2", Generation: 7, Connected: true, Heartbeat: 2, Updated: now},
+		{Chassis: "hv2", Generation: 7, Connected: true, Heartbeat: 2, Updated: now,
+			Neighbours: map[string]string{"r2 10.0.2.12": "02:00:00:00:02:0c", "r2 fd00:2::12": "02:00:00:00:02:0c"}},
 	} {
 		if err := topology.NewFileStore(db).PublishStatus(st); err != nil {
 			t.Fatal(err)
@@ -161,8 +163,9 @@ func TestStatusShowsHealth(t *testing.T) {
 	}
 	out := mustCtl(t, db, "status")
 	lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
-	if len(lines) != 4 || !strings.HasPrefix(lines[0], "hv1: generation 7 of 7, connected") || lines[1] != "    pair PP1: up" ||
-		lines[2] != "    pair PP2: down" || !strings.HasPrefix(lines[3], "hv2: generation 7 of 7, connected") {
+	if len(lines) != 6 || !strings.HasPrefix(lines[0], "hv1: generation 7 of 7, connected") || lines[1] != "    pair PP1: up" ||
+		lines[2] != "    pair PP2: down" || !strings.HasPrefix(lines[3], "hv2: generation 7 of 7, connected") ||
+		lines[4] != "    neighbour 10.0.2.12 via r2: 02:00:00:00:02:0c" || lines[5] != "    neighbour fd00:2::12 via r2: 02:00:00:00:02:0c" {
 		t.Errorf("status:\n%s", out)
 	}
 	var sts []struct {

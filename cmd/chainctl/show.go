@@ -222,6 +222,12 @@ func status(c *call, m *topology.Model, store topology.Store) error {
 		for _, p := range slices.Sorted(maps.Keys(st.Health)) {
 			fmt.Fprintf(c.out, "    pair %s: %s\n", p, st.Health[p])
 		}
+		// The next hops it learned for routers (docs/pipeline.md).
+		for _, k := range slices.Sorted(maps.Keys(st.Neighbours)) {
+			if lrp, ip, ok := topology.ParseNeighbourKey(k); ok {
+				fmt.Fprintf(c.out, "    neighbour %s via %s: %s\n", ip, lrp, st.Neighbours[k])
+			}
+		}
 	}
 	return nil
 }

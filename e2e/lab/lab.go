@@ -389,6 +389,32 @@ func (l *Lab) AddDummyPorts(host string, ports []string) error {
 	return nil
 }
 
+// AddPatchPorts attaches patch ports bound to the given logical ports,
+// in pairs peered with each other (plus an unbound one for an odd
+// count): OpenFlow ports with nothing for the datapath to poll, as many
+// as a benchmark wants.
+func (l *Lab) AddPatchPorts(host string, ports []string) error {
+	const batch = 200
+	for i := 0; i < len(ports); i += batch {
+		var args []string
+		chunk := ports[i:min(i+batch, len(ports))]
+		for j := 0; j < len(chunk); j += 2 {
+			a, b := fmt.Sprintf("pp%d", l.dummies+1), fmt.Sprintf("pp%d", l.dummies+2)
+			l.dummies += 2
+			args = append(args, "--", "--may-exist", "add-port", "br-int", a, "--", "set", "interface", a,
+				"type=patch", "options:peer="+b, "external_ids:iface-id="+chunk[j],
+				"--", "--may-exist", "add-port", "br-int", b, "--", "set", "interface", b, "type=patch", "options:peer="+a)
+			if j+1 < len(chunk) {
+				args = append(args, "external_ids:iface-id="+chunk[j+1])
+			}
+		}
+		if err := l.Vsctl(host, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // StartAgent runs chainwired for a host (inside the host's namespace).
 func (l *Lab) StartAgent(host string) error {
 	r := l.RunDir(host)

@@ -106,14 +106,14 @@ func (s *Store) PublishStatus(st topology.Status) error {
 	}
 	r := *cur
 	r.NbCfg, r.Connected, r.Flows, r.Error, r.Warnings = int(st.Generation), st.Connected, st.Flows, st.Error, st.Warnings
-	r.Hostname, r.PID, r.Health = st.Hostname, st.PID, st.Health
+	r.Hostname, r.PID, r.Health, r.Neighbours = st.Hostname, st.PID, st.Health, st.Neighbours
 	r.Heartbeat = int(st.Updated.UnixMilli())
 	r.HeartbeatInterval = int(st.Heartbeat.Duration().Milliseconds())
 	if r.Agent == "" {
 		r.Agent = st.Hostname
 	}
 	ops, err := cli.Where(&r).Update(&r, &r.NbCfg, &r.Connected, &r.Flows, &r.Error, &r.Warnings, &r.Hostname,
-		&r.PID, &r.Heartbeat, &r.HeartbeatInterval, &r.Agent, &r.Health)
+		&r.PID, &r.Heartbeat, &r.HeartbeatInterval, &r.Agent, &r.Health, &r.Neighbours)
 	if err != nil {
 		return err
 	}
@@ -158,7 +158,7 @@ func statusOf(r *chassisRow) topology.Status {
 	st := topology.Status{Chassis: r.Name, Generation: uint64(r.NbCfg), Connected: r.Connected, Flows: r.Flows,
 		Error: r.Error, Hostname: r.Hostname, PID: r.PID,
 		Heartbeat: topology.Seconds(float64(r.HeartbeatInterval) / 1000),
-		Updated:   time.UnixMilli(int64(r.Heartbeat)).UTC(), Health: stringMap(r.Health)}
+		Updated:   time.UnixMilli(int64(r.Heartbeat)).UTC(), Health: stringMap(r.Health), Neighbours: stringMap(r.Neighbours)}
 	if len(r.Warnings) > 0 {
 		st.Warnings = append([]string(nil), r.Warnings...)
 		sort.Strings(st.Warnings)

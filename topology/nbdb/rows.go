@@ -39,6 +39,9 @@ type chassisRow struct {
 	PID               int      `ovsdb:"pid"`
 	// Health (1.4.0): the probed pairs' health, pair -> up|down.
 	Health map[string]string `ovsdb:"health"`
+	// Neighbours (1.6.0): the routers' next hops this agent learned,
+	// topology.NeighbourKey -> MAC.
+	Neighbours map[string]string `ovsdb:"neighbours"`
 }
 
 type bindingRow struct {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -211,7 +212,8 @@ func olderSchema(t *testing.T, version string, tables, columns []string) string 
 
 // What each version added: 1.1.0 the switch policy, 1.2.0 DHCP and DNS,
 // 1.3.0 load balancers, 1.4.0 the options of pairs and groups and the
-// chassis' pair health, 1.5.0 routers and the ports' type.
+// chassis' pair health, 1.5.0 routers and the ports' type, 1.6.0 the
+// chassis' learned neighbours.
 var (
 	tables110, tables120, tables130 = []string{"ACL", "Port_Group", "Address_Set", "QoS"}, []string{"DHCP_Options", "DNS_Record"},
 		[]string{"Load_Balancer"}
@@ -220,6 +222,7 @@ var (
 	columns130 = []string{"Logical_Switch.load_balancer"}
 	columns140 = []string{"Port_Pair.options", "Port_Pair_Group.options", "Chassis.health"}
 	columns150 = []string{"Logical_Switch_Port.type"}
+	columns160 = []string{"Chassis.neighbours"}
 )
 
 // upgrade runs a database of an older schema with rows inserted by
@@ -243,7 +246,7 @@ func upgrade(t *testing.T, oldSchema, version, transact string) *nbdb.Store {
 // A 1.0.0 database (the tables before the switch policy) converts to the
 // installed schema in place: its rows stay, and the policy tables work.
 func TestUpgradeFrom100(t *testing.T) {
-	old := olderSchema(t, "1.0.0", slices.Concat(tables110, tables120, tables130, tables150), slices.Concat(columns120, columns130, columns140, columns150))
+	old := olderSchema(t, "1.0.0", slices.Concat(tables110, tables120, tables130, tables150), slices.Concat(columns120, columns130, columns140, columns150, columns160))
 	s := upgrade(t, old, "1.0.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
 		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
 	m, err := s.Update(func(m *topology.Model) error {
@@ -261,7 +264,7 @@ func TestUpgradeFrom100(t *testing.T) {
 // A 1.1.0 database (before DHCP and DNS) converts likewise: its ports
 // come back with no DHCP options, and can be given some.
 func TestUpgradeFrom110(t *testing.T) {
-	old := olderSchema(t, "1.1.0", slices.Concat(tables120, tables130, tables150), slices.Concat(columns120, columns130, columns140, columns150))
+	old := olderSchema(t, "1.1.0", slices.Concat(tables120, tables130, tables150), slices.Concat(columns120, columns130, columns140, columns150, columns160))
 	s := upgrade(t, old, "1.1.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
 		{"op": "insert", "table": "Logical_Switch_Port", "row": {"name": "p1", "switch": "sw0", "tunnel_key": 1}},
 		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
@@ -286,7 +289,7 @@ func TestUpgradeFrom110(t *testing.T) {
 // A 1.2.0 database (before load balancers) converts likewise: its
 // switches come back with none, and can be given some.
 func TestUpgradeFrom120(t *testing.T) {
-	old := olderSchema(t, "1.2.0", slices.Concat(tables130, tables150), slices.Concat(columns130, columns140, columns150))
+	old := olderSchema(t, "1.2.0", slices.Concat(tables130, tables150), slices.Concat(columns130, columns140, columns150, columns160))
 	s := upgrade(t, old, "1.2.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 5}},
 		{"op": "insert", "table": "Logical_Switch_Port", "row": {"name": "p1", "switch": "sw0", "tunnel_key": 1, "dhcpv4_options": ""}},
 		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
@@ -311,7 +314,7 @@ func TestUpgradeFrom120(t *testing.T) {
 // chassis' health) converts likewise: its chain and its agent's status
 // come back with no options and no health, and can be given some.
 func TestUpgradeFrom130(t *testing.T) {
-	old := olderSchema(t, "1.3.0", tables150, slices.Concat(columns140, columns150))
+	old := olderSchema(t, "1.3.0", tables150, slices.Concat(columns140, columns150, columns160))
 	s := upgrade(t, old, "1.3.0", `["Chainwire_NB",
 		{"op": "insert", "table": "Chassis", "row": {"name": "hv1", "encap_type": "geneve", "encap_ip": "192.0.2.1",
 			"hostname": "h1", "nb_cfg": 1, "heartbeat": 1000, "heartbeat_interval": 2000, "connected": true}},
@@ -354,7 +357,7 @@ func TestUpgradeFrom130(t *testing.T) {
 // likewise: its ports come back as VMs' ports, and a router can join its
 // switch.
 func TestUpgradeFrom140(t *testing.T) {
-	old := olderSchema(t, "1.4.0", tables150, columns150)
+	old := olderSchema(t, "1.4.0", tables150, slices.Concat(columns150, columns160))
 	s := upgrade(t, old, "1.4.0", `["Chainwire_NB", {"op": "insert", "table": "Logical_Switch", "row": {"name": "sw0", "tunnel_key": 1}},
 		{"op": "insert", "table": "Logical_Switch_Port", "row": {"name": "p1", "switch": "sw0", "tunnel_key": 1,
 			"addresses": "02:00:00:00:00:01 10.0.0.10"}},
@@ -374,6 +377,29 @@ func TestUpgradeFrom140(t *testing.T) {
 	}
 	if m.Generation != 2 || m.Router("lr0") == nil || m.Port("sw0-lr0").RouterPort() != "lrp0" {
 		t.Fatalf("after the upgrade: %s", topology.Encode(m))
+	}
+}
+
+// A 1.5.0 database (before the chassis' neighbours) converts likewise:
+// its agent's status comes back with its health and no neighbours, and
+// can be given some.
+func TestUpgradeFrom150(t *testing.T) {
+	old := olderSchema(t, "1.5.0", nil, columns160)
+	s := upgrade(t, old, "1.5.0", `["Chainwire_NB",
+		{"op": "insert", "table": "Chassis", "row": {"name": "hv1", "encap_type": "geneve", "encap_ip": "192.0.2.1",
+			"hostname": "h1", "nb_cfg": 1, "heartbeat": 1000, "heartbeat_interval": 2000, "connected": true,
+			"health": ["map", [["pp", "up"]]]}},
+		{"op": "insert", "table": "NB_Global", "row": {"generation": 1}}]`)
+	if sts, err := s.Statuses(); err != nil || len(sts) != 1 || sts[0].Health["pp"] != topology.HealthUp || sts[0].Neighbours != nil {
+		t.Fatalf("statuses after the upgrade: %v %+v", err, sts)
+	}
+	st := topology.Status{Chassis: "hv1", Generation: 1, Connected: true, Heartbeat: 2, Hostname: "h1",
+		Neighbours: map[string]string{"r2 10.0.2.12": "02:00:00:00:02:0c"}, Updated: time.Now().UTC().Truncate(time.Millisecond)}
+	if err := s.PublishStatus(st); err != nil {
+		t.Fatal(err)
+	}
+	if sts, err := s.Statuses(); err != nil || len(sts) != 1 || !reflect.DeepEqual(sts[0], st) {
+		t.Fatalf("statuses after publishing: %v %+v, want [%+v]", err, sts, st)
 	}
 }
 
@@ -431,9 +457,9 @@ func TestUpdateInReadsRouters(t *testing.T) {
 	}
 }
 
-// An agent's status, its pairs' health included, is no change of the
-// model: publishing one wakes no watcher, and a model change after it
-// is delivered alone.
+// An agent's status, its pairs' health and its neighbours included, is
+// no change of the model: publishing one wakes no watcher, and a model
+// change after it is delivered alone.
 func TestWatchIgnoresHealth(t *testing.T) {
 	s := open1(t, server(t))
 	evs := events(t, s)
@@ -449,7 +475,8 @@ func TestWatchIgnoresHealth(t *testing.T) {
 	}
 	for i, h := range []string{topology.HealthUp, topology.HealthDown, topology.HealthUp} {
 		if err := s.PublishStatus(topology.Status{Chassis: "hv1", Generation: 1, Connected: true, Heartbeat: 2,
-			Health: map[string]string{"pp": h, "pp2": topology.HealthDown}, Updated: time.Now().Add(time.Duration(i) * time.Millisecond)}); err != nil {
+			Health: map[string]string{"pp": h, "pp2": topology.HealthDown}, Neighbours: map[string]string{"r2 10.0.2.12": fmt.Sprintf("02:00:00:00:02:%02x", i)},
+			Updated: time.Now().Add(time.Duration(i) * time.Millisecond)}); err != nil {
 			t.Fatal(err)
 		}
 	}

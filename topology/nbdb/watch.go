@@ -12,8 +12,8 @@ import (
 // modelSpec is what an agent monitors to follow the model: every model
 // table (all their columns, the pairs' and groups' options among them),
 // NB_Global's generation, and of the chassis only what the model holds
-// (agents' status columns, health included, change at every heartbeat
-// and probe: status, not model).
+// (agents' status columns, health and neighbours included, change at
+// every heartbeat, probe and learned neighbour: status, not model).
 var modelSpec = monitorSpec{
 	tGlobal: {"generation"}, tChassis: {"name", "encap_type", "encap_ip"},
 	tSwitch: nil, tPort: nil, tPair: nil, tGroup: nil, tChain: nil, tClassifier: nil,

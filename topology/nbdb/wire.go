@@ -47,6 +47,7 @@ type (
 		Warnings          wireStrs   `json:"warnings"`
 		PID               int        `json:"pid"`
 		Health            wireStrMap `json:"health"`
+		Neighbours        wireStrMap `json:"neighbours"`
 	}
 	bindingWire struct {
 		UUID        wireUUID `json:"_uuid"`
@@ -193,7 +194,7 @@ func decodeRow[R any](raw json.RawMessage, uuid string) (*R, error) {
 			*p = chassisRow{UUID: string(w.UUID), Name: w.Name, EncapType: w.EncapType, EncapIP: w.EncapIP,
 				Hostname: w.Hostname, Agent: w.Agent, NbCfg: w.NbCfg, Heartbeat: w.Heartbeat,
 				HeartbeatInterval: w.HeartbeatInterval, Connected: w.Connected, Flows: w.Flows, Error: w.Error,
-				Warnings: w.Warnings, PID: w.PID, Health: w.Health}
+				Warnings: w.Warnings, PID: w.PID, Health: w.Health, Neighbours: w.Neighbours}
 		}
 	case *bindingRow:
 		var w bindingWire

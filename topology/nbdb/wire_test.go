@@ -121,8 +121,8 @@ func TestWireLoadBalancerRows(t *testing.T) {
 	}
 }
 
-// The options of pairs and groups and the chassis' health decode, and
-// rows of 1.3.0, without them, too.
+// The options of pairs and groups and the chassis' health and (1.6.0)
+// neighbours decode, and rows of 1.3.0, without them, too.
 func TestWireOptionsAndHealthRows(t *testing.T) {
 	p, err := decodeRow[pairRow]([]byte(`{"_uuid":["uuid","u1"],"name":"pp","switch":"sw","inport":"v1","outport":"v2","weight":3,
 		"options":["map",[["health-check","true"],["health-interval","0.5"]]]}`), "")
@@ -134,11 +134,13 @@ func TestWireOptionsAndHealthRows(t *testing.T) {
 		t.Errorf("group row %+v, %v", g, err)
 	}
 	c, err := decodeRow[chassisRow]([]byte(`{"name":"hv1","encap_type":"geneve","encap_ip":"192.0.2.1","heartbeat":5,
-		"health":["map",[["pp","up"],["pp2","down"]]]}`), "")
-	if err != nil || fmt.Sprint(c.Health) != "map[pp:up pp2:down]" || c.Heartbeat != 5 {
+		"health":["map",[["pp","up"],["pp2","down"]]],
+		"neighbours":["map",[["r2 10.0.2.12","02:00:00:00:02:0c"],["r2 fd00:2::12","02:00:00:00:02:0c"]]]}`), "")
+	if err != nil || fmt.Sprint(c.Health) != "map[pp:up pp2:down]" || c.Heartbeat != 5 ||
+		fmt.Sprint(c.Neighbours) != "map[r2 10.0.2.12:02:00:00:00:02:0c r2 fd00:2::12:02:00:00:00:02:0c]" {
 		t.Errorf("chassis row %+v, %v", c, err)
 	}
-	if st := statusOf(c); fmt.Sprint(st.Health) != "map[pp:up pp2:down]" {
+	if st := statusOf(c); fmt.Sprint(st.Health) != "map[pp:up pp2:down]" || fmt.Sprint(st.Neighbours) != fmt.Sprint(c.Neighbours) {
 		t.Errorf("status %+v", st)
 	}
 	for _, old := range []string{`{"name":"pp","weight":1}`, `{"name":"pp","weight":1,"options":["map",[]]}`} {
@@ -150,8 +152,11 @@ func TestWireOptionsAndHealthRows(t *testing.T) {
 	if g, err := decodeRow[groupRow]([]byte(`{"name":"pg"}`), ""); err != nil || groupOf(g).Options != nil {
 		t.Errorf("a 1.3.0 group row: %+v, %v", g, err)
 	}
-	if c, err := decodeRow[chassisRow]([]byte(`{"name":"hv1","heartbeat":5}`), ""); err != nil || statusOf(c).Health != nil {
+	if c, err := decodeRow[chassisRow]([]byte(`{"name":"hv1","heartbeat":5}`), ""); err != nil || statusOf(c).Health != nil || statusOf(c).Neighbours != nil {
 		t.Errorf("a 1.3.0 chassis row: %+v, %v", c, err)
+	}
+	if c, err := decodeRow[chassisRow]([]byte(`{"name":"hv1","heartbeat":5,"neighbours":["map",[]]}`), ""); err != nil || statusOf(c).Neighbours != nil {
+		t.Errorf("a chassis row with no neighbours: %+v, %v", c, err)
 	}
 	if _, err := decodeRow[pairRow]([]byte(`{"name":"pp","options":["set",[]]}`), ""); err == nil {
 		t.Error("a set as a pair's options decoded")

@@ -272,21 +272,27 @@ func statusRoundTrip(t *testing.T, s topology.Store) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	st := topology.Status{Chassis: "hv1", Generation: 1, Connected: true, Flows: 42, Error: "x",
 		Warnings: []string{"w1"}, Hostname: "host", PID: 7, Heartbeat: 2, Updated: now}
-	for _, h := range []map[string]string{nil, {"pp": topology.HealthUp, "pp-old": topology.HealthDown}, {"pp": topology.HealthDown}, nil} {
-		st.Health = maps.Clone(h)
+	neighbours := []map[string]string{nil, {"r2 10.0.2.12": "02:00:00:00:02:0c", "r2 fd00:2::12": "02:00:00:00:02:0c"},
+		{"r2 10.0.2.12": "02:00:00:00:02:0d"}, nil}
+	for i, h := range []map[string]string{nil, {"pp": topology.HealthUp, "pp-old": topology.HealthDown}, {"pp": topology.HealthDown}, nil} {
+		st.Health, st.Neighbours = maps.Clone(h), maps.Clone(neighbours[i])
 		st.Updated = st.Updated.Add(time.Second)
 		if err := s.PublishStatus(st); err != nil {
 			t.Fatal(err)
 		}
+		// The store keeps what was published, not the maps.
 		for p := range st.Health {
-			st.Health[p] = "changed" // the store keeps what was published, not the map
+			st.Health[p] = "changed"
+		}
+		for k := range st.Neighbours {
+			st.Neighbours[k] = "changed"
 		}
 		sts, err := s.Statuses()
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := st
-		want.Health = h
+		want.Health, want.Neighbours = h, neighbours[i]
 		if len(sts) != 1 || !reflect.DeepEqual(sts[0], want) {
 			t.Fatalf("statuses %+v, want [%+v]", sts, want)
 		}

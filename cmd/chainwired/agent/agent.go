@@ -9,6 +9,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -144,6 +146,13 @@ type Agent struct {
 	remoteHealth   map[string]map[string]string // chassis -> pair -> state
 	down           map[string]bool
 	checks         atomic.Bool // the model has health-checked pairs
+	routing        atomic.Bool // the model has routers: other chassis' neighbours matter
+	// learned are the neighbours this agent learned (NeighbourKey ->
+	// MAC), remoteNeighbours those other chassis published, by chassis;
+	// neighbours what the flows route with (neighbours.go).
+	learned, neighbours map[string]string
+	remoteNeighbours    map[string]map[string]string
+	neighboursFull      bool // maxNeighbours reached, and said
 
 	// southbound is the store's agent side, if it has one: the chassis
 	// registration and where ports are bound.
@@ -165,7 +174,8 @@ func New(cfg Config, log *logrus.Entry, store topology.Store, dial Dialer, host 
 		events: make(chan func(), 256), rec: controller.NewReconciler(), remoteBind: map[string]string{},
 		pktins: newPacketIns(cfg.PacketInRate, log, cfg.Metrics), statusOut: newLatest[topology.Status](), bindOut: newLatest[[]string](),
 		zones: newZones(nil), zonesOut: newLatest[map[string]uint16](),
-		checked: map[string]bool{}, probing: map[string]bool{}, remoteHealth: map[string]map[string]string{}, down: map[string]bool{}}
+		checked: map[string]bool{}, probing: map[string]bool{}, remoteHealth: map[string]map[string]string{}, down: map[string]bool{},
+		learned: map[string]string{}, neighbours: map[string]string{}}
 	a.southbound, _ = store.(topology.Southbound)
 	return a
 }
@@ -227,6 +237,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		a.post(ctx, func() { a.onLocalHealth(pair) })
 	})
 	a.pktins.probes = a.probes
+	a.pktins.learned = func(lrp string, ip net.IP, mac net.HardwareAddr) {
+		a.post(ctx, func() { a.onLearned(lrp, ip, mac) })
+	}
 	go a.watchHealth(ctx)
 	go a.connectLoop(ctx)
 	a.log.Infof("agent started: bridge %s via %s", a.cfg.Bridge, a.cfg.MgmtSocket())
@@ -320,6 +333,7 @@ func (a *Agent) onWholeModel(m *topology.Model) {
 			a.noteChecks(m.PortPairs[i].Name, &m.PortPairs[i])
 		}
 		a.pktins.setDNS(ix)
+		a.routing.Store(ix.HasRouters())
 		return
 	}
 	a.rejected = nil
@@ -354,6 +368,10 @@ func (a *Agent) onChanges(ch *topology.Changes) {
 	if len(ch.DNSRecords) > 0 || len(ch.Switches) > 0 {
 		a.pktins.setDNS(a.ix)
 	}
+	if len(ch.RouterPorts) > 0 {
+		a.forgetNeighbours(ch.RouterPorts)
+	}
+	a.routing.Store(a.ix.HasRouters())
 	if a.changedAt.IsZero() {
 		a.changedAt = time.Now()
 	}
@@ -566,9 +584,9 @@ func (a *Agent) reconcile(ctx context.Context) {
 // render brings the reconciler's desired state up to date: the changes
 // since the last render, or everything when there is no renderer yet.
 func (a *Agent) render() error {
-	env := pipeline.Env{Chassis: a.cfg.Chassis, PacketInRate: a.cfg.PacketInRate, OFPorts: a.bind.Ports, Bindings: a.remoteBind, TunnelOFPort: a.bind.Tunnel,
-		Zones: a.zones.byPort, Down: a.down}
 	if a.renderer == nil {
+		env := pipeline.Env{Chassis: a.cfg.Chassis, PacketInRate: a.cfg.PacketInRate, OFPorts: a.bind.Ports, Bindings: a.remoteBind, TunnelOFPort: a.bind.Tunnel,
+			Zones: a.zones.byPort, Down: a.down, Neighbours: a.nestedNeighbours()}
 		r, tables, err := pipeline.NewRenderer(a.ix, env)
 		if err != nil {
 			return err
@@ -577,7 +595,7 @@ func (a *Agent) render() error {
 		a.rec.SetDesired(tables)
 		return nil
 	}
-	if a.todo.Model == nil && a.todo.OFPorts == nil && a.todo.Zones == nil && a.todo.Bindings == nil && a.todo.Down == nil {
+	if a.todo.Model == nil && a.todo.OFPorts == nil && a.todo.Zones == nil && a.todo.Bindings == nil && a.todo.Down == nil && a.todo.Neighbours == nil {
 		return nil
 	}
 	d, err := a.renderer.Update(a.todo)
@@ -665,7 +683,11 @@ func (a *Agent) status() topology.Status {
 	if a.modelErr != nil {
 		errs = strings.TrimPrefix(errs+"; "+a.modelErr.Error(), "; ")
 	}
+	var learned map[string]string
+	if len(a.learned) > 0 {
+		learned = maps.Clone(a.learned)
+	}
 	return topology.Status{Chassis: a.cfg.Chassis, Generation: a.applied, Connected: a.conn != nil && a.synced,
 		Flows: a.flows, Error: errs, Warnings: warnings, Hostname: a.hostname, PID: os.Getpid(),
-		Heartbeat: topology.Seconds(a.cfg.Heartbeat.Seconds()), Health: a.probes.states()}
+		Heartbeat: topology.Seconds(a.cfg.Heartbeat.Seconds()), Health: a.probes.states(), Neighbours: learned}
 }

@@ -421,13 +421,14 @@ func (a *Agent) boundOn(port string) string {
 	return a.remoteBind[port]
 }
 
-// watchHealth reads the other chassis' verdicts while there are checked
-// pairs, and hands the run loop what changed. A stale status (its agent
-// gone) says nothing.
+// watchHealth reads the other chassis' statuses while there are checked
+// pairs or routers, and hands the run loop what changed: their verdicts
+// (a stale status, its agent gone, says nothing) and the neighbours they
+// learned.
 func (a *Agent) watchHealth(ctx context.Context) {
 	t := time.NewTicker(healthPoll)
 	defer t.Stop()
-	last := map[string]map[string]string{}
+	last, lastLearned := map[string]map[string]string{}, map[string]map[string]string{}
 	failing := false
 	for {
 		select {
@@ -435,12 +436,12 @@ func (a *Agent) watchHealth(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		got := map[string]map[string]string{}
-		if a.checks.Load() {
+		got, learned := map[string]map[string]string{}, map[string]map[string]string{}
+		if a.checks.Load() || a.routing.Load() {
 			sts, err := a.store.Statuses()
 			if err != nil {
 				if !failing {
-					a.log.WithError(err).Warn("cannot read the other chassis' pair health; keeping what they said last")
+					a.log.WithError(err).Warn("cannot read the other chassis' pair health and neighbours; keeping what they said last")
 				}
 				failing = true
 				continue
@@ -448,19 +449,30 @@ func (a *Agent) watchHealth(ctx context.Context) {
 			failing = false
 			now := time.Now()
 			for _, st := range sts {
-				if st.Chassis != a.cfg.Chassis && !st.Stale(now) && len(st.Health) > 0 {
+				if st.Chassis == a.cfg.Chassis {
+					continue
+				}
+				if !st.Stale(now) && len(st.Health) > 0 {
 					got[st.Chassis] = st.Health
+				}
+				// Where a next hop is stays true when the chassis that
+				// learned it goes quiet.
+				if len(st.Neighbours) > 0 {
+					learned[st.Chassis] = st.Neighbours
 				}
 			}
 		}
-		if sameHealth(last, got) {
-			continue
+		if !sameByChassis(last, got) {
+			last = got
+			a.post(ctx, func() { a.onRemoteHealth(got) })
 		}
-		last = got
-		a.post(ctx, func() { a.onRemoteHealth(got) })
+		if !sameByChassis(lastLearned, learned) {
+			lastLearned = learned
+			a.post(ctx, func() { a.onRemoteNeighbours(learned) })
+		}
 	}
 }
 
-func sameHealth(a, b map[string]map[string]string) bool {
+func sameByChassis(a, b map[string]map[string]string) bool {
 	return maps.EqualFunc(a, b, func(x, y map[string]string) bool { return maps.Equal(x, y) })
 }

@@ -30,6 +30,10 @@ type packetIns struct {
 	// pair and interval) and cheap, so they bypass the token bucket: a
 	// flood of other packet-ins must not fail a healthy pair.
 	probes *prober
+	// asked limits the requests for unresolved next hops; learned takes
+	// the neighbours routers learn to the run loop.
+	asked   asker
+	learned func(routerPort string, ip net.IP, mac net.HardwareAddr)
 }
 
 func newPacketIns(rate int, log *logrus.Entry, m *Metrics) *packetIns {
@@ -126,6 +130,10 @@ func (p *packetIns) handle(cn *controller.Conn, pi controller.PacketIn) {
 		p.routerAnswer(cn, pi, "packet whose TTL expired", func(b []byte, u routerUserdata) ([]byte, error) { return timeExceeded(b, u) })
 	case pipeline.OpRouterEcho6:
 		p.routerAnswer(cn, pi, "ping to a router", func(b []byte, _ routerUserdata) ([]byte, error) { return echo6Reply(b) })
+	case pipeline.OpResolve:
+		p.resolve(cn, pi)
+	case pipeline.OpLearnNeighbour:
+		p.learnNeighbour(pi)
 	default:
 		p.log.Debugf("packet-in with unknown opcode %d from table %d", pi.Userdata[0], pi.Table)
 	}
