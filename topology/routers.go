@@ -406,7 +406,7 @@ func checkRoutes(v *validation, r *Router) error {
 				return v.missing(Ref{KindRouterPort, rt.Port}, self, "routes through it")
 			case lrp.Router != r.Name:
 				return fail(KindRouter, r.Name, "static route %s: output port %s is a port of router %s", rt.Prefix, Quote(rt.Port), Quote(lrp.Router))
-			case !onNetworkOf(lrp, nexthop):
+			case !lrp.OnNetwork(nexthop):
 				return fail(KindRouter, r.Name, "static route %s: nexthop %s is on no network of router port %s", rt.Prefix, rt.NextHop, Quote(rt.Port))
 			}
 			continue
@@ -414,7 +414,7 @@ func checkRoutes(v *validation, r *Router) error {
 		found := false
 		v.eachHolder(routerPortOfClaim(r.Name), func(name string) bool {
 			lrp := v.routerPorts[name]
-			found = lrp != nil && onNetworkOf(lrp, nexthop)
+			found = lrp != nil && lrp.OnNetwork(nexthop)
 			return !found
 		})
 		if !found {
@@ -424,8 +424,8 @@ func checkRoutes(v *validation, r *Router) error {
 	return nil
 }
 
-// onNetworkOf reports whether ip is on a network of the router port.
-func onNetworkOf(rp *RouterPort, ip net.IP) bool {
+// OnNetwork reports whether ip is on a network of the router port.
+func (rp *RouterPort) OnNetwork(ip net.IP) bool {
 	for _, s := range rp.Networks {
 		if a, err := parseRouterNetwork(s); err == nil && a.Net.Contains(ip) {
 			return true

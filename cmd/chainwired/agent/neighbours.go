@@ -164,13 +164,11 @@ func allZero(b []byte) bool {
 // onLearned (run loop) keeps a neighbour a router port's reply named, if
 // it is in one of the port's networks and there is room.
 func (a *Agent) onLearned(lrp string, ip net.IP, mac net.HardwareAddr) {
-	if a.ix == nil || a.ix.RouterPort(lrp) == nil {
-		return // no model yet, or the port is gone
+	if a.ix == nil {
+		return // no model yet
 	}
-	rp := a.ix.RouterPort(lrp)
-	nets, err := rp.ParsedNetworks()
-	if err != nil || !inNetworks(nets, ip) {
-		a.log.Debugf("router port %s ignores %s at %s: outside its networks", lrp, ip, mac)
+	if rp := a.ix.RouterPort(lrp); rp == nil || !rp.OnNetwork(ip) {
+		a.log.Debugf("router port %s ignores %s at %s: no such port, or outside its networks", lrp, ip, mac)
 		return
 	}
 	k := topology.NeighbourKey(lrp, ip)
@@ -188,15 +186,6 @@ func (a *Agent) onLearned(lrp string, ip net.IP, mac net.HardwareAddr) {
 	a.learned[k] = mac.String()
 	a.log.Infof("router port %s: next hop %s is at %s", lrp, ip, mac)
 	a.refreshNeighbours([]string{k})
-}
-
-func inNetworks(nets []topology.RouterAddress, ip net.IP) bool {
-	for _, n := range nets {
-		if n.Net.Contains(ip) && (n.IP.To4() == nil) == (ip.To4() == nil) {
-			return true
-		}
-	}
-	return false
 }
 
 // onRemoteNeighbours (run loop) takes what the other chassis published.
